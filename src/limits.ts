@@ -1,0 +1,38 @@
+// Every bound of the daemon and client in one place; each name carries its unit.
+
+/** Largest RPC record accepted on a stream (RPC_MAXDATASIZE in the reference). */
+export const MAX_RECORD_BYTES = 9000;
+/** Fragments in one record; zero-length fragments must not stall a parser forever. */
+export const MAX_FRAGMENTS_PER_RECORD = 64;
+/** Largest UDP datagram we read a call from (anything larger cannot be a valid call). */
+export const MAX_DATAGRAM_BYTES = 65535;
+/** opaque_auth body cap (RFC 5531). */
+export const MAX_AUTH_BYTES = 400;
+/** AUTH_SYS machine name cap (RFC 5531). */
+export const MAX_MACHINENAME_BYTES = 255;
+/** AUTH_SYS auxiliary gids cap (RFC 5531). */
+export const MAX_AUTH_GIDS = 16;
+/** netid string cap (the reference uses a small fixed buffer; no netid is longer). */
+export const MAX_NETID_BYTES = 64;
+/** Universal address cap (INET6_ADDRSTRLEN + port + slack; unix paths up to 108). */
+export const MAX_UADDR_BYTES = 128;
+/** r_owner cap. */
+export const MAX_OWNER_BYTES = 64;
+/** netbuf body cap for TADDR2UADDR (largest sockaddr is sockaddr_storage). */
+export const MAX_NETBUF_BYTES = 128;
+/** Registrations in the whole table. */
+export const MAX_REGISTRATIONS = 200_000;
+/** Distinct (prog, vers, netid) rows in each GETSTAT addrinfo table. */
+export const MAX_STAT_ADDR_ROWS = 256;
+/** Distinct rows in each GETSTAT rmtcall table. */
+export const MAX_STAT_RMT_ROWS = 256;
+/** Simultaneous stream (TCP + unix) connections. */
+export const MAX_CONNECTIONS = 1024;
+/** A stream connection idle this long is closed. */
+export const CONNECTION_IDLE_MS = 30_000;
+/** Bytes queued for a client that does not read before we close it. */
+export const MAX_PENDING_OUTPUT_BYTES = 256 * 1024;
+/** Cap on a reply we are willing to encode (a full DUMP of a big table over TCP). */
+export const MAX_REPLY_BYTES = 64 * 1024 * 1024;
+/** Largest reply read by the client library. */
+export const MAX_CLIENT_REPLY_BYTES = 64 * 1024 * 1024;

@@ -1,0 +1,5 @@
+// RPC layer: message codec, auth, record marking, protocol numbers.
+export * from './constants.js';
+export * from './auth.js';
+export * from './rpc-message.js';
+export * from './record-marking.js';

@@ -1,0 +1,46 @@
+// Program 100000 numbers (RFC 1833): versions, procedures, protocols.
+
+export const PMAP_PROG = 100000;
+export const PMAP_PORT = 111;
+export const PMAP_VERS = 2;
+export const RPCB_VERS = 3;
+export const RPCB_VERS4 = 4;
+export const RPCB_LOW_VERS = 2;
+export const RPCB_HIGH_VERS = 4;
+
+export const PmapProc = {
+  NULL: 0,
+  SET: 1,
+  UNSET: 2,
+  GETPORT: 3,
+  DUMP: 4,
+  CALLIT: 5,
+} as const;
+
+export const RpcbProc = {
+  NULL: 0,
+  SET: 1,
+  UNSET: 2,
+  GETADDR: 3,
+  DUMP: 4,
+  CALLIT: 5, // v3; BCAST in v4
+  GETTIME: 6,
+  UADDR2TADDR: 7,
+  TADDR2UADDR: 8,
+  GETVERSADDR: 9,
+  INDIRECT: 10,
+  GETADDRLIST: 11,
+  GETSTAT: 12,
+} as const;
+
+/** Highest procedure number per version. */
+export const MAX_PROC_BY_VERS: Readonly<Record<number, number>> = { 2: 5, 3: 8, 4: 12 };
+
+/** Counters per version in rpcb_stat.info (RPCBSTAT_HIGHPROC). */
+export const RPCBSTAT_HIGHPROC = 13;
+
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
+
+/** netconfig semantics (nc_semantics). */
+export const NcSemantics = { CLTS: 1, COTS: 2, COTS_ORD: 3, RAW: 4 } as const;
