@@ -36,3 +36,5 @@ export const MAX_PENDING_OUTPUT_BYTES = 256 * 1024;
 export const MAX_REPLY_BYTES = 64 * 1024 * 1024;
 /** Largest reply read by the client library. */
 export const MAX_CLIENT_REPLY_BYTES = 64 * 1024 * 1024;
+/** Largest reply sent over UDP (UDPMSGSIZE in libtirpc); larger results get SYSTEM_ERR. */
+export const MAX_UDP_REPLY_BYTES = 8800;

@@ -3,3 +3,4 @@ export * from './constants.js';
 export * from './auth.js';
 export * from './rpc-message.js';
 export * from './record-marking.js';
+export * from './dispatcher.js';

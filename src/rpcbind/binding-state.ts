@@ -1,0 +1,41 @@
+// What every binding procedure works on: the table, the statistics, the policy switches, and
+// the hooks through which the daemon makes changes durable and forwards remote calls.
+
+import type { XdrWriter } from '../xdr/index.js';
+import type { CallHeader } from '../rpc/index.js';
+import type { HandlerResult } from '../rpc/index.js';
+import type { CallerContext } from './caller.js';
+import type { Registry } from './registry.js';
+import type { RmtCallArgs } from './rpcb-types.js';
+import type { RpcbStats } from './stats.js';
+
+export interface BindingPolicy {
+  /** -i: accept SET/UNSET/GETSTAT from any host. */
+  insecure: boolean;
+}
+
+/** A remote call to forward (CALLIT, BCAST, INDIRECT); the result is already encoded. */
+export interface RemoteCallRequest {
+  readonly version: number;
+  readonly procedure: 'CALLIT' | 'BCAST' | 'INDIRECT';
+  readonly args: RmtCallArgs;
+  readonly call: CallHeader;
+  readonly ctx: CallerContext;
+}
+
+export type RemoteCallResult = HandlerResult<(w: XdrWriter) => void>;
+
+export interface BindingState {
+  readonly registry: Registry;
+  readonly stats: RpcbStats;
+  readonly policy: BindingPolicy;
+  /** Seconds since the epoch (GETTIME). */
+  now(): number;
+  /**
+   * Makes the registry's current contents durable; SET/UNSET replies wait for it. Undefined
+   * when nothing is persisted.
+   */
+  persist?: () => Promise<void>;
+  /** Forwards remote calls; undefined when forwarding is off (the default, as in Debian). */
+  remoteCall?: (req: RemoteCallRequest) => Promise<RemoteCallResult>;
+}

@@ -1,0 +1,43 @@
+// Who is calling: the facts about a call's arrival that the binding rules depend on, and the
+// rules derived from them (is it local, which owner string does a registration get).
+
+export type Netid = 'udp' | 'tcp' | 'udp6' | 'tcp6' | 'local';
+
+export interface CallerContext {
+  /** netid of the transport the call arrived on. */
+  readonly netid: Netid;
+  /** Peer IP address (IPv4-mapped IPv6 already unwrapped), or '' for the local socket. */
+  readonly peerAddress: string;
+  readonly peerPort: number;
+  /** Our address the call was sent to, or '' for the local socket. */
+  readonly localAddress: string;
+  /** Peer uid from SO_PEERCRED on the local socket; undefined when unknown. */
+  readonly uid: number | undefined;
+}
+
+/** Strips the IPv4-mapped prefix so one rule covers both spellings of an IPv4 peer. */
+export function normalizeAddress(addr: string): string {
+  return addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
+}
+
+export function isLoopbackAddress(addr: string): boolean {
+  const a = normalizeAddress(addr);
+  return a.startsWith('127.') || a === '::1';
+}
+
+/** Local socket callers and loopback callers are local (rpcbind's is_loopback). */
+export function isLocalCaller(ctx: CallerContext): boolean {
+  return ctx.netid === 'local' || isLoopbackAddress(ctx.peerAddress);
+}
+
+/**
+ * The owner recorded for a registration: the peer's uid over the local socket ("superuser" for
+ * root), "superuser" for loopback callers from a reserved port, else "unknown".
+ */
+export function ownerOf(ctx: CallerContext): string {
+  if (ctx.uid !== undefined) return ctx.uid === 0 ? 'superuser' : String(ctx.uid);
+  if (ctx.netid !== 'local' && isLoopbackAddress(ctx.peerAddress) && ctx.peerPort < 1024) {
+    return 'superuser';
+  }
+  return 'unknown';
+}

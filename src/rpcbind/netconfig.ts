@@ -1,0 +1,136 @@
+// The transports rpcbind knows (/etc/netconfig's udp, tcp, udp6, tcp6, local) and the
+// conversions between universal addresses and transport addresses (struct sockaddr bytes).
+
+import { isIPv4, isIPv6, SocketAddress } from 'node:net';
+import { NcSemantics } from './constants.js';
+import { formatUaddr, parseUaddr } from './uaddr.js';
+
+export interface NetconfigEntry {
+  readonly netid: string;
+  readonly semantics: number;
+  readonly protofmly: 'inet' | 'inet6' | 'loopback';
+  readonly proto: string;
+}
+
+const NETCONFIG: ReadonlyMap<string, NetconfigEntry> = new Map(
+  (
+    [
+      ['udp', NcSemantics.CLTS, 'inet', 'udp'],
+      ['tcp', NcSemantics.COTS_ORD, 'inet', 'tcp'],
+      ['udp6', NcSemantics.CLTS, 'inet6', 'udp'],
+      ['tcp6', NcSemantics.COTS_ORD, 'inet6', 'tcp'],
+      ['local', NcSemantics.COTS_ORD, 'loopback', '-'],
+      ['unix', NcSemantics.COTS_ORD, 'loopback', '-'],
+    ] as const
+  ).map(([netid, semantics, protofmly, proto]) => [netid, { netid, semantics, protofmly, proto }]),
+);
+
+export function getNetconfig(netid: string): NetconfigEntry | undefined {
+  return NETCONFIG.get(netid);
+}
+
+// sockaddr layouts on Linux: the family field is host byte order (little-endian on the
+// platforms we run on), the port network order.
+const AF_LOCAL = 1;
+const AF_INET = 2;
+const AF_INET6 = 10;
+const SOCKADDR_IN_BYTES = 16;
+const SOCKADDR_IN6_BYTES = 28;
+const SUN_PATH_BYTES = 108;
+
+/** RPCBPROC_UADDR2TADDR for a transport family; undefined when the address does not parse. */
+export function uaddrToTaddr(nc: NetconfigEntry, uaddr: string): Buffer | undefined {
+  if (nc.protofmly === 'loopback') {
+    if (uaddr.length === 0 || uaddr.length >= SUN_PATH_BYTES) return undefined;
+    const b = Buffer.alloc(2 + SUN_PATH_BYTES);
+    b.writeUInt16LE(AF_LOCAL, 0);
+    b.write(uaddr, 2, 'latin1');
+    return b;
+  }
+  const hp = parseUaddr(uaddr);
+  if (!hp) return undefined;
+  if (nc.protofmly === 'inet') {
+    if (!isIPv4(hp.host)) return undefined;
+    const b = Buffer.alloc(SOCKADDR_IN_BYTES);
+    b.writeUInt16LE(AF_INET, 0);
+    b.writeUInt16BE(hp.port, 2);
+    hp.host.split('.').forEach((o, i) => b.writeUInt8(Number(o), 4 + i));
+    return b;
+  }
+  if (!isIPv6(hp.host)) return undefined;
+  const b = Buffer.alloc(SOCKADDR_IN6_BYTES);
+  b.writeUInt16LE(AF_INET6, 0);
+  b.writeUInt16BE(hp.port, 2);
+  ipv6ToBytes(hp.host).copy(b, 8);
+  return b;
+}
+
+/** RPCBPROC_TADDR2UADDR for a transport family; undefined when the bytes are not such an address. */
+export function taddrToUaddr(nc: NetconfigEntry, taddr: Buffer): string | undefined {
+  if (nc.protofmly === 'loopback') {
+    if (taddr.length <= 2) return undefined;
+    const path = taddr.subarray(2);
+    const nul = path.indexOf(0);
+    return path.toString('latin1', 0, nul < 0 ? path.length : nul);
+  }
+  if (nc.protofmly === 'inet') {
+    if (taddr.length < SOCKADDR_IN_BYTES) return undefined;
+    const host = `${taddr[4]}.${taddr[5]}.${taddr[6]}.${taddr[7]}`;
+    return formatUaddr(host, taddr.readUInt16BE(2));
+  }
+  if (taddr.length < SOCKADDR_IN6_BYTES) return undefined;
+  return formatUaddr(bytesToIpv6(taddr.subarray(8, 24)), taddr.readUInt16BE(2));
+}
+
+function ipv6ToBytes(host: string): Buffer {
+  // SocketAddress parses every textual form, including embedded IPv4.
+  const sa = new SocketAddress({ address: host, family: 'ipv6' });
+  const b = Buffer.alloc(16);
+  const full = expandIpv6(sa.address);
+  full.forEach((g, i) => b.writeUInt16BE(g, i * 2));
+  return b;
+}
+
+function expandIpv6(host: string): number[] {
+  let h = host;
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(h);
+  if (v4) {
+    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
+    h = h.slice(0, v4.index) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = h.split('::') as [string, string | undefined];
+  const hs = head ? head.split(':') : [];
+  const ts = tail !== undefined && tail !== '' ? tail.split(':') : [];
+  const fill = tail === undefined ? [] : new Array<string>(8 - hs.length - ts.length).fill('0');
+  return [...hs, ...fill, ...ts].map((g) => parseInt(g, 16));
+}
+
+/** RFC 5952 text form (what inet_ntop prints). */
+export function bytesToIpv6(b: Buffer): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i));
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+  }
+  // Longest run of zero groups (length >= 2) becomes "::".
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestLen < 2) return hex.join(':');
+  const left = hex.slice(0, bestStart).join(':');
+  const right = hex.slice(bestStart + bestLen).join(':');
+  return `${left}::${right}`;
+}

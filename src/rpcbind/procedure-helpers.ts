@@ -1,0 +1,49 @@
+// Small building blocks for procedure declarations: void and scalar codecs, and the access and
+// durability steps that several procedures share.
+
+import type { XdrReader, XdrWriter } from '../xdr/index.js';
+import { RpcOutcome } from '../rpc/index.js';
+import type { CallHeader, HandlerResult, Procedure } from '../rpc/index.js';
+import type { BindingState } from './binding-state.js';
+import type { CallerContext } from './caller.js';
+import { isLocalCaller } from './caller.js';
+
+export type Proc<A, R> = Procedure<CallerContext, A, R>;
+
+export function declare<A, R>(
+  name: string,
+  decode: (r: XdrReader) => A,
+  encode: (w: XdrWriter, res: R) => void,
+  handle: (args: A, ctx: CallerContext, call: CallHeader) => HandlerResult<R> | Promise<HandlerResult<R>>,
+): Proc<A, R> {
+  return { name, decode, encode, handle: (args, call, ctx) => handle(args, ctx, call) };
+}
+
+export const decodeVoid = (): undefined => undefined;
+export const encodeVoid = (): void => {};
+export const encodeBool = (w: XdrWriter, v: boolean): void => {
+  w.bool(v);
+};
+export const encodeUint = (w: XdrWriter, v: number): void => {
+  w.uint32(v);
+};
+export const encodeString = (w: XdrWriter, v: string): void => {
+  w.string(v);
+};
+
+export function nullProcedure(): Proc<undefined, undefined> {
+  return declare('NULL', decodeVoid, encodeVoid, () => undefined);
+}
+
+/** SET, UNSET and GETSTAT are for local callers only unless the daemon runs insecure (-i). */
+export function mayModify(state: BindingState, ctx: CallerContext): boolean {
+  return state.policy.insecure || isLocalCaller(ctx);
+}
+
+/** Returns `value` once the registry's new state is durable (or at once without persistence). */
+export function afterPersist<R>(state: BindingState, changed: boolean, value: R): R | Promise<R> {
+  if (!changed || !state.persist) return value;
+  return state.persist().then(() => value);
+}
+
+export const WEAK_AUTH = RpcOutcome.WEAK_AUTH;

@@ -1,0 +1,155 @@
+// RPCBIND version 3 and 4 procedures (RFC 1833 section 2): the v3 set and the v4 additions.
+
+import { XdrError, XdrReader, XdrWriter } from '../xdr/index.js';
+import { AcceptStat, RpcOutcome } from '../rpc/index.js';
+import type { AnyProcedure } from '../rpc/index.js';
+import type { BindingState, RemoteCallRequest } from './binding-state.js';
+import type { CallerContext } from './caller.js';
+import { ownerOf } from './caller.js';
+import { RPCB_VERS4 } from './constants.js';
+import { mergeAddress } from './merge-address.js';
+import { getNetconfig, taddrToUaddr, uaddrToTaddr } from './netconfig.js';
+import {
+  afterPersist,
+  declare,
+  decodeVoid,
+  encodeBool,
+  encodeString,
+  encodeUint,
+  mayModify,
+  nullProcedure,
+  WEAK_AUTH,
+} from './procedure-helpers.js';
+import type { Registration } from './registry.js';
+import {
+  decodeNetbuf,
+  decodeRmtCallArgs,
+  decodeRpcb,
+  encodeNetbuf,
+  encodeRpcbEntryList,
+  encodeRpcbList,
+  encodeRpcbStatByVers,
+  type Netbuf,
+  type RpcbEntry,
+  type RpcbStatByVers,
+} from './rpcb-types.js';
+import { MAX_RECORD_BYTES } from '../limits.js';
+
+const encodeRegistrations = (w: XdrWriter, list: Iterable<Registration>): void => encodeRpcbList(w, list);
+
+function lookup(state: BindingState, vers: number, prog: number, pvers: number, ctx: CallerContext, anyVersion: boolean): string {
+  const r = state.registry.find(prog, pvers, ctx.netid);
+  const addr = r && (anyVersion || r.vers === pvers) ? mergeAddress(ctx, r.netid, r.addr) : '';
+  state.stats.lookupDone(vers, prog, pvers, ctx.netid, addr !== '');
+  return addr;
+}
+
+function addrList(state: BindingState, prog: number, vers: number, ctx: CallerContext): RpcbEntry[] {
+  const here = getNetconfig(ctx.netid);
+  const out: RpcbEntry[] = [];
+  let lastAddr = '';
+  for (const r of state.registry.findAllNetids(prog, vers)) {
+    const nc = getNetconfig(r.netid);
+    if (!nc || !here || nc.protofmly !== here.protofmly) continue;
+    lastAddr = mergeAddress(ctx, r.netid, r.addr);
+    out.push({ maddr: lastAddr, netid: nc.netid, semantics: nc.semantics, protofmly: nc.protofmly, proto: nc.proto });
+  }
+  state.stats.lookupDone(RPCB_VERS4, prog, vers, ctx.netid, lastAddr !== '');
+  return out;
+}
+
+export function rpcbProcedures(state: BindingState, vers: 3 | 4): Array<AnyProcedure<CallerContext> | undefined> {
+  const { registry, stats } = state;
+
+  const set = declare('SET', decodeRpcb, encodeBool, (b, ctx) => {
+    if (!mayModify(state, ctx)) return WEAK_AUTH;
+    const res = registry.set({ prog: b.prog, vers: b.vers, netid: b.netid, addr: b.addr, owner: ownerOf(ctx) });
+    const ok = res === 'added' || res === 'exists';
+    stats.setDone(vers, ok);
+    return afterPersist(state, res === 'added', ok);
+  });
+
+  const unset = declare('UNSET', decodeRpcb, encodeBool, (b, ctx) => {
+    if (!mayModify(state, ctx)) return WEAK_AUTH;
+    const before = registry.generation;
+    const ok = registry.unset(b.prog, b.vers, b.netid, ownerOf(ctx));
+    stats.unsetDone(vers, ok);
+    return afterPersist(state, registry.generation !== before, ok);
+  });
+
+  const getaddr = declare('GETADDR', decodeRpcb, encodeString, (b, ctx) =>
+    lookup(state, vers, b.prog, b.vers, ctx, true),
+  );
+
+  const dump = declare('DUMP', decodeVoid, encodeRegistrations, () => registry.entries());
+
+  const remote = (procedure: RemoteCallRequest['procedure']) =>
+    declare(
+      procedure,
+      (r: XdrReader) => decodeRmtCallArgs(r),
+      (w: XdrWriter, enc: (w: XdrWriter) => void) => enc(w),
+      (args, ctx, call) => {
+        if (!state.remoteCall) return RpcOutcome.acceptError(AcceptStat.PROC_UNAVAIL);
+        return state.remoteCall({ version: vers, procedure, args, call, ctx });
+      },
+    );
+
+  const gettime = declare('GETTIME', decodeVoid, encodeUint, () => state.now());
+
+  const uaddr2taddr = declare(
+    'UADDR2TADDR',
+    (r: XdrReader) => r.string(MAX_RECORD_BYTES),
+    (w: XdrWriter, n: Netbuf) => encodeNetbuf(w, n),
+    (uaddr, ctx) => {
+      const nc = getNetconfig(ctx.netid);
+      const taddr = nc ? uaddrToTaddr(nc, uaddr) : undefined;
+      return taddr ? { maxlen: taddr.length, buf: taddr } : { maxlen: 0, buf: Buffer.alloc(0) };
+    },
+  );
+
+  const taddr2uaddr = declare(
+    'TADDR2UADDR',
+    (r: XdrReader) => {
+      const n = decodeNetbuf(r);
+      // libtirpc decodes the body against maxlen: a longer body is malformed.
+      if (n.buf.length > n.maxlen) throw new XdrError("XDR_TOO_LONG", "netbuf body longer than maxlen");
+      return n;
+    },
+    encodeString,
+    (n, ctx) => {
+      const nc = getNetconfig(ctx.netid);
+      return (nc && taddrToUaddr(nc, n.buf)) ?? '';
+    },
+  );
+
+  const procs: Array<AnyProcedure<CallerContext> | undefined> = [
+    nullProcedure(),
+    set,
+    unset,
+    getaddr,
+    dump,
+    remote(vers === 3 ? 'CALLIT' : 'BCAST'),
+    gettime,
+    uaddr2taddr,
+    taddr2uaddr,
+  ] as Array<AnyProcedure<CallerContext>>;
+  if (vers === 3) return procs;
+
+  const getversaddr = declare('GETVERSADDR', decodeRpcb, encodeString, (b, ctx) =>
+    lookup(state, vers, b.prog, b.vers, ctx, false),
+  );
+  const getaddrlist = declare(
+    'GETADDRLIST',
+    decodeRpcb,
+    (w: XdrWriter, l: RpcbEntry[]) => encodeRpcbEntryList(w, l),
+    (b, ctx) => addrList(state, b.prog, b.vers, ctx),
+  );
+  const getstat = declare(
+    'GETSTAT',
+    decodeVoid,
+    (w: XdrWriter, s: RpcbStatByVers) => encodeRpcbStatByVers(w, s),
+    (_a, ctx) => (mayModify(state, ctx) ? stats.snapshot() : WEAK_AUTH),
+  );
+  procs.push(getversaddr, remote('INDIRECT'), getaddrlist, getstat as AnyProcedure<CallerContext>);
+  return procs;
+}

@@ -1,0 +1,118 @@
+// PMAP version 2 procedures (RFC 1833 section 3): NULL, SET, UNSET, GETPORT, DUMP, CALLIT.
+
+import type { XdrReader, XdrWriter } from '../xdr/index.js';
+import { AcceptStat, RpcOutcome } from '../rpc/index.js';
+import type { AnyProcedure } from '../rpc/index.js';
+import type { BindingState } from './binding-state.js';
+import type { CallerContext } from './caller.js';
+import { ownerOf } from './caller.js';
+import { IPPROTO_TCP, IPPROTO_UDP, PMAP_VERS } from './constants.js';
+import {
+  afterPersist,
+  declare,
+  decodeVoid,
+  encodeBool,
+  encodeUint,
+  mayModify,
+  nullProcedure,
+  WEAK_AUTH,
+} from './procedure-helpers.js';
+import type { Registration } from './registry.js';
+import {
+  decodeMapping,
+  decodeRmtCallArgs,
+  encodePmapList,
+  type PmapMapping,
+} from './rpcb-types.js';
+
+export function protToNetid(prot: number): 'udp' | 'tcp' | undefined {
+  return prot === IPPROTO_UDP ? 'udp' : prot === IPPROTO_TCP ? 'tcp' : undefined;
+}
+
+/** The port of a universal address as rpcbind reads it (last two dotted numbers). */
+export function uaddrPort(uaddr: string): number | undefined {
+  const last = uaddr.lastIndexOf('.');
+  if (last < 0) return undefined;
+  const prev = uaddr.lastIndexOf('.', last - 1);
+  if (prev < 0) return undefined;
+  const num = (s: string): number => {
+    const n = parseInt(s, 10);
+    return Number.isFinite(n) ? n : 0;
+  };
+  return (num(uaddr.slice(prev + 1, last)) * 256 + num(uaddr.slice(last + 1))) >>> 0;
+}
+
+/** The v2 view of a registration: only udp and tcp entries with a port. */
+export function toMapping(r: Registration): PmapMapping | undefined {
+  const prot = r.netid === 'udp' ? IPPROTO_UDP : r.netid === 'tcp' ? IPPROTO_TCP : 0;
+  if (prot === 0) return undefined;
+  const port = uaddrPort(r.addr);
+  return port === undefined ? undefined : { prog: r.prog, vers: r.vers, prot, port };
+}
+
+function* pmapList(state: BindingState): Generator<PmapMapping> {
+  for (const r of state.registry.entries()) {
+    const m = toMapping(r);
+    if (m) yield m;
+  }
+}
+
+export function pmapProcedures(state: BindingState): Array<AnyProcedure<CallerContext> | undefined> {
+  const { registry, stats } = state;
+
+  const set = declare('SET', decodeMapping, encodeBool, (m, ctx) => {
+    if (!mayModify(state, ctx)) return WEAK_AUTH;
+    const netid = protToNetid(m.prot);
+    let ok = false;
+    let changed = false;
+    if (netid) {
+      const addr = `0.0.0.0.${(m.port >> 8) & 0xff}.${m.port & 0xff}`;
+      const res = registry.set({ prog: m.prog, vers: m.vers, netid, addr, owner: ownerOf(ctx) });
+      ok = res === 'added' || res === 'exists';
+      changed = res === 'added';
+    }
+    stats.setDone(PMAP_VERS, ok);
+    return afterPersist(state, changed, ok);
+  });
+
+  const unset = declare('UNSET', decodeMapping, encodeBool, (m, ctx) => {
+    if (!mayModify(state, ctx)) return WEAK_AUTH;
+    const owner = ownerOf(ctx);
+    const before = registry.generation;
+    const okTcp = registry.unset(m.prog, m.vers, 'tcp', owner);
+    const okUdp = registry.unset(m.prog, m.vers, 'udp', owner);
+    const ok = okTcp || okUdp;
+    stats.unsetDone(PMAP_VERS, ok);
+    return afterPersist(state, registry.generation !== before, ok);
+  });
+
+  const getport = declare('GETPORT', decodeMapping, encodeUint, (m) => {
+    const netid = protToNetid(m.prot);
+    let port = 0;
+    if (netid) {
+      const r = registry.find(m.prog, m.vers, netid);
+      if (r) port = uaddrPort(r.addr) ?? 0;
+      stats.lookupDone(PMAP_VERS, m.prog, m.vers, netid, port !== 0);
+    }
+    return port;
+  });
+
+  const dump = declare(
+    'DUMP',
+    decodeVoid,
+    (w: XdrWriter, list: Iterable<PmapMapping>) => encodePmapList(w, list),
+    () => pmapList(state),
+  );
+
+  const callit = declare(
+    'CALLIT',
+    (r: XdrReader) => decodeRmtCallArgs(r),
+    (w: XdrWriter, enc: (w: XdrWriter) => void) => enc(w),
+    (args, ctx, call) => {
+      if (!state.remoteCall) return RpcOutcome.acceptError(AcceptStat.PROC_UNAVAIL);
+      return state.remoteCall({ version: PMAP_VERS, procedure: 'CALLIT', args, call, ctx });
+    },
+  );
+
+  return [nullProcedure(), set, unset, getport, dump, callit] as Array<AnyProcedure<CallerContext>>;
+}

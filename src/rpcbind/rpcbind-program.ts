@@ -1,0 +1,55 @@
+// Program 100000 assembled: versions 2, 3 and 4 with their procedure tables, the per-call
+// statistics hook, and the portmapper's own registrations.
+
+import type { Program, ProgramVersion } from '../rpc/index.js';
+import type { BindingState } from './binding-state.js';
+import type { CallerContext } from './caller.js';
+import { PMAP_PROG, RPCB_HIGH_VERS, RPCB_LOW_VERS } from './constants.js';
+import { pmapProcedures } from './procedures-v2.js';
+import { rpcbProcedures } from './procedures-rpcb.js';
+import type { Registration } from './registry.js';
+import { formatUaddr } from './uaddr.js';
+
+export function createRpcbindProgram(state: BindingState): Program<CallerContext> {
+  const versions = new Map<number, ProgramVersion<CallerContext>>([
+    [2, { procedures: pmapProcedures(state) }],
+    [3, { procedures: rpcbProcedures(state, 3) }],
+    [4, { procedures: rpcbProcedures(state, 4) }],
+  ]);
+  return {
+    prog: PMAP_PROG,
+    low: RPCB_LOW_VERS,
+    high: RPCB_HIGH_VERS,
+    versions,
+    onCall: (vers, proc) => state.stats.procedureCalled(vers, proc),
+  };
+}
+
+export interface SelfRegistrationOptions {
+  port: number;
+  /** Path of the local socket, or undefined when none is served. */
+  socketPath: string | undefined;
+  ipv4: boolean;
+  ipv6: boolean;
+}
+
+/**
+ * The portmapper's own entries in the order Linux rpcbind lists them: tcp6, udp6, tcp, udp
+ * (each newest version first), then local.
+ */
+export function selfRegistrations(o: SelfRegistrationOptions): Registration[] {
+  const out: Registration[] = [];
+  const add = (netid: string, addr: string, versions: number[]): void => {
+    for (const vers of versions) out.push({ prog: PMAP_PROG, vers, netid, addr, owner: 'superuser' });
+  };
+  if (o.ipv6) {
+    add('tcp6', formatUaddr('::', o.port), [4, 3]);
+    add('udp6', formatUaddr('::', o.port), [4, 3]);
+  }
+  if (o.ipv4) {
+    add('tcp', formatUaddr('0.0.0.0', o.port), [4, 3, 2]);
+    add('udp', formatUaddr('0.0.0.0', o.port), [4, 3, 2]);
+  }
+  if (o.socketPath !== undefined) add('local', o.socketPath, [4, 3]);
+  return out;
+}
