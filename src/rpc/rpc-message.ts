@@ -79,9 +79,13 @@ export function decodeCall(buf: Buffer): DecodedMessage {
         throw e;
       }
       break;
+    // Flavours we do not implement get the status libtirpc's server gives them.
+    case AuthFlavor.AUTH_DH:
+      return { kind: 'reject', xid, reply: 'AUTH_ERROR', authStat: AuthStat.AUTH_FAILED };
+    case AuthFlavor.RPCSEC_GSS:
+      return { kind: 'reject', xid, reply: 'AUTH_ERROR', authStat: AuthStat.AUTH_BADCRED };
     default:
-      // Flavours we do not implement (AUTH_SHORT, AUTH_DH, RPCSEC_GSS, unknown): the client
-      // must fall back to a flavour we accept.
+      // AUTH_SHORT and unknown flavours: the client must fall back to one we accept.
       return { kind: 'reject', xid, reply: 'AUTH_ERROR', authStat: AuthStat.AUTH_REJECTEDCRED };
   }
   return {

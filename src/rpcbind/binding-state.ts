@@ -5,7 +5,7 @@ import type { XdrWriter } from '../xdr/index.js';
 import type { CallHeader } from '../rpc/index.js';
 import type { HandlerResult } from '../rpc/index.js';
 import type { CallerContext } from './caller.js';
-import type { Registry } from './registry.js';
+import type { Registration, Registry } from './registry.js';
 import type { RmtCallArgs } from './rpcb-types.js';
 import type { RpcbStats } from './stats.js';
 
@@ -21,6 +21,8 @@ export interface RemoteCallRequest {
   readonly args: RmtCallArgs;
   readonly call: CallHeader;
   readonly ctx: CallerContext;
+  /** The registration found for the target, with the exact version. */
+  readonly target: Registration;
 }
 
 export type RemoteCallResult = HandlerResult<(w: XdrWriter) => void>;

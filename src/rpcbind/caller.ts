@@ -20,12 +20,16 @@ export function normalizeAddress(addr: string): string {
   return addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
 }
 
+/**
+ * rpcbind's is_loopback: exactly 127.0.0.1 or ::1 (the reference refuses 127.0.0.2 and the
+ * rest of 127/8 too).
+ */
 export function isLoopbackAddress(addr: string): boolean {
   const a = normalizeAddress(addr);
-  return a.startsWith('127.') || a === '::1';
+  return a === '127.0.0.1' || a === '::1';
 }
 
-/** Local socket callers and loopback callers are local (rpcbind's is_loopback). */
+/** Local socket callers and loopback callers are local. */
 export function isLocalCaller(ctx: CallerContext): boolean {
   return ctx.netid === 'local' || isLoopbackAddress(ctx.peerAddress);
 }

@@ -3,7 +3,7 @@
 
 import { isIPv4, isIPv6, SocketAddress } from 'node:net';
 import { NcSemantics } from './constants.js';
-import { formatUaddr, parseUaddr } from './uaddr.js';
+import { formatUaddr } from './uaddr.js';
 
 export interface NetconfigEntry {
   readonly netid: string;
@@ -38,16 +38,40 @@ const SOCKADDR_IN_BYTES = 16;
 const SOCKADDR_IN6_BYTES = 28;
 const SUN_PATH_BYTES = 108;
 
-/** RPCBPROC_UADDR2TADDR for a transport family; undefined when the address does not parse. */
-export function uaddrToTaddr(nc: NetconfigEntry, uaddr: string): Buffer | undefined {
+/** C atoi: optional sign and leading digits; anything else reads as 0. */
+function atoi(str: string): number {
+  const m = /^\s*([+-]?\d+)/.exec(str);
+  return m ? Number.parseInt(m[1]!, 10) | 0 : 0;
+}
+
+/**
+ * Splits a universal address the way libtirpc's uaddr2taddr does: the last two dot-separated
+ * parts are the port bytes (atoi, OR-ed, cut to 16 bits), the rest is the host.
+ */
+function splitUaddr(uaddr: string): { host: string; port: number } | undefined {
+  const last = uaddr.lastIndexOf('.');
+  if (last < 0) return undefined;
+  const prev = uaddr.lastIndexOf('.', last - 1);
+  if (prev < 0) return undefined;
+  const port = ((atoi(uaddr.slice(prev + 1, last)) << 8) | atoi(uaddr.slice(last + 1))) & 0xffff;
+  return { host: uaddr.slice(0, prev), port };
+}
+
+/**
+ * RPCBPROC_UADDR2TADDR for a transport family, as a netbuf (maxlen and bytes); undefined when
+ * the address does not convert.
+ */
+export function uaddrToTaddr(nc: NetconfigEntry, uaddr: string): { maxlen: number; buf: Buffer } | undefined {
   if (nc.protofmly === 'loopback') {
-    if (uaddr.length === 0 || uaddr.length >= SUN_PATH_BYTES) return undefined;
-    const b = Buffer.alloc(2 + SUN_PATH_BYTES);
+    // A path is taken whole; anything else loses its last two dot-parts, as in libtirpc.
+    const path = uaddr.startsWith('/') ? uaddr : splitUaddr(uaddr)?.host;
+    if (path === undefined || path.length === 0 || path.length >= SUN_PATH_BYTES) return undefined;
+    const b = Buffer.alloc(2 + path.length);
     b.writeUInt16LE(AF_LOCAL, 0);
-    b.write(uaddr, 2, 'latin1');
-    return b;
+    b.write(path, 2, 'latin1');
+    return { maxlen: 2 + SUN_PATH_BYTES, buf: b };
   }
-  const hp = parseUaddr(uaddr);
+  const hp = splitUaddr(uaddr);
   if (!hp) return undefined;
   if (nc.protofmly === 'inet') {
     if (!isIPv4(hp.host)) return undefined;
@@ -55,14 +79,15 @@ export function uaddrToTaddr(nc: NetconfigEntry, uaddr: string): Buffer | undefi
     b.writeUInt16LE(AF_INET, 0);
     b.writeUInt16BE(hp.port, 2);
     hp.host.split('.').forEach((o, i) => b.writeUInt8(Number(o), 4 + i));
-    return b;
+    return { maxlen: SOCKADDR_IN_BYTES, buf: b };
   }
-  if (!isIPv6(hp.host)) return undefined;
+  // inet_pton takes no zone index; a scope written after the port bytes is ignored by atoi.
+  if (hp.host.includes('%') || !isIPv6(hp.host)) return undefined;
   const b = Buffer.alloc(SOCKADDR_IN6_BYTES);
   b.writeUInt16LE(AF_INET6, 0);
   b.writeUInt16BE(hp.port, 2);
   ipv6ToBytes(hp.host).copy(b, 8);
-  return b;
+  return { maxlen: SOCKADDR_IN6_BYTES, buf: b };
 }
 
 /** RPCBPROC_TADDR2UADDR for a transport family; undefined when the bytes are not such an address. */
@@ -105,13 +130,13 @@ function expandIpv6(host: string): number[] {
   return [...hs, ...fill, ...ts].map((g) => parseInt(g, 16));
 }
 
-/** RFC 5952 text form (what inet_ntop prints). */
+/** The text form glibc's inet_ntop prints (RFC 5952, with its IPv4-compatible special case). */
 export function bytesToIpv6(b: Buffer): string {
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i));
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
-  }
+  const dotted = `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) return `::ffff:${dotted}`;
+  if (groups.slice(0, 6).every((g) => g === 0) && groups[6] !== 0) return `::${dotted}`;
   // Longest run of zero groups (length >= 2) becomes "::".
   let bestStart = -1;
   let bestLen = 0;

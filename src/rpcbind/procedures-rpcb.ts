@@ -1,7 +1,7 @@
 // RPCBIND version 3 and 4 procedures (RFC 1833 section 2): the v3 set and the v4 additions.
 
 import { XdrError, XdrReader, XdrWriter } from '../xdr/index.js';
-import { AcceptStat, RpcOutcome } from '../rpc/index.js';
+import { remoteCallProcedure } from './remote-call.js';
 import type { AnyProcedure } from '../rpc/index.js';
 import type { BindingState, RemoteCallRequest } from './binding-state.js';
 import type { CallerContext } from './caller.js';
@@ -23,7 +23,6 @@ import {
 import type { Registration } from './registry.js';
 import {
   decodeNetbuf,
-  decodeRmtCallArgs,
   decodeRpcb,
   encodeNetbuf,
   encodeRpcbEntryList,
@@ -39,7 +38,9 @@ const encodeRegistrations = (w: XdrWriter, list: Iterable<Registration>): void =
 
 function lookup(state: BindingState, vers: number, prog: number, pvers: number, ctx: CallerContext, anyVersion: boolean): string {
   const r = state.registry.find(prog, pvers, ctx.netid);
-  const addr = r && (anyVersion || r.vers === pvers) ? mergeAddress(ctx, r.netid, r.addr) : '';
+  // What cannot be merged (a local-socket caller, an address that does not parse) is
+  // returned as registered.
+  const addr = r && (anyVersion || r.vers === pvers) ? (mergeAddress(ctx, r.netid, r.addr) ?? r.addr) : '';
   state.stats.lookupDone(vers, prog, pvers, ctx.netid, addr !== '');
   return addr;
 }
@@ -47,14 +48,17 @@ function lookup(state: BindingState, vers: number, prog: number, pvers: number, 
 function addrList(state: BindingState, prog: number, vers: number, ctx: CallerContext): RpcbEntry[] {
   const here = getNetconfig(ctx.netid);
   const out: RpcbEntry[] = [];
-  let lastAddr = '';
   for (const r of state.registry.findAllNetids(prog, vers)) {
+    // Entries of another family, and (as in the reference) entries that cannot be merged,
+    // which includes every local-socket entry, are left out. An unknown netid makes the
+    // reference send no reply at all; we leave that entry out instead.
     const nc = getNetconfig(r.netid);
     if (!nc || !here || nc.protofmly !== here.protofmly) continue;
-    lastAddr = mergeAddress(ctx, r.netid, r.addr);
-    out.push({ maddr: lastAddr, netid: nc.netid, semantics: nc.semantics, protofmly: nc.protofmly, proto: nc.proto });
+    const maddr = mergeAddress(ctx, r.netid, r.addr);
+    if (maddr === undefined) continue;
+    out.push({ maddr, netid: nc.netid, semantics: nc.semantics, protofmly: nc.protofmly, proto: nc.proto });
   }
-  state.stats.lookupDone(RPCB_VERS4, prog, vers, ctx.netid, lastAddr !== '');
+  state.stats.lookupDone(RPCB_VERS4, prog, vers, ctx.netid, out.length > 0);
   return out;
 }
 
@@ -83,16 +87,7 @@ export function rpcbProcedures(state: BindingState, vers: 3 | 4): Array<AnyProce
 
   const dump = declare('DUMP', decodeVoid, encodeRegistrations, () => registry.entries());
 
-  const remote = (procedure: RemoteCallRequest['procedure']) =>
-    declare(
-      procedure,
-      (r: XdrReader) => decodeRmtCallArgs(r),
-      (w: XdrWriter, enc: (w: XdrWriter) => void) => enc(w),
-      (args, ctx, call) => {
-        if (!state.remoteCall) return RpcOutcome.acceptError(AcceptStat.PROC_UNAVAIL);
-        return state.remoteCall({ version: vers, procedure, args, call, ctx });
-      },
-    );
+  const remote = (procedure: RemoteCallRequest['procedure']) => remoteCallProcedure(state, vers, procedure);
 
   const gettime = declare('GETTIME', decodeVoid, encodeUint, () => state.now());
 
@@ -102,8 +97,7 @@ export function rpcbProcedures(state: BindingState, vers: 3 | 4): Array<AnyProce
     (w: XdrWriter, n: Netbuf) => encodeNetbuf(w, n),
     (uaddr, ctx) => {
       const nc = getNetconfig(ctx.netid);
-      const taddr = nc ? uaddrToTaddr(nc, uaddr) : undefined;
-      return taddr ? { maxlen: taddr.length, buf: taddr } : { maxlen: 0, buf: Buffer.alloc(0) };
+      return (nc && uaddrToTaddr(nc, uaddr)) ?? { maxlen: 0, buf: Buffer.alloc(0) };
     },
   );
 

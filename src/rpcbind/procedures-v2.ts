@@ -1,7 +1,7 @@
 // PMAP version 2 procedures (RFC 1833 section 3): NULL, SET, UNSET, GETPORT, DUMP, CALLIT.
 
-import type { XdrReader, XdrWriter } from '../xdr/index.js';
-import { AcceptStat, RpcOutcome } from '../rpc/index.js';
+import type { XdrWriter } from '../xdr/index.js';
+import { remoteCallProcedure } from './remote-call.js';
 import type { AnyProcedure } from '../rpc/index.js';
 import type { BindingState } from './binding-state.js';
 import type { CallerContext } from './caller.js';
@@ -20,7 +20,6 @@ import {
 import type { Registration } from './registry.js';
 import {
   decodeMapping,
-  decodeRmtCallArgs,
   encodePmapList,
   type PmapMapping,
 } from './rpcb-types.js';
@@ -29,7 +28,7 @@ export function protToNetid(prot: number): 'udp' | 'tcp' | undefined {
   return prot === IPPROTO_UDP ? 'udp' : prot === IPPROTO_TCP ? 'tcp' : undefined;
 }
 
-/** The port of a universal address as rpcbind reads it (last two dotted numbers). */
+/** The port of a universal address as rpcbind reads it (atoi of the last two dotted parts). */
 export function uaddrPort(uaddr: string): number | undefined {
   const last = uaddr.lastIndexOf('.');
   if (last < 0) return undefined;
@@ -90,8 +89,9 @@ export function pmapProcedures(state: BindingState): Array<AnyProcedure<CallerCo
     const netid = protToNetid(m.prot);
     let port = 0;
     if (netid) {
+      // The v2 view holds only entries whose netid is exactly udp/tcp (case matters here).
       const r = registry.find(m.prog, m.vers, netid);
-      if (r) port = uaddrPort(r.addr) ?? 0;
+      if (r && r.netid === netid) port = uaddrPort(r.addr) ?? 0;
       stats.lookupDone(PMAP_VERS, m.prog, m.vers, netid, port !== 0);
     }
     return port;
@@ -104,15 +104,7 @@ export function pmapProcedures(state: BindingState): Array<AnyProcedure<CallerCo
     () => pmapList(state),
   );
 
-  const callit = declare(
-    'CALLIT',
-    (r: XdrReader) => decodeRmtCallArgs(r),
-    (w: XdrWriter, enc: (w: XdrWriter) => void) => enc(w),
-    (args, ctx, call) => {
-      if (!state.remoteCall) return RpcOutcome.acceptError(AcceptStat.PROC_UNAVAIL);
-      return state.remoteCall({ version: PMAP_VERS, procedure: 'CALLIT', args, call, ctx });
-    },
-  );
+  const callit = remoteCallProcedure(state, PMAP_VERS, 'CALLIT');
 
   return [nullProcedure(), set, unset, getport, dump, callit] as Array<AnyProcedure<CallerContext>>;
 }

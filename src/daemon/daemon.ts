@@ -1,0 +1,89 @@
+// Assembles a running daemon: lock, registry with the portmapper's own entries, dispatcher,
+// and the UDP, TCP and local-socket transports. Returns a handle that shuts it all down.
+
+import { chmodSync, unlinkSync } from 'node:fs';
+import { Dispatcher } from '../rpc/index.js';
+import {
+  Registry,
+  RpcbStats,
+  createRpcbindProgram,
+  selfRegistrations,
+  type BindingState,
+  type CallerContext,
+} from '../rpcbind/index.js';
+import type { TransportLog } from '../transport/handler.js';
+import { StreamService } from '../transport/stream-service.js';
+import { UdpService } from '../transport/udp-service.js';
+import { acquireInstanceLock, type InstanceLock } from './instance-lock.js';
+import { hasIpv4, hasIpv6, hostAddresses, withLoopback } from './local-addresses.js';
+import type { DaemonOptions } from './options.js';
+
+export interface RunningDaemon {
+  readonly state: BindingState;
+  close(): Promise<void>;
+}
+
+const ADDRESS_POLL_MS = 2000;
+
+export async function startDaemon(o: DaemonOptions, log: TransportLog): Promise<RunningDaemon> {
+  const lock: InstanceLock = acquireInstanceLock(o.lockFile);
+  const registry = new Registry();
+  const state: BindingState = {
+    registry,
+    stats: new RpcbStats(),
+    policy: { insecure: o.insecure },
+    now: () => Math.floor(Date.now() / 1000),
+  };
+  const dispatcher = new Dispatcher<CallerContext>({
+    dropped: (reason) => log.debug(`dropped a message: ${reason}`),
+    systemError: (err, call) =>
+      log.error(`internal error in prog ${call.prog} vers ${call.vers} proc ${call.proc}: ${(err as Error).stack ?? String(err)}`),
+  });
+  dispatcher.addProgram(createRpcbindProgram(state));
+  const handler = (msg: Buffer, ctx: CallerContext, max: number) => dispatcher.dispatch(msg, ctx, max);
+
+  const ipv4 = hasIpv4();
+  const ipv6 = hasIpv6();
+  const udp = new UdpService({
+    port: o.port,
+    addresses: o.hosts ? () => withLoopback(o.hosts ?? []) : hostAddresses,
+    handler,
+    log,
+    pollMs: o.hosts ? 0 : ADDRESS_POLL_MS,
+  });
+  const streams = new StreamService({ handler, log });
+  const cleanup = async (): Promise<void> => {
+    udp.close();
+    await streams.close();
+    lock.release();
+  };
+  try {
+    await udp.start();
+    const tcpHosts = o.hosts ? withLoopback(o.hosts) : [...(ipv4 ? ['0.0.0.0'] : []), ...(ipv6 ? ['::'] : [])];
+    for (const h of tcpHosts) await streams.listenTcp(h, o.port);
+    // We hold the lock, so a socket file left behind is stale (a killed daemon's).
+    removeStale(o.socketPath);
+    await streams.listenUnix(o.socketPath);
+    chmodSync(o.socketPath, 0o666);
+    if (o.abstractSocket) await streams.listenUnix('\0' + o.socketPath);
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+  for (const r of selfRegistrations({ port: o.port, socketPath: o.socketPath, ipv4, ipv6 })) registry.restore(r);
+  log.info(
+    `serving program 100000 versions 2-4 on udp/tcp port ${o.port}${ipv6 ? ' (IPv4 and IPv6)' : ''} and ${o.socketPath}`,
+  );
+  return {
+    state,
+    close: cleanup,
+  };
+}
+
+function removeStale(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}

@@ -1,0 +1,156 @@
+// UDP transport: one socket per local address, so every reply leaves from the address its
+// request was sent to (Node cannot choose a reply's source address on a wildcard socket, and
+// libtirpc clients use connected sockets that drop replies from any other address). The set
+// of addresses is re-read periodically so addresses added later are served too.
+
+import dgram from 'node:dgram';
+import { MAX_UDP_REPLY_BYTES } from '../limits.js';
+import type { CallerContext } from '../rpcbind/index.js';
+import type { MessageHandler, TransportLog } from './handler.js';
+import { describeListenError } from './handler.js';
+
+export interface UdpServiceOptions {
+  port: number;
+  /** The addresses to serve now ("127.0.0.1", "::1", "fe80::1%eth0", ...). */
+  addresses: () => string[];
+  handler: MessageHandler;
+  log: TransportLog;
+  /** How often to look for address changes; 0 disables. */
+  pollMs: number;
+  /** Called for every datagram dropped without a reply (REPLY messages, junk). */
+  onDrop?: () => void;
+}
+
+interface Bound {
+  sock: dgram.Socket;
+  ready: boolean;
+}
+
+export class UdpService {
+  readonly #o: UdpServiceOptions;
+  readonly #bound = new Map<string, Bound>();
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(o: UdpServiceOptions) {
+    this.#o = o;
+  }
+
+  /** Binds every current address; rejects with a one-line message if any of them fails. */
+  async start(): Promise<void> {
+    await Promise.all(this.#o.addresses().map((a) => this.#bind(a, true)));
+    if (this.#o.pollMs > 0) {
+      this.#timer = setInterval(() => this.#refresh(), this.#o.pollMs);
+      this.#timer.unref();
+    }
+  }
+
+  /** Adopts an already-bound datagram socket (socket activation). */
+  adopt(sock: dgram.Socket, address: string): void {
+    this.#attach(sock, address);
+    this.#bound.set(address, { sock, ready: true });
+  }
+
+  get addresses(): string[] {
+    return [...this.#bound.keys()];
+  }
+
+  #refresh(): void {
+    if (this.#closed) return;
+    const want = new Set(this.#o.addresses());
+    for (const a of want) if (!this.#bound.has(a)) void this.#bind(a, false).catch(() => {});
+    for (const [a, b] of this.#bound) {
+      if (!want.has(a)) {
+        this.#bound.delete(a);
+        b.sock.close();
+        this.#o.log.info(`udp: address ${a} went away; stopped serving it`);
+      }
+    }
+  }
+
+  #bind(address: string, strict: boolean): Promise<void> {
+    const v6 = address.includes(':');
+    const sock = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6 });
+    const entry: Bound = { sock, ready: false };
+    this.#bound.set(address, entry);
+    return new Promise<void>((resolve, reject) => {
+      const onError = (e: Error): void => {
+        this.#bound.delete(address);
+        sock.close();
+        const msg = describeListenError(`cannot bind udp ${fmt(address)}:${this.#o.port}`, e);
+        if (strict) reject(new Error(msg));
+        else {
+          this.#o.log.warn(msg);
+          resolve();
+        }
+      };
+      sock.once('error', onError);
+      sock.bind({ port: this.#o.port, address, exclusive: true }, () => {
+        sock.off('error', onError);
+        entry.ready = true;
+        this.#attach(sock, address);
+        if (!strict) this.#o.log.info(`udp: now serving ${fmt(address)}:${this.#o.port}`);
+        resolve();
+      });
+    });
+  }
+
+  #attach(sock: dgram.Socket, address: string): void {
+    const scope = address.indexOf('%');
+    const local = scope >= 0 ? address.slice(0, scope) : address;
+    const netid = local.includes(':') ? 'udp6' : 'udp';
+    sock.on('error', (e) => this.#o.log.warn(`udp ${fmt(address)}: ${e.message}`));
+    sock.on('message', (msg, rinfo) => {
+      const ctx: CallerContext = {
+        netid,
+        peerAddress: rinfo.address,
+        peerPort: rinfo.port,
+        localAddress: local,
+        uid: undefined,
+      };
+      let reply;
+      try {
+        reply = this.#o.handler(msg, ctx, MAX_UDP_REPLY_BYTES);
+      } catch (e) {
+        this.#o.log.error(`udp: handler failed: ${(e as Error).stack ?? String(e)}`);
+        return;
+      }
+      if (reply instanceof Promise) {
+        reply.then(
+          (r) => this.#send(sock, r, rinfo),
+          (e: unknown) => this.#o.log.error(`udp: handler failed: ${String(e)}`),
+        );
+      } else {
+        this.#send(sock, reply, rinfo);
+      }
+    });
+  }
+
+  #send(sock: dgram.Socket, reply: Buffer | undefined, rinfo: dgram.RemoteInfo): void {
+    if (reply === undefined) {
+      this.#o.onDrop?.();
+      return;
+    }
+    if (this.#closed) return;
+    sock.send(reply, rinfo.port, rinfo.address, (err) => {
+      if (err) this.#o.log.debug(`udp: send to ${rinfo.address}:${rinfo.port} failed: ${err.message}`);
+    });
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#timer) clearInterval(this.#timer);
+    for (const b of this.#bound.values()) {
+      try {
+        b.sock.close();
+      } catch {
+        // already closed
+      }
+    }
+    this.#bound.clear();
+  }
+}
+
+function fmt(address: string): string {
+  return address.includes(':') ? `[${address}]` : address;
+}
