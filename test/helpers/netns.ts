@@ -45,15 +45,33 @@ const HOLDER_SCRIPT = [
   'mkdir -p /run/rpcbind',
   'chown _rpc /run/rpcbind 2>/dev/null',
   'echo ready',
-  'exec sleep 3600',
+  // SIGKILL when the test process dies, even without running its cleanup.
+  'exec setpriv --pdeathsig SIGKILL sleep 3600',
+].join('; ');
+
+// Outside the namespace, without a parent-death signal: once the test process is gone, kills
+// (by pid) whatever is still inside this host's namespace and deletes it. Needed because a
+// daemon that changes uid (Debian's rpcbind) loses the parent-death signal. Killed on dispose.
+const WATCHDOG_SCRIPT = [
+  'while kill -0 "$1" 2>/dev/null; do sleep 1; done',
+  'for pid in $(ip netns pids "$2"); do kill -9 "$pid"; done',
+  'ip netns del "$2"',
 ].join('; ');
 
 const liveHosts = new Set<TestHost>();
 
-// Last resort for a test process that dies without running its after() hooks.
-process.once('exit', () => {
+// Last resort for a test process that ends without running its after() hooks. Children also
+// get a parent-death signal, but a daemon that changes uid (Debian's rpcbind) loses it.
+function disposeAllSync(): void {
   for (const host of liveHosts) host.disposeSync();
-});
+}
+process.once('exit', disposeAllSync);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    disposeAllSync();
+    process.kill(process.pid, signal); // the default action, now that the handler is gone
+  });
+}
 
 /** Polls `check` until it returns a value other than undefined/false, or throws on timeout. */
 export async function waitFor<T>(
@@ -99,6 +117,7 @@ export class TestHost {
   readonly name: string;
   readonly holderPid: number;
   #holder: ChildProcess;
+  #watchdog: ChildProcess | undefined;
   #children = new Set<ChildProcess>();
   #disposed = false;
 
@@ -112,6 +131,11 @@ export class TestHost {
     const name = `rbt-${randomBytes(4).toString('hex')}`;
     const add = spawnSync('ip', ['netns', 'add', name], { encoding: 'utf8' });
     if (add.status !== 0) throw new Error(`ip netns add ${name} failed: ${add.stderr || add.error}`);
+    const watchdog = spawn('sh', ['-c', WATCHDOG_SCRIPT, 'rbt-watchdog', String(process.pid), name], {
+      stdio: 'ignore',
+      detached: true,
+    });
+    watchdog.unref();
 
     const holder = spawn(
       'ip',
@@ -120,6 +144,7 @@ export class TestHost {
     );
     const host = new TestHost(name, holder);
     liveHosts.add(host);
+    host.#watchdog = watchdog;
     try {
       await host.#waitForHolder();
     } catch (err) {
@@ -162,9 +187,10 @@ export class TestHost {
   }
 
   #nsenterArgs(cmd: string, args: readonly string[], user?: { uid: number; gid: number }): string[] {
-    const base = ['-t', String(this.holderPid), '-n', '-m', '--'];
+    // nsenter and setpriv exec in place: the pid we spawn is the command's pid.
+    const base = ['-t', String(this.holderPid), '-n', '-m', '--', 'setpriv', '--pdeathsig', 'SIGKILL'];
     if (user) {
-      return [...base, 'setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', cmd, ...args];
+      return [...base, `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', cmd, ...args];
     }
     return [...base, cmd, ...args];
   }
@@ -319,6 +345,7 @@ export class TestHost {
     }
     killQuietly(this.holderPid, 'SIGKILL');
     spawnSync('ip', ['netns', 'del', this.name]);
+    if (this.#watchdog?.pid !== undefined) killQuietly(this.#watchdog.pid, 'SIGKILL');
   }
 
   #assertLive(): void {
