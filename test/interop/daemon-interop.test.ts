@@ -2,8 +2,9 @@
 // test/helpers/daemons.ts. One suite definition runs for every daemon, each in its own fresh
 // namespaced host, so an expectation the reference does not meet is a wrong test.
 //
-// Needs (Debian packages, for .ci/run): rpcbind libtirpc-dev rpcsvc-proto gcc iproute2 util-linux
-// Needs root (network and mount namespaces). In CI a missing tool is a failure, not a skip.
+// Needs root (network and mount namespaces) and these Debian packages (one line, for .ci/run):
+// ci-packages: rpcbind libtirpc-dev rpcsvc-proto gcc iproute2 util-linux
+// In CI a missing tool is a failure, not a skip. Runtime: about 4 s per daemon.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { daemons, startDaemon, type DaemonUnderTest } from '../helpers/daemons.js';
@@ -18,6 +19,8 @@ import {
 
 const PROG = String(RBTEST_PROG); // 536871169
 const BRIDGE_ADDRESS = '198.18.0.1';
+// A bound for a whole daemon's suite; every wait inside is bounded much tighter.
+const SUITE_TIMEOUT_MS = 60_000;
 
 // --- rpcinfo's row formats (rpcinfo.c), for rows whose port is only known at run time ---
 
@@ -101,7 +104,7 @@ function expectRun(r: RunResult, expected: { stdout?: string[]; stderr?: string[
 }
 
 function defineSuite(daemon: DaemonUnderTest): void {
-  describe(`interop with ${daemon.name} rpcbind`, { skip: daemon.skipReason ?? false }, () => {
+  describe(`interop with ${daemon.name} rpcbind`, { skip: daemon.skipReason ?? false, timeout: SUITE_TIMEOUT_MS }, () => {
     let host: TestHost;
     let programs: TirpcPrograms;
 
