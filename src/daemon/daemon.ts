@@ -50,6 +50,7 @@ export async function startDaemon(o: DaemonOptions, log: TransportLog): Promise<
     handler,
     log,
     pollMs: o.hosts ? 0 : ADDRESS_POLL_MS,
+    tolerateUnavailable: !o.hosts,
   });
   const streams = new StreamService({ handler, log });
   const cleanup = async (): Promise<void> => {

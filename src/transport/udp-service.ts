@@ -17,6 +17,11 @@ export interface UdpServiceOptions {
   log: TransportLog;
   /** How often to look for address changes; 0 disables. */
   pollMs: number;
+  /**
+   * Whether an address that cannot be bound yet (EADDRNOTAVAIL: an IPv6 address still in
+   * duplicate address detection, say) is skipped until the next poll instead of failing start.
+   */
+  tolerateUnavailable: boolean;
   /** Called for every datagram dropped without a reply (REPLY messages, junk). */
   onDrop?: () => void;
 }
@@ -78,7 +83,8 @@ export class UdpService {
         this.#bound.delete(address);
         sock.close();
         const msg = describeListenError(`cannot bind udp ${fmt(address)}:${this.#o.port}`, e);
-        if (strict) reject(new Error(msg));
+        const unavailable = (e as NodeJS.ErrnoException).code === 'EADDRNOTAVAIL';
+        if (strict && !(unavailable && this.#o.tolerateUnavailable)) reject(new Error(msg));
         else {
           this.#o.log.warn(msg);
           resolve();

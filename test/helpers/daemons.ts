@@ -10,8 +10,6 @@ export interface DaemonUnderTest {
   name: 'reference' | 'ours';
   command: string;
   args: readonly string[];
-  /** Set when the daemon cannot run here; its tests are skipped with this reason. */
-  skipReason?: string;
 }
 
 export interface RunningDaemon {
@@ -49,8 +47,6 @@ export const daemons: readonly DaemonUnderTest[] = [
     name: 'ours',
     command: process.execPath,
     args: [oursEntry, '-f'],
-    // Temporary, while the daemon is written on another branch.
-    ...(existsSync(oursEntry) ? {} : { skipReason: `${oursEntry} does not exist yet` }),
   },
 ];
 
@@ -64,7 +60,6 @@ export async function startDaemon(
   daemon: DaemonUnderTest,
   extraArgs: readonly string[] = [],
 ): Promise<RunningDaemon> {
-  if (daemon.skipReason) throw new Error(`cannot start ${daemon.name}: ${daemon.skipReason}`);
   const child = host.spawn(daemon.command, [...daemon.args, ...extraArgs]);
   let output = '';
   child.stdout!.setEncoding('utf8').on('data', (s: string) => (output += s));

@@ -104,7 +104,7 @@ function expectRun(r: RunResult, expected: { stdout?: string[]; stderr?: string[
 }
 
 function defineSuite(daemon: DaemonUnderTest): void {
-  describe(`interop with ${daemon.name} rpcbind`, { skip: daemon.skipReason ?? false, timeout: SUITE_TIMEOUT_MS }, () => {
+  describe(`interop with ${daemon.name} rpcbind`, { timeout: SUITE_TIMEOUT_MS }, () => {
     let host: TestHost;
     let programs: TirpcPrograms;
 
