@@ -1,0 +1,78 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Registry } from '../../../src/rpcbind/index.js';
+
+const reg = (prog: number, vers: number, netid: string, addr = '0.0.0.0.4.1', owner = 'superuser') => ({
+  prog,
+  vers,
+  netid,
+  addr,
+  owner,
+});
+
+test('SET appends; the same address again is a success without a change; another address fails', () => {
+  const r = new Registry();
+  assert.equal(r.set(reg(1, 1, 'udp')), 'added');
+  assert.equal(r.set(reg(1, 1, 'UDP')), 'exists'); // netids compare case-insensitively
+  assert.equal(r.set(reg(1, 1, 'udp', '0.0.0.0.4.2')), 'conflict');
+  assert.equal(r.set(reg(1, 2, 'udp')), 'added');
+  assert.deepEqual([...r.entries()].map((e) => e.vers), [1, 2]);
+});
+
+test('find returns the exact version, else the last-listed version of the program on that netid', () => {
+  const r = new Registry();
+  r.set(reg(7, 3, 'udp', 'a.b.0.3'));
+  r.set(reg(7, 5, 'udp', 'a.b.0.5'));
+  r.set(reg(7, 1, 'tcp', 'a.b.0.1'));
+  assert.equal(r.find(7, 3, 'udp')?.vers, 3);
+  assert.equal(r.find(7, 4, 'udp')?.vers, 5);
+  assert.equal(r.find(7, 9, 'tcp')?.vers, 1);
+  assert.equal(r.find(7, 1, 'udp6'), undefined);
+  assert.equal(r.find(8, 1, 'udp'), undefined);
+  assert.deepEqual(r.versionRange(7, 'udp'), [3, 5]);
+});
+
+test('UNSET with an empty netid removes every netid until an entry owned by someone else', () => {
+  const r = new Registry();
+  r.set(reg(9, 7, 'udp', 'x.0.1', 'unknown'));
+  r.set(reg(9, 7, 'tcp', 'x.0.2', 'superuser'));
+  r.set(reg(9, 7, 'udp6', 'x.0.3', 'unknown'));
+  assert.equal(r.unset(9, 7, '', 'unknown'), false);
+  assert.deepEqual([...r.entries()].map((e) => e.netid), ['tcp', 'udp6']);
+  assert.equal(r.unset(9, 7, '', 'superuser'), true);
+  assert.equal(r.size, 0);
+});
+
+test('UNSET of nothing succeeds; the owner may remove its own', () => {
+  const r = new Registry();
+  assert.equal(r.unset(1, 1, 'udp', 'unknown'), true);
+  r.set(reg(1, 1, 'udp', 'x.0.1', '1000'));
+  assert.equal(r.unset(1, 1, 'udp', '1001'), false);
+  assert.equal(r.unset(1, 1, 'UDP', '1000'), true);
+  assert.equal(r.size, 0);
+});
+
+test('a removed and re-added entry moves to the end; generation counts changes', () => {
+  const r = new Registry();
+  const g0 = r.generation;
+  r.set(reg(1, 1, 'udp'));
+  r.set(reg(2, 1, 'udp'));
+  r.unset(1, 1, 'udp', 'superuser');
+  r.set(reg(1, 1, 'udp'));
+  assert.deepEqual([...r.entries()].map((e) => e.prog), [2, 1]);
+  assert.equal(r.generation, g0 + 4);
+});
+
+test('the table is capped', () => {
+  const r = new Registry(2);
+  r.set(reg(1, 1, 'udp'));
+  r.set(reg(2, 1, 'udp'));
+  assert.equal(r.set(reg(3, 1, 'udp')), 'full');
+});
+
+test('lookups stay O(1) with many registrations', () => {
+  const r = new Registry();
+  for (let p = 0; p < 50_000; p++) r.set(reg(0x20000000 + p, 1, 'udp'));
+  assert.equal(r.find(0x20000000 + 49_999, 1, 'udp')?.prog, 0x20000000 + 49_999);
+  assert.equal([...r.findAllNetids(0x20000000 + 7, 1)].length, 1);
+});
