@@ -2,7 +2,7 @@
 // as a detached copy that reports back once it serves), and shut down cleanly on signals.
 
 import { spawn } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { closeSync, readFileSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startDaemon } from './daemon.js';
 import { createTextLog } from './logger.js';
@@ -44,8 +44,16 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function runForeground(o: DaemonOptions): Promise<number> {
-  const detached = process.env[CHILD_ENV] === '1';
-  const status = detached ? createWriteStream('', { fd: STATUS_FD }) : undefined;
+  // A detached copy reports to its parent once, synchronously (it may exit right after).
+  const report = (line: string): void => {
+    if (process.env[CHILD_ENV] !== '1') return;
+    try {
+      writeSync(STATUS_FD, line);
+      closeSync(STATUS_FD);
+    } catch {
+      // the parent is gone; nothing to tell
+    }
+  };
   const log = createTextLog(o.debug);
   let daemon;
   try {
@@ -54,10 +62,10 @@ async function runForeground(o: DaemonOptions): Promise<number> {
   } catch (e) {
     const msg = (e as Error).message;
     process.stderr.write(`rpcbind: ${msg}\n`);
-    status?.end(`error ${msg}\n`);
+    report(`error ${msg}\n`);
     return 1;
   }
-  status?.end('ready\n');
+  report('ready\n');
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (sig: string): void => {
