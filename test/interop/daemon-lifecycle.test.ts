@@ -42,7 +42,7 @@ describe('daemon lifecycle', { timeout: 60_000 }, () => {
 
   test('a port already in use is one line on stderr and exit status 1', async () => {
     const holder = host.spawn('python3', ['-c', 'import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(("127.0.0.1",5111))\nprint("bound",flush=True)\ntime.sleep(30)']);
-    await host.waitForPort('udp', 5111);
+    await host.waitForPort('udp', 5111, { timeoutMs: 10_000 });
     const r = await host.run(process.execPath, [OURS, '-f', '--port', '5111', '--socket', '/run/alt.sock'], { timeoutMs: 10_000 });
     assert.equal(r.code, 1);
     assert.equal(r.stderr, 'rpcbind: cannot bind udp 127.0.0.1:5111: address already in use (is another rpcbind running?)\n');
@@ -56,6 +56,21 @@ describe('daemon lifecycle', { timeout: 60_000 }, () => {
     });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^rpcbind: cannot bind udp .*:111: permission denied \(binding a port below 1024 needs root or CAP_NET_BIND_SERVICE\)\n$/);
+  });
+
+  test('an address added while running is served over UDP, replies leaving from it', async () => {
+    const d = await startDaemon(host, ours);
+    await host.addBridgeAddress('198.18.7.1/24', 'rbtlate0');
+    // The daemon re-reads the host's addresses every 2 s; libtirpc's UDP client (connected
+    // socket) accepts only replies from the address it called.
+    await waitFor(async () => (await host.run('rpcinfo', ['-u', '198.18.7.1', '100000', '2'])).code === 0, {
+      timeoutMs: 8_000,
+      intervalMs: 500,
+      what: 'udp service on the new address',
+    });
+    const r = await host.run('rpcinfo', ['-u', '198.18.7.1', '100000']);
+    assert.equal(r.stdout, [2, 3, 4].map((v) => `program 100000 version ${v} ready and waiting\n`).join(''));
+    await d.stop();
   });
 
   test('without -f the command returns 0 once the detached daemon serves', async () => {
