@@ -38,3 +38,17 @@ export const MAX_REPLY_BYTES = 64 * 1024 * 1024;
 export const MAX_CLIENT_REPLY_BYTES = 64 * 1024 * 1024;
 /** Largest reply sent over UDP (UDPMSGSIZE in libtirpc); larger results get SYSTEM_ERR. */
 export const MAX_UDP_REPLY_BYTES = 8800;
+/** Remote calls (CALLIT/BCAST/INDIRECT): largest argument body forwarded (RPC_MAXDATASIZE). */
+export const MAX_FORWARD_ARGS_BYTES = 9000;
+/** Largest result body relayed back: what fits in a UDP reply beside the header and address. */
+export const MAX_FORWARD_RESULT_BYTES = 8600;
+/** Default size of the forwarding table (calls in flight at once). */
+export const DEFAULT_FORWARDS_IN_FLIGHT = 64;
+/** Largest forwarding table an administrator may configure. */
+export const MAX_FORWARDS_IN_FLIGHT = 4096;
+/** Default wait for a forwarded call's reply before it is given up. */
+export const DEFAULT_FORWARD_TIMEOUT_MS = 5_000;
+/** Longest configurable wait for a forwarded call's reply. */
+export const MAX_FORWARD_TIMEOUT_MS = 60_000;
+/** Entries in a configured forwarding deny/allow list. */
+export const MAX_FORWARD_RULES = 256;

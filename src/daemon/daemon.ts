@@ -4,6 +4,7 @@
 import { chmodSync, unlinkSync } from 'node:fs';
 import { Dispatcher } from '../rpc/index.js';
 import {
+  ForwardRules,
   Registry,
   RpcbStats,
   createRpcbindProgram,
@@ -14,6 +15,8 @@ import {
 import type { TransportLog } from '../transport/handler.js';
 import { StreamService } from '../transport/stream-service.js';
 import { UdpService } from '../transport/udp-service.js';
+import { ForwardingSocket } from '../transport/forwarding-socket.js';
+import { Forwarder } from './forwarder.js';
 import { acquireInstanceLock, type InstanceLock } from './instance-lock.js';
 import { hasIpv4, hasIpv6, hostAddresses, withLoopback } from './local-addresses.js';
 import type { DaemonOptions } from './options.js';
@@ -31,7 +34,7 @@ export async function startDaemon(o: DaemonOptions, log: TransportLog): Promise<
   const state: BindingState = {
     registry,
     stats: new RpcbStats(),
-    policy: { insecure: o.insecure },
+    policy: { insecure: o.insecure, forwardRules: new ForwardRules(o.forwardDeny, o.forwardAllow) },
     now: () => Math.floor(Date.now() / 1000),
   };
   const dispatcher = new Dispatcher<CallerContext>({
@@ -53,13 +56,31 @@ export async function startDaemon(o: DaemonOptions, log: TransportLog): Promise<
     tolerateUnavailable: !o.hosts,
   });
   const streams = new StreamService({ handler, log });
+  const forwarding = o.remoteCalls ? new ForwardingSocket(log) : undefined;
+  const forwarder = forwarding
+    ? new Forwarder({
+        socket: forwarding,
+        maxInFlight: o.forwardMax,
+        timeoutMs: o.forwardTimeoutMs,
+        localAddresses: hostAddresses,
+        log,
+      })
+    : undefined;
+  if (forwarder) state.remoteCall = (req) => forwarder.forward(req);
   const cleanup = async (): Promise<void> => {
+    forwarder?.close();
+    forwarding?.close();
     udp.close();
     await streams.close();
     lock.release();
   };
   try {
     await udp.start();
+    if (forwarding) {
+      await forwarding.start(ipv4, ipv6);
+      const p = forwarding.ports;
+      log.info(`remote calls are forwarded (from udp port ${p.udp ?? '-'}, udp6 port ${p.udp6 ?? '-'})`);
+    }
     const tcpHosts = o.hosts ? withLoopback(o.hosts) : [...(ipv4 ? ['0.0.0.0'] : []), ...(ipv6 ? ['::'] : [])];
     for (const h of tcpHosts) await streams.listenTcp(h, o.port);
     // We hold the lock, so a socket file left behind is stale (a killed daemon's).

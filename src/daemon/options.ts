@@ -1,7 +1,14 @@
 // The daemon's command line: rpcbind's flags plus long options for what rpcbind hard-codes.
 
 import { parseArgs } from 'node:util';
-import { PMAP_PORT } from '../rpcbind/index.js';
+import {
+  DEFAULT_FORWARDS_IN_FLIGHT,
+  DEFAULT_FORWARD_TIMEOUT_MS,
+  MAX_FORWARDS_IN_FLIGHT,
+  MAX_FORWARD_RULES,
+  MAX_FORWARD_TIMEOUT_MS,
+} from '../limits.js';
+import { PMAP_PORT, parseForwardRule, type ForwardRule } from '../rpcbind/index.js';
 
 export interface DaemonOptions {
   foreground: boolean;
@@ -13,6 +20,13 @@ export interface DaemonOptions {
   user: string;
   warmStart: boolean;
   remoteCalls: boolean;
+  /** Remote calls in flight at once (--forward-max). */
+  forwardMax: number;
+  /** Wait for a forwarded call's reply (--forward-timeout). */
+  forwardTimeoutMs: number;
+  /** Added to / taken from the reference's forwarding deny list (--forward-deny, --forward-allow). */
+  forwardDeny: ForwardRule[];
+  forwardAllow: ForwardRule[];
   port: number;
   socketPath: string;
   abstractSocket: boolean;
@@ -20,7 +34,8 @@ export interface DaemonOptions {
 }
 
 export const USAGE = `usage: rpcbind [-adfhilLrsw] [-h bindip] [--port N] [--socket PATH] [--lock-file PATH]
-                [--no-abstract] [--user NAME] [--version] [--help]
+                [--no-abstract] [--user NAME] [--forward-max N] [--forward-timeout MS]
+                [--forward-deny PROG[:PROC]] [--forward-allow PROG[:PROC]] [--version] [--help]
 
   -a            accepted for compatibility (abort on errors when debugging)
   -d            debug: log more, stay in the foreground
@@ -37,6 +52,10 @@ export const USAGE = `usage: rpcbind [-adfhilLrsw] [-h bindip] [--port N] [--soc
   --no-abstract do not also serve the abstract socket @PATH
   --lock-file P single-instance lock (default: the socket path with .lock for .sock)
   --user NAME   the user for -s (default daemon)
+  --forward-max N        remote calls in flight at once (default 64); the oldest is dropped
+  --forward-timeout MS   wait for a forwarded call's reply (default 5000)
+  --forward-deny P[:N]   never forward to program P (procedure N); repeatable
+  --forward-allow P[:N]  take P[:N] off the built-in deny list (NFS, MOUNT, NIS, ...); repeatable
   --version     print the version and exit
   --help        print this help and exit`;
 
@@ -67,6 +86,10 @@ export function parseDaemonArgs(argv: string[]): ParsedCommand {
         'no-abstract': { type: 'boolean' },
         'lock-file': { type: 'string' },
         user: { type: 'string' },
+        'forward-max': { type: 'string' },
+        'forward-timeout': { type: 'string' },
+        'forward-deny': { type: 'string', multiple: true },
+        'forward-allow': { type: 'string', multiple: true },
         version: { type: 'boolean' },
         help: { type: 'boolean' },
       },
@@ -82,6 +105,13 @@ export function parseDaemonArgs(argv: string[]): ParsedCommand {
   if (socketPath === '' || socketPath.length > 100) throw new UsageError(`bad socket path: ${socketPath}`);
   const lockFile =
     values['lock-file'] ?? (socketPath.endsWith('.sock') ? socketPath.slice(0, -5) + '.lock' : socketPath + '.lock');
+  const forwardMax = boundedInt('--forward-max', values['forward-max'], DEFAULT_FORWARDS_IN_FLIGHT, MAX_FORWARDS_IN_FLIGHT);
+  const forwardTimeoutMs = boundedInt(
+    '--forward-timeout',
+    values['forward-timeout'],
+    DEFAULT_FORWARD_TIMEOUT_MS,
+    MAX_FORWARD_TIMEOUT_MS,
+  );
   return {
     kind: 'run',
     options: {
@@ -94,10 +124,31 @@ export function parseDaemonArgs(argv: string[]): ParsedCommand {
       user: values.user ?? 'daemon',
       warmStart: Boolean(values['warm-start']),
       remoteCalls: Boolean(values['remote-calls']),
+      forwardMax,
+      forwardTimeoutMs,
+      forwardDeny: forwardRules('--forward-deny', values['forward-deny']),
+      forwardAllow: forwardRules('--forward-allow', values['forward-allow']),
       port,
       socketPath,
       abstractSocket: !values['no-abstract'],
       lockFile,
     },
   };
+}
+
+function boundedInt(name: string, text: string | undefined, dflt: number, max: number): number {
+  if (text === undefined) return dflt;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > max) throw new UsageError(`bad ${name}: ${text} (1 to ${max})`);
+  return n;
+}
+
+function forwardRules(name: string, texts: string[] | undefined): ForwardRule[] {
+  const list = texts ?? [];
+  if (list.length > MAX_FORWARD_RULES) throw new UsageError(`too many ${name} rules (at most ${MAX_FORWARD_RULES})`);
+  return list.map((t) => {
+    const r = parseForwardRule(t);
+    if (!r) throw new UsageError(`bad ${name}: ${t} (PROG or PROG:PROC)`);
+    return r;
+  });
 }

@@ -5,6 +5,7 @@ import type { XdrWriter } from '../xdr/index.js';
 import type { CallHeader } from '../rpc/index.js';
 import type { HandlerResult } from '../rpc/index.js';
 import type { CallerContext } from './caller.js';
+import type { ForwardRules } from './forward-rules.js';
 import type { Registration, Registry } from './registry.js';
 import type { RmtCallArgs } from './rpcb-types.js';
 import type { RpcbStats } from './stats.js';
@@ -12,6 +13,8 @@ import type { RpcbStats } from './stats.js';
 export interface BindingPolicy {
   /** -i: accept SET/UNSET/GETSTAT from any host. */
   insecure: boolean;
+  /** Which remote calls may be forwarded; the reference's deny list when absent. */
+  forwardRules?: ForwardRules;
 }
 
 /** A remote call to forward (CALLIT, BCAST, INDIRECT); the result is already encoded. */
@@ -21,7 +24,10 @@ export interface RemoteCallRequest {
   readonly args: RmtCallArgs;
   readonly call: CallHeader;
   readonly ctx: CallerContext;
-  /** The registration found for the target, with the exact version. */
+  /**
+   * The target's UDP registration, with the exact version (looked up on udp6 for calls over
+   * IPv6 transports, on udp otherwise).
+   */
   readonly target: Registration;
 }
 

@@ -11,3 +11,4 @@ export * from './merge-address.js';
 export { createRpcbindProgram, selfRegistrations } from './rpcbind-program.js';
 export { protToNetid, toMapping, uaddrPort } from './procedures-v2.js';
 export { isForwardingDenied } from './remote-call.js';
+export * from './forward-rules.js';

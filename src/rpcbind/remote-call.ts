@@ -1,36 +1,22 @@
 // CALLIT (v2, v3), BCAST (v4) and INDIRECT (v4): the checks and answers of the binding core.
 // The forwarding itself is the daemon's (state.remoteCall); without it the daemon answers as
 // Debian's rpcbind does without -r: CALLIT/BCAST are never answered, INDIRECT over UDP reports
-// why it cannot be served, and nothing is answered over stream transports.
+// why it cannot be served, and nothing is answered over stream transports. With forwarding on,
+// INDIRECT is also served over TCP and the local socket (forwarded over UDP, answered on the
+// stream); CALLIT/BCAST stay datagram-only, as in the reference.
 
 import { XdrError } from '../xdr/index.js';
 import type { XdrReader, XdrWriter } from '../xdr/index.js';
 import { AcceptStat, RpcOutcome } from '../rpc/index.js';
 import type { BindingState, RemoteCallRequest, RemoteCallResult } from './binding-state.js';
 import type { CallerContext } from './caller.js';
-import { PMAP_PROG } from './constants.js';
+import { DEFAULT_FORWARD_RULES } from './forward-rules.js';
 import { declare, type Proc } from './procedure-helpers.js';
 import { decodeRmtCallArgs, type RmtCallArgs } from './rpcb-types.js';
 
 /** Target procedures never forwarded (the reference's list); NULL is always allowed. */
 export function isForwardingDenied(prog: number, proc: number, insecure: boolean): boolean {
-  if (proc === 0) return false;
-  switch (prog) {
-    case PMAP_PROG:
-      return !insecure; // a forwarding loop through ourselves
-    case 100003: // NFS
-    case 100009: // yppasswd
-    case 100011: // rquota
-      return true;
-    case 100005: // MOUNT: MNT, UMNT
-      return proc === 1 || proc === 3;
-    case 100007: // ypbind: SETDOM
-      return proc === 2;
-    case 100004: // NIS: MATCH, FIRST, NEXT, ALL
-      return proc === 3 || proc === 4 || proc === 5 || proc === 8;
-    default:
-      return false;
-  }
+  return DEFAULT_FORWARD_RULES.denies(prog, proc, insecure);
 }
 
 function decodeLenient(r: XdrReader): RmtCallArgs | undefined {
@@ -44,6 +30,11 @@ function decodeLenient(r: XdrReader): RmtCallArgs | undefined {
 
 const encodeResult = (w: XdrWriter, enc: (w: XdrWriter) => void): void => enc(w);
 
+/** The UDP netid a remote call arriving on `netid` is looked up and forwarded on. */
+function forwardNetid(netid: CallerContext['netid']): 'udp' | 'udp6' {
+  return netid === 'udp6' || netid === 'tcp6' ? 'udp6' : 'udp';
+}
+
 export function remoteCallProcedure(
   state: BindingState,
   version: number,
@@ -54,17 +45,21 @@ export function remoteCallProcedure(
     indirect ? RpcOutcome.acceptError(stat) : RpcOutcome.NO_REPLY;
 
   return declare(procedure, decodeLenient, encodeResult, (args, ctx: CallerContext, call) => {
-    // Remote calls are served over datagram transports only.
-    if (ctx.netid !== 'udp' && ctx.netid !== 'udp6') return RpcOutcome.NO_REPLY;
+    const datagram = ctx.netid === 'udp' || ctx.netid === 'udp6';
+    // Over streams only a forwarding INDIRECT is served (the reference serves none).
+    if (!datagram && !(indirect && state.remoteCall)) return RpcOutcome.NO_REPLY;
     if (!args) return quiet(AcceptStat.GARBAGE_ARGS);
-    if (isForwardingDenied(args.prog, args.proc, state.policy.insecure)) return RpcOutcome.WEAK_AUTH;
-    const target = state.registry.find(args.prog, args.vers, ctx.netid);
+    const rules = state.policy.forwardRules ?? DEFAULT_FORWARD_RULES;
+    if (rules.denies(args.prog, args.proc, state.policy.insecure)) return RpcOutcome.WEAK_AUTH;
+    const netid = forwardNetid(ctx.netid);
+    const target = state.registry.find(args.prog, args.vers, netid);
     const exact = target !== undefined && target.vers === args.vers;
-    state.stats.remoteCallDone(version, args.prog, args.vers, args.proc, ctx.netid, exact, indirect);
+    // The reference records only calls that arrive over UDP in the rmtcall table.
+    if (datagram) state.stats.remoteCallDone(version, args.prog, args.vers, args.proc, netid, exact, indirect);
     if (!target) return quiet(AcceptStat.PROG_UNAVAIL);
     if (!exact) {
       if (!indirect) return RpcOutcome.NO_REPLY;
-      const [low, high] = state.registry.versionRange(args.prog, ctx.netid);
+      const [low, high] = state.registry.versionRange(args.prog, netid);
       return RpcOutcome.progMismatch(low, high);
     }
     if (!state.remoteCall) return quiet(AcceptStat.SYSTEM_ERR);
