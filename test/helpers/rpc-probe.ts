@@ -18,6 +18,8 @@ export interface ProbeResult {
   reply?: string | null;
   sent?: number;
   replies?: number;
+  /** How long the step took. */
+  ms?: number;
 }
 
 const MAX_STEPS = 100;
@@ -104,6 +106,12 @@ async function junk(host: string, port: number, count: number): Promise<ProbeRes
 }
 
 async function runStep(s: ProbeStep): Promise<ProbeResult> {
+  const t0 = Date.now();
+  const r = await runStepUntimed(s);
+  return { ...r, ms: Date.now() - t0 };
+}
+
+async function runStepUntimed(s: ProbeStep): Promise<ProbeResult> {
   switch (s.op) {
     case 'call': {
       const msg = Buffer.from(s.msg, 'hex');
