@@ -191,10 +191,13 @@ function defineSuite(daemon: DaemonUnderTest): void {
         const rssKb = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${rpcbind.process.pid}/status`, 'utf8'))?.[1]);
 
         const ports = await host.run('ss', ['-H', '-u', '-a', '-n', '-p']);
+        // The forwarding socket: the daemon's only wildcard IPv4 UDP socket besides port 111
+        // (read from the local-address column; the peer column is 0.0.0.0:* on every line).
         const fwdPort = ports.stdout
           .split('\n')
-          .filter((l) => l.includes(`pid=${rpcbind.process.pid},`) && l.includes('0.0.0.0:'))
-          .map((l) => Number(/0\.0\.0\.0:(\d+)/.exec(l)?.[1]))
+          .map((l) => l.trim().split(/\s+/))
+          .filter((cols) => cols[3]?.startsWith('0.0.0.0:') && cols.join(' ').includes(`pid=${rpcbind.process.pid},`))
+          .map((cols) => Number(cols[3]!.slice('0.0.0.0:'.length)))
           .find((p) => p !== 111);
         assert.ok(fwdPort, `forwarding socket not found in ${ports.stdout}`);
 

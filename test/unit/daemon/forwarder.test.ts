@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { Forwarder } from '../../../src/daemon/forwarder.js';
 import type { DatagramPort } from '../../../src/transport/forwarding-socket.js';
 import { AcceptStat, AuthFlavor, RpcOutcome, type CallHeader } from '../../../src/rpc/index.js';
@@ -7,6 +7,11 @@ import type { CallerContext, RemoteCallRequest, RemoteCallResult } from '../../.
 import { XdrReader, XdrWriter } from '../../../src/xdr/index.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+// The forwarder's timers are unref'd (a daemon's sockets keep it alive); with only a fake
+// socket here, keep the event loop alive while tests await those timers.
+const keepAlive = setInterval(() => {}, 1000);
+after(() => clearInterval(keepAlive));
 
 class FakeSocket implements DatagramPort {
   sent: Array<{ msg: Buffer; host: string; port: number }> = [];
