@@ -3,7 +3,7 @@
 // the background liveness checks. The portmapper's own entries are never saved.
 
 import { MIN_REAP_INTERVAL_S } from '../limits.js';
-import type { Registration, Registry } from '../rpcbind/index.js';
+import { PMAP_PROG, type Registration, type Registry } from '../rpcbind/index.js';
 import type { TransportLog } from '../transport/handler.js';
 import { reapDeadRegistrations } from './liveness-check.js';
 import { StateStore } from './state-store.js';
@@ -41,7 +41,7 @@ export function setUpPersistence(o: PersistenceOptions): Persistence {
     dir: o.stateDir,
     log,
     snapshot: function* () {
-      for (const r of registry.entries()) if (!selfKeys.has(key(r))) yield r;
+      for (const r of registry.entries()) if (r.prog !== PMAP_PROG || !selfKeys.has(key(r))) yield r;
     },
   });
   const loaded = store.load();
@@ -59,9 +59,10 @@ export function setUpPersistence(o: PersistenceOptions): Persistence {
   }
   for (const r of restored) registry.restore(r);
   const persist = (): Promise<void> => store.persist();
-  // Writes the restored (or empty) table at once: it proves the directory is writable and makes
-  // an import ours. Failure is logged loudly by the store.
-  const first = persist();
+  // A table read from our own file is already on disk: only check that the directory takes
+  // writes (rewriting a large table would delay the first answer). Otherwise write at once: it
+  // makes an import ours. Failures are logged loudly by the store.
+  const first = loaded.kind === 'loaded' ? store.checkWritable() : persist();
 
   const aborter = new AbortController();
   let timer: NodeJS.Timeout | undefined;

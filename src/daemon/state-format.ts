@@ -17,16 +17,27 @@ export type DecodedState =
   | { ok: true; entries: Registration[] }
   | { ok: false; reason: string };
 
-export function encodeState(entries: Iterable<Registration>): Buffer {
-  const w = new XdrWriter(4096, Number.MAX_SAFE_INTEGER);
-  w.uint32(MAGIC).uint32(STATE_FORMAT_VERSION).uint32(0);
+/**
+ * Encodes the table. With `cache` (keyed by the registry's immutable entry objects), each entry
+ * is encoded once in its lifetime: a write under a burst of SETs re-encodes only new entries.
+ */
+export function encodeState(entries: Iterable<Registration>, cache?: WeakMap<Registration, Buffer>): Buffer {
+  const head = Buffer.alloc(12);
+  head.writeUInt32BE(MAGIC, 0);
+  head.writeUInt32BE(STATE_FORMAT_VERSION, 4);
+  const parts: Buffer[] = [head];
   let count = 0;
   for (const e of entries) {
-    w.uint32(e.prog).uint32(e.vers).string(e.netid).string(e.addr).string(e.owner);
+    let b = cache?.get(e);
+    if (!b) {
+      b = new XdrWriter(64, Number.MAX_SAFE_INTEGER).uint32(e.prog).uint32(e.vers).string(e.netid).string(e.addr).string(e.owner).toBuffer();
+      cache?.set(e, b);
+    }
+    parts.push(b);
     count++;
   }
-  const body = w.toBuffer();
-  body.writeUInt32BE(count, 8);
+  head.writeUInt32BE(count, 8);
+  const body = Buffer.concat(parts);
   return Buffer.concat([body, createHash('sha256').update(body).digest()]);
 }
 

@@ -47,6 +47,7 @@ export class StateStore {
   #writing: Promise<void> | undefined;
   #durable = true;
   #writes = 0;
+  readonly #encoded = new WeakMap<Registration, Buffer>();
 
   constructor(o: StateStoreOptions) {
     this.dir = o.dir;
@@ -111,6 +112,26 @@ export class StateStore {
     return p;
   }
 
+  /** Writes, fsyncs and removes a small probe file; marks the store not durable on failure. */
+  async checkWritable(): Promise<void> {
+    const probe = join(this.dir, '.write-probe');
+    try {
+      const fh = await open(probe, 'w', 0o644);
+      try {
+        await fh.writeFile('ok');
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await unlink(probe);
+    } catch (e) {
+      this.#durable = false;
+      this.#log.error(
+        `cannot write in state directory ${this.dir}: ${(e as Error).message}; REGISTRATIONS ARE NOT DURABLE and will be lost on restart`,
+      );
+    }
+  }
+
   /** Waits for the write in flight and any requested after it. */
   async flush(): Promise<void> {
     while (this.#writing) await this.#writing;
@@ -121,7 +142,7 @@ export class StateStore {
       while (this.#next) {
         const batch = this.#next;
         this.#next = undefined;
-        const bytes = encodeState(this.#snapshot());
+        const bytes = encodeState(this.#snapshot(), this.#encoded);
         await this.#write(bytes);
         batch.resolve();
       }
