@@ -46,15 +46,17 @@ export function setUpPersistence(o: PersistenceOptions): Persistence {
   });
   const loaded = store.load();
   let restored: Registration[] = [];
+  // Logged once the daemon serves, so that a failed start stays one line.
+  let report = '';
   if (loaded.kind === 'loaded') {
     restored = loaded.entries;
-    log.info(`restored ${restored.length} registrations from ${store.file}`);
+    report = `restored ${restored.length} registrations from ${store.file}`;
   } else if (loaded.kind === 'missing') {
     const imported = importWarmStart(o.warmStartDir ?? RPCBIND_WARMSTART_DIR);
     if (imported.kind === 'imported') {
       for (const p of imported.problems) log.warn(`rpcbind warm-start import: ${p}`);
       restored = imported.entries;
-      log.info(`imported ${restored.length} registrations from rpcbind's warm-start files`);
+      report = `imported ${restored.length} registrations from rpcbind's warm-start files`;
     }
   }
   for (const r of restored) registry.restore(r);
@@ -62,7 +64,7 @@ export function setUpPersistence(o: PersistenceOptions): Persistence {
   // A table read from our own file is already on disk: only check that the directory takes
   // writes (rewriting a large table would delay the first answer). Otherwise write at once: it
   // makes an import ours. Failures are logged loudly by the store.
-  const first = loaded.kind === 'loaded' ? store.checkWritable() : persist();
+  let first: Promise<void> | undefined;
 
   const aborter = new AbortController();
   let timer: NodeJS.Timeout | undefined;
@@ -79,6 +81,8 @@ export function setUpPersistence(o: PersistenceOptions): Persistence {
   return {
     persist,
     startChecks() {
+      if (report) log.info(report);
+      first = loaded.kind === 'loaded' ? store.checkWritable() : persist();
       if (restored.length > 0) check('restored entries');
       if (o.reapIntervalS >= MIN_REAP_INTERVAL_S) {
         timer = setInterval(() => check('periodic'), o.reapIntervalS * 1000);
