@@ -52,3 +52,15 @@ export const DEFAULT_FORWARD_TIMEOUT_MS = 5_000;
 export const MAX_FORWARD_TIMEOUT_MS = 60_000;
 /** Entries in a configured forwarding deny/allow list. */
 export const MAX_FORWARD_RULES = 256;
+/** Largest state file read at start (MAX_REGISTRATIONS entries of the largest size fit). */
+export const MAX_STATE_FILE_BYTES = 96 * 1024 * 1024;
+/** Largest rpcbind warm-start file (rpcbind.xdr, portmap.xdr) we import. */
+export const MAX_WARMSTART_FILE_BYTES = 64 * 1024 * 1024;
+/** One liveness probe attempt (TCP connect or UDP NULL call) waits this long for an answer. */
+export const LIVENESS_PROBE_TIMEOUT_MS = 1_000;
+/** Attempts before a registration whose service does not answer is dropped. */
+export const LIVENESS_PROBE_ATTEMPTS = 3;
+/** Probes in flight at once during a liveness check. */
+export const LIVENESS_CONCURRENT_PROBES = 64;
+/** Smallest --reap-interval. */
+export const MIN_REAP_INTERVAL_S = 1;

@@ -20,6 +20,7 @@ import { Forwarder } from './forwarder.js';
 import { acquireInstanceLock, type InstanceLock } from './instance-lock.js';
 import { hasIpv4, hasIpv6, hostAddresses, withLoopback } from './local-addresses.js';
 import type { DaemonOptions } from './options.js';
+import { setUpPersistence } from './persistence.js';
 
 export interface RunningDaemon {
   readonly state: BindingState;
@@ -47,6 +48,11 @@ export async function startDaemon(o: DaemonOptions, log: TransportLog): Promise<
 
   const ipv4 = hasIpv4();
   const ipv6 = hasIpv6();
+  // The table is complete (own entries first, then the saved ones) before the first call.
+  const self = selfRegistrations({ port: o.port, socketPath: o.socketPath, ipv4, ipv6 });
+  for (const r of self) registry.restore(r);
+  const persistence = setUpPersistence({ stateDir: o.stateDir, reapIntervalS: o.reapIntervalS, registry, self, log });
+  state.persist = persistence.persist;
   const udp = new UdpService({
     port: o.port,
     addresses: o.hosts ? () => withLoopback(o.hosts ?? []) : hostAddresses,
@@ -72,6 +78,7 @@ export async function startDaemon(o: DaemonOptions, log: TransportLog): Promise<
     forwarding?.close();
     udp.close();
     await streams.close();
+    await persistence.close();
     lock.release();
   };
   try {
@@ -92,7 +99,7 @@ export async function startDaemon(o: DaemonOptions, log: TransportLog): Promise<
     await cleanup();
     throw e;
   }
-  for (const r of selfRegistrations({ port: o.port, socketPath: o.socketPath, ipv4, ipv6 })) registry.restore(r);
+  persistence.startChecks();
   log.info(
     `serving program 100000 versions 2-4 on udp/tcp port ${o.port}${ipv6 ? ' (IPv4 and IPv6)' : ''} and ${o.socketPath}`,
   );

@@ -7,8 +7,10 @@ import {
   MAX_FORWARDS_IN_FLIGHT,
   MAX_FORWARD_RULES,
   MAX_FORWARD_TIMEOUT_MS,
+  MIN_REAP_INTERVAL_S,
 } from '../limits.js';
 import { PMAP_PORT, parseForwardRule, type ForwardRule } from '../rpcbind/index.js';
+import { DEFAULT_STATE_DIR } from './persistence.js';
 
 export interface DaemonOptions {
   foreground: boolean;
@@ -31,11 +33,14 @@ export interface DaemonOptions {
   socketPath: string;
   abstractSocket: boolean;
   lockFile: string;
+  stateDir: string;
+  reapIntervalS: number;
 }
 
 export const USAGE = `usage: rpcbind [-adfhilLrsw] [-h bindip] [--port N] [--socket PATH] [--lock-file PATH]
                 [--no-abstract] [--user NAME] [--forward-max N] [--forward-timeout MS]
-                [--forward-deny PROG[:PROC]] [--forward-allow PROG[:PROC]] [--version] [--help]
+                [--forward-deny PROG[:PROC]] [--forward-allow PROG[:PROC]] [--state-dir DIR]
+                [--reap-interval S] [--version] [--help]
 
   -a            accepted for compatibility (abort on errors when debugging)
   -d            debug: log more, stay in the foreground
@@ -46,7 +51,7 @@ export const USAGE = `usage: rpcbind [-adfhilLrsw] [-h bindip] [--port N] [--soc
   -L            accepted for compatibility (loopback callers are always local)
   -r            forward remote calls (CALLIT, BCAST, INDIRECT); off by default
   -s            drop privileges to user 'daemon' (or --user) after binding
-  -w            warm start (accepted; registrations are always kept)
+  -w            warm start (accepted; registrations are always kept, durably)
   --port N      port for UDP and TCP (default 111)
   --socket PATH local socket path (default /run/rpcbind.sock); also served as @PATH
   --no-abstract do not also serve the abstract socket @PATH
@@ -56,6 +61,8 @@ export const USAGE = `usage: rpcbind [-adfhilLrsw] [-h bindip] [--port N] [--soc
   --forward-timeout MS   wait for a forwarded call's reply (default 5000)
   --forward-deny P[:N]   never forward to program P (procedure N); repeatable
   --forward-allow P[:N]  take P[:N] off the built-in deny list (NFS, MOUNT, NIS, ...); repeatable
+  --state-dir D where registrations are saved (default /run/rpcbind-ts)
+  --reap-interval S  every S seconds, drop registrations whose service is gone (default off)
   --version     print the version and exit
   --help        print this help and exit`;
 
@@ -90,6 +97,8 @@ export function parseDaemonArgs(argv: string[]): ParsedCommand {
         'forward-timeout': { type: 'string' },
         'forward-deny': { type: 'string', multiple: true },
         'forward-allow': { type: 'string', multiple: true },
+        'state-dir': { type: 'string' },
+        'reap-interval': { type: 'string' },
         version: { type: 'boolean' },
         help: { type: 'boolean' },
       },
@@ -112,6 +121,12 @@ export function parseDaemonArgs(argv: string[]): ParsedCommand {
     DEFAULT_FORWARD_TIMEOUT_MS,
     MAX_FORWARD_TIMEOUT_MS,
   );
+  const stateDir = values['state-dir'] ?? DEFAULT_STATE_DIR;
+  if (stateDir === '') throw new UsageError('bad state directory: empty');
+  const reapIntervalS = values['reap-interval'] === undefined ? 0 : Number(values['reap-interval']);
+  if (!Number.isInteger(reapIntervalS) || (reapIntervalS !== 0 && reapIntervalS < MIN_REAP_INTERVAL_S)) {
+    throw new UsageError(`bad reap interval: ${values['reap-interval']}`);
+  }
   return {
     kind: 'run',
     options: {
@@ -132,6 +147,8 @@ export function parseDaemonArgs(argv: string[]): ParsedCommand {
       socketPath,
       abstractSocket: !values['no-abstract'],
       lockFile,
+      stateDir,
+      reapIntervalS,
     },
   };
 }

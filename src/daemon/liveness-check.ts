@@ -1,0 +1,53 @@
+// Drops registrations whose services have died: run in the background after a restore and,
+// with --reap-interval, periodically. Never touches the portmapper's own entries.
+
+import { networkInterfaces } from 'node:os';
+import { LIVENESS_CONCURRENT_PROBES } from '../limits.js';
+import { PMAP_PROG, type Registration, type Registry } from '../rpcbind/index.js';
+import type { TransportLog } from '../transport/handler.js';
+import { probeRegistration, type ProbeOptions } from './liveness-probe.js';
+
+export interface LivenessCheckOptions {
+  registry: Registry;
+  log: TransportLog;
+  /** Saves the table after drops. */
+  persist?: () => Promise<void>;
+  /** Overrides for tests. */
+  probe?: Partial<ProbeOptions>;
+  /** Set when shutting down: no new probes start. */
+  signal?: AbortSignal;
+}
+
+function localAddresses(): Set<string> {
+  const out = new Set<string>();
+  for (const addrs of Object.values(networkInterfaces())) for (const a of addrs ?? []) out.add(a.address);
+  return out;
+}
+
+/** Probes every registration but the portmapper's; removes the dead ones. Returns how many. */
+export async function reapDeadRegistrations(o: LivenessCheckOptions): Promise<number> {
+  const candidates = [...o.registry.entries()].filter((r) => r.prog !== PMAP_PROG);
+  if (candidates.length === 0) return 0;
+  const probe: ProbeOptions = { localAddresses: localAddresses(), ...o.probe };
+  const dead: Array<{ reg: Registration; reason: string }> = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < candidates.length && !o.signal?.aborted) {
+      const reg = candidates[next++]!;
+      const res = await probeRegistration(reg, probe);
+      if (res.verdict === 'dead') dead.push({ reg, reason: res.reason });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(LIVENESS_CONCURRENT_PROBES, candidates.length) }, worker));
+  let dropped = 0;
+  for (const { reg, reason } of dead) {
+    // The service may have re-registered meanwhile: only the very entry probed goes.
+    const now = o.registry.find(reg.prog, reg.vers, reg.netid);
+    if (!now || now.vers !== reg.vers || now.addr !== reg.addr || now.owner !== reg.owner) continue;
+    o.registry.unset(reg.prog, reg.vers, reg.netid, 'superuser');
+    dropped++;
+    o.log.warn(`dropped dead registration prog ${reg.prog} vers ${reg.vers} ${reg.netid} ${reg.addr} (owner ${reg.owner}): ${reason}`);
+  }
+  if (dropped > 0) await o.persist?.();
+  return dropped;
+}

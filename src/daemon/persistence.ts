@@ -1,0 +1,99 @@
+// Wires durable state into a daemon: restores the saved table (or imports Linux rpcbind's
+// warm-start files when we have none), makes every change durable through the store, and runs
+// the background liveness checks. The portmapper's own entries are never saved.
+
+import { MIN_REAP_INTERVAL_S } from '../limits.js';
+import { PMAP_PROG, type Registration, type Registry } from '../rpcbind/index.js';
+import type { TransportLog } from '../transport/handler.js';
+import { reapDeadRegistrations } from './liveness-check.js';
+import { StateStore } from './state-store.js';
+import { importWarmStart, RPCBIND_WARMSTART_DIR } from './warmstart-import.js';
+
+export const DEFAULT_STATE_DIR = '/run/rpcbind-ts';
+
+export interface PersistenceOptions {
+  stateDir: string;
+  /** Where Linux rpcbind keeps its warm-start files. */
+  warmStartDir?: string;
+  /** Seconds between liveness checks while running; 0: only after a restore. */
+  reapIntervalS: number;
+  registry: Registry;
+  /** The portmapper's own entries, already in the registry. */
+  self: readonly Registration[];
+  log: TransportLog;
+}
+
+export interface Persistence {
+  persist(): Promise<void>;
+  /** Starts the liveness check of restored entries and the periodic one. */
+  startChecks(): void;
+  /** Stops checks and waits for writes in flight. */
+  close(): Promise<void>;
+}
+
+const key = (r: Registration): string => `${r.prog}:${r.vers}:${r.netid.toLowerCase()}:${r.addr}:${r.owner}`;
+
+/** Restores the table into `registry` (after the self entries) and returns the persistence handle. */
+export function setUpPersistence(o: PersistenceOptions): Persistence {
+  const { registry, log } = o;
+  const selfKeys = new Set(o.self.map(key));
+  const store = new StateStore({
+    dir: o.stateDir,
+    log,
+    snapshot: function* () {
+      for (const r of registry.entries()) if (r.prog !== PMAP_PROG || !selfKeys.has(key(r))) yield r;
+    },
+  });
+  const loaded = store.load();
+  let restored: Registration[] = [];
+  // Logged once the daemon serves, so that a failed start stays one line.
+  let report = '';
+  if (loaded.kind === 'loaded') {
+    restored = loaded.entries;
+    report = `restored ${restored.length} registrations from ${store.file}`;
+  } else if (loaded.kind === 'missing') {
+    const imported = importWarmStart(o.warmStartDir ?? RPCBIND_WARMSTART_DIR);
+    if (imported.kind === 'imported') {
+      for (const p of imported.problems) log.warn(`rpcbind warm-start import: ${p}`);
+      restored = imported.entries;
+      report = `imported ${restored.length} registrations from rpcbind's warm-start files`;
+    }
+  }
+  for (const r of restored) registry.restore(r);
+  const persist = (): Promise<void> => store.persist();
+  // A table read from our own file is already on disk: only check that the directory takes
+  // writes (rewriting a large table would delay the first answer). Otherwise write at once: it
+  // makes an import ours. Failures are logged loudly by the store.
+  let first: Promise<void> | undefined;
+
+  const aborter = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let checking: Promise<unknown> | undefined;
+  const check = (why: string): void => {
+    if (checking || aborter.signal.aborted) return;
+    checking = reapDeadRegistrations({ registry, log, persist, signal: aborter.signal })
+      .then(
+        (n) => log.debug(`liveness check (${why}): ${n} dropped`),
+        (e) => log.error(`liveness check failed: ${(e as Error).stack ?? String(e)}`),
+      )
+      .finally(() => (checking = undefined));
+  };
+  return {
+    persist,
+    startChecks() {
+      if (report) log.info(report);
+      first = loaded.kind === 'loaded' ? store.checkWritable() : persist();
+      if (restored.length > 0) check('restored entries');
+      if (o.reapIntervalS >= MIN_REAP_INTERVAL_S) {
+        timer = setInterval(() => check('periodic'), o.reapIntervalS * 1000);
+        timer.unref();
+      }
+    },
+    async close() {
+      aborter.abort();
+      if (timer) clearInterval(timer);
+      await first;
+      await store.flush();
+    },
+  };
+}
