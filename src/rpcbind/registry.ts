@@ -16,6 +16,10 @@ export type SetResult = 'added' | 'exists' | 'conflict' | 'full';
 
 const SUPERUSER = 'superuser';
 
+function exactKey(prog: number, vers: number, netid: string): string {
+  return `${prog}/${vers}/${netid.toLowerCase()}`;
+}
+
 function progNetidKey(prog: number, netid: string): string {
   return `${prog}/${netid.toLowerCase()}`;
 }
@@ -24,14 +28,31 @@ function progVersKey(prog: number, vers: number): string {
   return `${prog}:${vers}`;
 }
 
+/** Appends to the array under key, creating it (a one-element array is far cheaper than a Map). */
+function push(index: Map<string, Registration[]>, key: string, r: Registration): void {
+  const arr = index.get(key);
+  if (arr) arr.push(r);
+  else index.set(key, [r]);
+}
+
+function drop(index: Map<string, Registration[]>, key: string, r: Registration): void {
+  const arr = index.get(key);
+  if (!arr) return;
+  const i = arr.indexOf(r);
+  if (i >= 0) arr.splice(i, 1);
+  if (arr.length === 0) index.delete(key);
+}
+
 export class Registry {
   readonly #maxEntries: number;
   /** Every registration in list order; the value's identity is the entry. */
   readonly #list = new Set<Registration>();
-  /** prog/netid -> vers -> entry (insertion order = list order). */
-  readonly #byProgNetid = new Map<string, Map<number, Registration>>();
-  /** prog:vers -> netid -> entry (insertion order = list order). */
-  readonly #byProgVers = new Map<string, Map<string, Registration>>();
+  /** prog/vers/netid -> entry. */
+  readonly #exact = new Map<string, Registration>();
+  /** prog/netid -> entries of every version, in list order. */
+  readonly #byProgNetid = new Map<string, Registration[]>();
+  /** prog:vers -> entries of every netid, in list order. */
+  readonly #byProgVers = new Map<string, Registration[]>();
   #generation = 0;
 
   constructor(maxEntries = MAX_REGISTRATIONS) {
@@ -56,37 +77,33 @@ export class Registry {
    * prog on netid with another version (the caller then learns the versions from the service).
    */
   find(prog: number, vers: number, netid: string): Registration | undefined {
-    const byVers = this.#byProgNetid.get(progNetidKey(prog, netid));
-    if (!byVers) return undefined;
-    const exact = byVers.get(vers);
+    const exact = this.#exact.get(exactKey(prog, vers, netid));
     if (exact) return exact;
-    let last: Registration | undefined;
-    for (const r of byVers.values()) last = r;
-    return last;
+    const arr = this.#byProgNetid.get(progNetidKey(prog, netid));
+    return arr?.[arr.length - 1];
   }
 
   /** Every netid's entry for prog/vers, in list order. */
-  findAllNetids(prog: number, vers: number): Iterable<Registration> {
-    return this.#byProgVers.get(progVersKey(prog, vers))?.values() ?? [];
+  findAllNetids(prog: number, vers: number): readonly Registration[] {
+    return this.#byProgVers.get(progVersKey(prog, vers)) ?? [];
   }
 
   /** Lowest and highest registered version of prog on netid (0, 0 when none). */
   versionRange(prog: number, netid: string): [number, number] {
-    const byVers = this.#byProgNetid.get(progNetidKey(prog, netid));
-    if (!byVers || byVers.size === 0) return [0, 0];
+    const arr = this.#byProgNetid.get(progNetidKey(prog, netid));
+    if (!arr) return [0, 0];
     let low = Infinity;
     let high = 0;
-    for (const v of byVers.keys()) {
-      if (v < low) low = v;
-      if (v > high) high = v;
+    for (const r of arr) {
+      if (r.vers < low) low = r.vers;
+      if (r.vers > high) high = r.vers;
     }
     return [low, high];
   }
 
   /** SET: same prog/vers/netid and address is a no-op success; another address fails. */
   set(reg: Registration): SetResult {
-    const byVers = this.#byProgNetid.get(progNetidKey(reg.prog, reg.netid));
-    const existing = byVers?.get(reg.vers);
+    const existing = this.#exact.get(exactKey(reg.prog, reg.vers, reg.netid));
     if (existing) return existing.addr === reg.addr ? 'exists' : 'conflict';
     if (this.#list.size >= this.#maxEntries) return 'full';
     this.#insert({ ...reg });
@@ -99,9 +116,10 @@ export class Registry {
    * only the owner or the superuser may remove). Returns true when nothing blocked it.
    */
   unset(prog: number, vers: number, netid: string, owner: string): boolean {
-    const byNetid = this.#byProgVers.get(progVersKey(prog, vers));
-    if (!byNetid) return true;
-    const targets = netid === '' ? [...byNetid.values()] : [byNetid.get(netid.toLowerCase())].filter((r) => r !== undefined);
+    const arr = this.#byProgVers.get(progVersKey(prog, vers));
+    if (!arr) return true;
+    const lower = netid.toLowerCase();
+    const targets = netid === '' ? [...arr] : arr.filter((r) => r.netid.toLowerCase() === lower);
     for (const r of targets) {
       if (owner !== SUPERUSER && r.owner !== owner) return false;
       this.#remove(r);
@@ -112,6 +130,7 @@ export class Registry {
   /** Drops every entry (used when restoring state). */
   clear(): void {
     this.#list.clear();
+    this.#exact.clear();
     this.#byProgNetid.clear();
     this.#byProgVers.clear();
     this.#generation++;
@@ -119,38 +138,23 @@ export class Registry {
 
   /** Adds an entry without the SET checks (restoring state, the portmapper's own entries). */
   restore(reg: Registration): void {
-    const byVers = this.#byProgNetid.get(progNetidKey(reg.prog, reg.netid));
-    if (byVers?.has(reg.vers)) return;
+    if (this.#exact.has(exactKey(reg.prog, reg.vers, reg.netid))) return;
     this.#insert({ ...reg });
   }
 
   #insert(r: Registration): void {
     this.#list.add(r);
-    const k1 = progNetidKey(r.prog, r.netid);
-    let byVers = this.#byProgNetid.get(k1);
-    if (!byVers) this.#byProgNetid.set(k1, (byVers = new Map()));
-    byVers.set(r.vers, r);
-    const k2 = progVersKey(r.prog, r.vers);
-    let byNetid = this.#byProgVers.get(k2);
-    if (!byNetid) this.#byProgVers.set(k2, (byNetid = new Map()));
-    byNetid.set(r.netid.toLowerCase(), r);
+    this.#exact.set(exactKey(r.prog, r.vers, r.netid), r);
+    push(this.#byProgNetid, progNetidKey(r.prog, r.netid), r);
+    push(this.#byProgVers, progVersKey(r.prog, r.vers), r);
     this.#generation++;
   }
 
   #remove(r: Registration): void {
     this.#list.delete(r);
-    const k1 = progNetidKey(r.prog, r.netid);
-    const byVers = this.#byProgNetid.get(k1);
-    if (byVers) {
-      byVers.delete(r.vers);
-      if (byVers.size === 0) this.#byProgNetid.delete(k1);
-    }
-    const k2 = progVersKey(r.prog, r.vers);
-    const byNetid = this.#byProgVers.get(k2);
-    if (byNetid) {
-      byNetid.delete(r.netid.toLowerCase());
-      if (byNetid.size === 0) this.#byProgVers.delete(k2);
-    }
+    this.#exact.delete(exactKey(r.prog, r.vers, r.netid));
+    drop(this.#byProgNetid, progNetidKey(r.prog, r.netid), r);
+    drop(this.#byProgVers, progVersKey(r.prog, r.vers), r);
     this.#generation++;
   }
 }
