@@ -36,3 +36,7 @@ export const MAX_PENDING_OUTPUT_BYTES = 256 * 1024;
 export const MAX_REPLY_BYTES = 64 * 1024 * 1024;
 /** Largest reply read by the client library. */
 export const MAX_CLIENT_REPLY_BYTES = 64 * 1024 * 1024;
+/** Fragments in one reply record read by the client (servers fragment large DUMPs at ~9000 bytes). */
+export const MAX_CLIENT_REPLY_FRAGMENTS = 65_536;
+/** Default total timeout of one client call. */
+export const CLIENT_CALL_TIMEOUT_MS = 10_000;
