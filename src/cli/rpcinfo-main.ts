@@ -163,5 +163,11 @@ export async function main(): Promise<void> {
   const r = await runRpcinfo(process.argv.slice(2), { prog, ...(process.env['RPCINFO_SOCKET'] ? { socketPath: process.env['RPCINFO_SOCKET'] } : {}) });
   process.stdout.write(r.stdout);
   process.stderr.write(r.stderr);
-  process.exitCode = r.code;
+  // Exit once output is flushed: no socket or timer left behind may keep us alive.
+  let pending = 2;
+  const done = (): void => {
+    if (--pending === 0) process.exit(r.code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
 }

@@ -15,10 +15,12 @@ export async function addrList(ctx: Ctx, netid: CliNetid | undefined, args: stri
   const host = args[0]!;
   const timeoutMs = ctx.timeout(60_000);
   const { rb, uaddr } = await hostRpcbind(ctx, host, timeoutMs, netid);
-  const prog = ctx.progNum(args[1]!);
-  const vers = ctx.versNum(args[2]!);
   let list: RpcbEntry[];
+  let prog = 0;
+  let vers = 0;
   try {
+    prog = ctx.progNum(args[1]!);
+    vers = ctx.versNum(args[2]!);
     list = await rb.getAddrList({ prog, vers, netid: rb.netid, addr: uaddr, owner: '' });
   } catch (e) {
     ctx.die(sperror("rpcinfo: can't contact rpcbind: ", clientError(e)));
