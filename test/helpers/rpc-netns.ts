@@ -42,6 +42,17 @@ export class RpcNetns {
     return spawnSync('nsenter', [...this.#prefix(), ...full], { timeout: opts.timeoutMs ?? 20_000, env: opts.env ?? process.env });
   }
 
+  /** Like run(), without blocking the event loop; killed after timeoutMs. */
+  runAsync(cmd: string, args: string[], opts: { argv0?: string; timeoutMs?: number } = {}): Promise<{ stdout: Buffer; stderr: Buffer; status: number | null }> {
+    const full = opts.argv0 ? ['bash', '-c', 'exec -a "$0" "$@"', opts.argv0, cmd, ...args] : [cmd, ...args];
+    const c = spawn('nsenter', [...this.#prefix(), ...full], { stdio: ['ignore', 'pipe', 'pipe'], timeout: opts.timeoutMs ?? 20_000 });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    c.stdout.on('data', (d: Buffer) => out.push(d));
+    c.stderr.on('data', (d: Buffer) => err.push(d));
+    return new Promise((res) => c.once('close', (status) => res({ stdout: Buffer.concat(out), stderr: Buffer.concat(err), status })));
+  }
+
   spawn(cmd: string, args: string[]): ChildProcess {
     const c = spawn('nsenter', [...this.#prefix(), cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#children.push(c);
