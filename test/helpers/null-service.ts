@@ -9,6 +9,8 @@ import { AcceptStat, RecordDecoder, decodeCall, encodeRecord, writeAcceptedHeade
 import { registerService } from '../../src/client/index.js';
 
 const [prog, low, high, port] = process.argv.slice(2).map(Number) as [number, number, number, number];
+// `node --test dist/test/` also loads helpers: without arguments this is not a service run.
+if (process.argv.length < 6 || ![prog, low, high, port].every(Number.isInteger)) process.exit(0);
 
 function answer(msg: Buffer): Buffer | undefined {
   const d = decodeCall(msg);
