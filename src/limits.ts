@@ -64,3 +64,7 @@ export const LIVENESS_PROBE_ATTEMPTS = 3;
 export const LIVENESS_CONCURRENT_PROBES = 64;
 /** Smallest --reap-interval. */
 export const MIN_REAP_INTERVAL_S = 1;
+/** Fragments in one reply record read by the client (servers fragment large DUMPs at ~9000 bytes). */
+export const MAX_CLIENT_REPLY_FRAGMENTS = 65_536;
+/** Default total timeout of one client call. */
+export const CLIENT_CALL_TIMEOUT_MS = 10_000;

@@ -1,0 +1,79 @@
+// Broadcast NULL-style calls through every IPv4 broadcast-capable interface's portmapper
+// (PMAP CALLIT v2 to port 111), reporting each reply until the timeout.
+
+import dgram from 'node:dgram';
+import { networkInterfaces } from 'node:os';
+import { XdrReader, XdrWriter } from '../xdr/index.js';
+import { decodeReply, writeCallHeader } from '../rpc/index.js';
+import { MAX_DATAGRAM_BYTES, MAX_RECORD_BYTES } from '../limits.js';
+import { PMAP_PORT, PMAP_PROG, PmapProc } from '../rpcbind/constants.js';
+import { decodePmapCallResult, encodeRmtCallArgs } from '../rpcbind/rpcb-types.js';
+import { RpcClientError } from './rpc-client-error.js';
+import { newXid } from './rpc-transport.js';
+
+export interface BroadcastReply {
+  /** Sender address and the service port it reported. */
+  address: string;
+  port: number;
+  results: Buffer;
+}
+
+/** IPv4 broadcast addresses of the non-loopback interfaces. */
+export function broadcastAddresses(): string[] {
+  const out = new Set<string>();
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
+      if (a.internal || a.family !== 'IPv4') continue;
+      const ip = a.address.split('.').map(Number);
+      const mask = a.netmask.split('.').map(Number);
+      out.add(ip.map((b, i) => (b | (~(mask[i] ?? 0) & 0xff)) & 0xff).join('.'));
+    }
+  }
+  return [...out];
+}
+
+/**
+ * Sends the call and invokes onReply for each answer; returns the number of replies when
+ * `onReply` returns true or the timeout passes. RPC_UNKNOWNPROTO when no interface can broadcast.
+ */
+export async function broadcast(
+  call: { prog: number; vers: number; proc: number; args?: Buffer },
+  onReply: (r: BroadcastReply) => boolean | void,
+  opts: { timeoutMs?: number; addresses?: string[] } = {},
+): Promise<number> {
+  const targets = opts.addresses ?? broadcastAddresses();
+  if (targets.length === 0) throw new RpcClientError('RPC_UNKNOWNPROTO', { detail: 'no broadcast-capable interface' });
+  const xid = newXid();
+  const w = new XdrWriter(256, MAX_RECORD_BYTES);
+  writeCallHeader(w, { xid, prog: PMAP_PROG, vers: 2, proc: PmapProc.CALLIT });
+  encodeRmtCallArgs(w, { prog: call.prog, vers: call.vers, proc: call.proc, args: call.args ?? Buffer.alloc(0) });
+  const msg = w.toBuffer();
+  const sock = dgram.createSocket('udp4');
+  let count = 0;
+  return new Promise<number>((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (): void => {
+      clearTimeout(timer);
+      sock.close();
+      resolve(count);
+    };
+    sock.on('error', finish);
+    sock.on('message', (m, rinfo) => {
+      if (m.length > MAX_DATAGRAM_BYTES || m.length < 4 || m.readUInt32BE(0) !== xid) return;
+      try {
+        const d = decodeReply(m);
+        if (d.kind !== 'success') return;
+        const res = decodePmapCallResult(d.results as XdrReader, MAX_DATAGRAM_BYTES);
+        count++;
+        if (onReply({ address: rinfo.address, port: res.port, results: Buffer.from(res.res) })) finish();
+      } catch {
+        // malformed reply: ignore it
+      }
+    });
+    sock.bind(0, () => {
+      sock.setBroadcast(true);
+      for (const t of targets) sock.send(msg, PMAP_PORT, t);
+      timer = setTimeout(finish, opts.timeoutMs ?? 10_000);
+    });
+  });
+}

@@ -1,0 +1,54 @@
+// A tiny RPC service for tests: answers NULL for versions [low, high] of one program over UDP
+// and TCP on fixed ports, PROG_MISMATCH otherwise; registers itself with the local rpcbind
+// through the client library and unregisters on SIGTERM. Run: node null-service.js PROG LOW HIGH PORT
+
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { XdrWriter } from '../../src/xdr/index.js';
+import { AcceptStat, RecordDecoder, decodeCall, encodeRecord, writeAcceptedHeader, writeProgMismatch } from '../../src/rpc/index.js';
+import { registerService } from '../../src/client/index.js';
+
+const [prog, low, high, port] = process.argv.slice(2).map(Number) as [number, number, number, number];
+// `node --test dist/test/` also loads helpers: without arguments this is not a service run.
+if (process.argv.length < 6 || ![prog, low, high, port].every(Number.isInteger)) process.exit(0);
+
+function answer(msg: Buffer): Buffer | undefined {
+  const d = decodeCall(msg);
+  if (d.kind !== 'call') return undefined;
+  const w = new XdrWriter();
+  const c = d.call;
+  if (c.prog !== prog) writeAcceptedHeader(w, c.xid, AcceptStat.PROG_UNAVAIL);
+  else if (c.vers < low || c.vers > high) writeProgMismatch(w, c.xid, low, high);
+  else if (c.proc !== 0) writeAcceptedHeader(w, c.xid, AcceptStat.PROC_UNAVAIL);
+  else writeAcceptedHeader(w, c.xid, AcceptStat.SUCCESS);
+  return w.toBuffer();
+}
+
+const udp = dgram.createSocket('udp4');
+udp.on('error', () => undefined);
+udp.on('message', (m, r) => {
+  const a = answer(m);
+  if (a) udp.send(a, r.port, r.address);
+});
+const tcp = net.createServer((s) => {
+  s.on('error', () => s.destroy());
+  const dec = new RecordDecoder();
+  s.on('data', (chunk) => {
+    const recs = dec.push(chunk);
+    if (typeof recs === 'string') return void s.destroy();
+    for (const r of recs) {
+      const a = answer(r);
+      if (a) s.write(encodeRecord(a));
+    }
+  });
+});
+await new Promise<void>((r) => udp.bind(port, '0.0.0.0', () => r()));
+await new Promise<void>((r) => tcp.listen(port, '0.0.0.0', () => r()));
+const endpoints = [{ netid: 'udp' as const, port }, { netid: 'tcp' as const, port }];
+for (let v = low; v <= high; v++) await registerService({ prog, vers: v, endpoints, unregisterOnExit: false });
+process.stdout.write('ready\n');
+process.once('SIGTERM', () => {
+  udp.close();
+  tcp.close();
+  process.exit(0);
+});
