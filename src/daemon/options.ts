@@ -9,6 +9,7 @@ import {
   MAX_FORWARD_TIMEOUT_MS,
 } from '../limits.js';
 import { PMAP_PORT, parseForwardRule, type ForwardRule } from '../rpcbind/index.js';
+import { SECURITY_ARG_SPEC, SECURITY_USAGE, SecurityOptionError, securityOptionsFrom, type SecurityOptions } from './security-options.js';
 
 export interface DaemonOptions {
   foreground: boolean;
@@ -31,6 +32,8 @@ export interface DaemonOptions {
   socketPath: string;
   abstractSocket: boolean;
   lockFile: string;
+  /** Access control, rate and connection limits (security-options.ts). */
+  security: SecurityOptions;
 }
 
 export const USAGE = `usage: rpcbind [-adfhilLrsw] [-h bindip] [--port N] [--socket PATH] [--lock-file PATH]
@@ -57,7 +60,7 @@ export const USAGE = `usage: rpcbind [-adfhilLrsw] [-h bindip] [--port N] [--soc
   --forward-deny P[:N]   never forward to program P (procedure N); repeatable
   --forward-allow P[:N]  take P[:N] off the built-in deny list (NFS, MOUNT, NIS, ...); repeatable
   --version     print the version and exit
-  --help        print this help and exit`;
+  --help        print this help and exit${SECURITY_USAGE}`;
 
 export class UsageError extends Error {}
 
@@ -92,12 +95,20 @@ export function parseDaemonArgs(argv: string[]): ParsedCommand {
         'forward-allow': { type: 'string', multiple: true },
         version: { type: 'boolean' },
         help: { type: 'boolean' },
+        ...SECURITY_ARG_SPEC,
       },
     }));
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
   if (values.help) return { kind: 'help' };
+  let security: SecurityOptions;
+  try {
+    security = securityOptionsFrom(values);
+  } catch (e) {
+    if (e instanceof SecurityOptionError) throw new UsageError(e.message);
+    throw e;
+  }
   if (values.version) return { kind: 'version' };
   const port = values.port === undefined ? PMAP_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`bad port: ${values.port}`);
@@ -132,6 +143,7 @@ export function parseDaemonArgs(argv: string[]): ParsedCommand {
       socketPath,
       abstractSocket: !values['no-abstract'],
       lockFile,
+      security,
     },
   };
 }

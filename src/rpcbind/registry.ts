@@ -2,7 +2,7 @@
 // SET appended) with O(1) indexes for the lookups, and the reference's SET/UNSET rules.
 // netids compare case-insensitively, as in rpcbind.
 
-import { MAX_REGISTRATIONS } from '../limits.js';
+import { MAX_REGISTRATIONS, MAX_REGISTRATIONS_PER_OWNER } from '../limits.js';
 
 export interface Registration {
   readonly prog: number;
@@ -33,9 +33,13 @@ export class Registry {
   /** prog:vers -> netid -> entry (insertion order = list order). */
   readonly #byProgVers = new Map<string, Map<string, Registration>>();
   #generation = 0;
+  readonly #maxPerOwner: number;
+  /** Registrations held by each owner (the per-owner quota). */
+  readonly #perOwner = new Map<string, number>();
 
-  constructor(maxEntries = MAX_REGISTRATIONS) {
+  constructor(maxEntries = MAX_REGISTRATIONS, maxPerOwner = MAX_REGISTRATIONS_PER_OWNER) {
     this.#maxEntries = maxEntries;
+    this.#maxPerOwner = maxPerOwner;
   }
 
   get size(): number {
@@ -89,6 +93,7 @@ export class Registry {
     const existing = byVers?.get(reg.vers);
     if (existing) return existing.addr === reg.addr ? 'exists' : 'conflict';
     if (this.#list.size >= this.#maxEntries) return 'full';
+    if ((this.#perOwner.get(reg.owner) ?? 0) >= this.#maxPerOwner) return 'full';
     this.#insert({ ...reg });
     return 'added';
   }
@@ -114,6 +119,7 @@ export class Registry {
     this.#list.clear();
     this.#byProgNetid.clear();
     this.#byProgVers.clear();
+    this.#perOwner.clear();
     this.#generation++;
   }
 
@@ -126,6 +132,7 @@ export class Registry {
 
   #insert(r: Registration): void {
     this.#list.add(r);
+    this.#perOwner.set(r.owner, (this.#perOwner.get(r.owner) ?? 0) + 1);
     const k1 = progNetidKey(r.prog, r.netid);
     let byVers = this.#byProgNetid.get(k1);
     if (!byVers) this.#byProgNetid.set(k1, (byVers = new Map()));
@@ -139,6 +146,9 @@ export class Registry {
 
   #remove(r: Registration): void {
     this.#list.delete(r);
+    const n = (this.#perOwner.get(r.owner) ?? 1) - 1;
+    if (n > 0) this.#perOwner.set(r.owner, n);
+    else this.#perOwner.delete(r.owner);
     const k1 = progNetidKey(r.prog, r.netid);
     const byVers = this.#byProgNetid.get(k1);
     if (byVers) {
