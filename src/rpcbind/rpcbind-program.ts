@@ -28,7 +28,10 @@ export function createRpcbindProgram(state: BindingState): Program<CallerContext
     admit: (vers, proc, ctx, requestBytes, maxReplyBytes) => {
       const access = state.policy.access;
       const cls = classify(vers, proc);
-      if (access && access.decide(cls, ctx) === 'deny') {
+      // SET/UNSET stay local-only without -i (the procedures check again); refusing here
+      // puts every refusal through one audited path.
+      const refused = cls === 'register' && !state.policy.insecure && !isLocalCaller(ctx);
+      if (refused || (access && access.decide(cls, ctx) === 'deny')) {
         state.security?.denied(ctx, cls, vers, proc);
         return RpcOutcome.WEAK_AUTH;
       }

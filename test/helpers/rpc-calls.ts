@@ -36,6 +36,10 @@ export function rpcbSetCall(xid: number, prog: number, vers: number, netid: stri
   return call(xid, 4, 1, (w) => encodeRpcb(w, { prog, vers, netid, addr, owner: '' }));
 }
 
+export function rpcbUnsetCall(xid: number, prog: number, vers: number, netid: string): Buffer {
+  return call(xid, 4, 2, (w) => encodeRpcb(w, { prog, vers, netid, addr: '', owner: '' }));
+}
+
 export function dumpCall(xid: number, vers = 2): Buffer {
   return call(xid, vers, 4, () => {});
 }
@@ -44,7 +48,7 @@ export function nullCall(xid: number, vers = 2): Buffer {
   return call(xid, vers, 0, () => {});
 }
 
-/** One well-formed call of every procedure of every version. */
+/** One well-formed call of every procedure of every version; xids are xid, xid + 1, ... */
 export function everyProcedureCall(xid = 1): BuiltCall[] {
   const rpcb = (w: XdrWriter): void => encodeRpcb(w, { prog: 100003, vers: 3, netid: 'udp', addr: '127.0.0.1.8.1', owner: 'x' });
   const rmt = (w: XdrWriter): void => encodeRmtCallArgs(w, { prog: 100003, vers: 3, proc: 0, args: Buffer.alloc(8) });
@@ -52,7 +56,7 @@ export function everyProcedureCall(xid = 1): BuiltCall[] {
   const none = (): void => {};
   const out: BuiltCall[] = [];
   const v2: Array<[string, (w: XdrWriter) => void]> = [['NULL', none], ['SET', map], ['UNSET', map], ['GETPORT', map], ['DUMP', none], ['CALLIT', rmt]];
-  v2.forEach(([name, a], proc) => out.push({ name: `v2 ${name}`, vers: 2, proc, bytes: call(xid, 2, proc, a) }));
+  v2.forEach(([name, a], proc) => out.push({ name: `v2 ${name}`, vers: 2, proc, bytes: call(xid + out.length, 2, proc, a) }));
   for (const vers of [3, 4]) {
     const procs: Array<[string, (w: XdrWriter) => void]> = [
       ['NULL', none], ['SET', rpcb], ['UNSET', rpcb], ['GETADDR', rpcb], ['DUMP', none], [vers === 3 ? 'CALLIT' : 'BCAST', rmt],
@@ -60,7 +64,7 @@ export function everyProcedureCall(xid = 1): BuiltCall[] {
       ['TADDR2UADDR', (w) => encodeNetbuf(w, { maxlen: 16, buf: Buffer.from('0200006f7f0000010000000000000000', 'hex') })],
     ];
     if (vers === 4) procs.push(['GETVERSADDR', rpcb], ['INDIRECT', rmt], ['GETADDRLIST', rpcb], ['GETSTAT', none]);
-    procs.forEach(([name, a], proc) => out.push({ name: `v${vers} ${name}`, vers, proc, bytes: call(xid, vers, proc, a) }));
+    procs.forEach(([name, a], proc) => out.push({ name: `v${vers} ${name}`, vers, proc, bytes: call(xid + out.length, vers, proc, a) }));
   }
   return out;
 }
