@@ -68,3 +68,29 @@ export const MIN_REAP_INTERVAL_S = 1;
 export const MAX_CLIENT_REPLY_FRAGMENTS = 65_536;
 /** Default total timeout of one client call. */
 export const CLIENT_CALL_TIMEOUT_MS = 10_000;
+/** The smallest complete RPC call (header with two empty AUTH_NONE bodies). */
+export const MIN_RPC_CALL_BYTES = 40;
+/** A stream record must be complete this long after its first byte (slow-loris clients). */
+export const RECORD_DEADLINE_MS = 10_000;
+/** Per-source call rate (UDP and streams) before calls are dropped / the stream is throttled. */
+export const RATE_PER_SOURCE_CALLS_PER_SECOND = 500;
+/** Calls a source may make at once before the per-second rate applies. */
+export const RATE_PER_SOURCE_BURST_CALLS = 1000;
+/** Calls per second from all rate-limited sources together. */
+export const RATE_GLOBAL_CALLS_PER_SECOND = 20_000;
+/** Sources the rate limiter remembers (least recently seen forgotten first). */
+export const RATE_MAX_TRACKED_SOURCES = 16_384;
+/**
+ * Registrations one owner may hold. An NFS server registers ~60 (nfs, mountd, nlockmgr,
+ * status, nfsacl, rquotad: 4 netids per version), a libtirpc service 4 per version.
+ */
+export const MAX_REGISTRATIONS_PER_OWNER = 4096;
+/** Security events written to the log per second (a flood is summarised, not logged). */
+export const SECURITY_LOG_EVENTS_PER_SECOND = 10;
+/** Security events that may be written at once before the per-second rate applies. */
+export const SECURITY_LOG_BURST_EVENTS = 50;
+/** Distinct programs one source may look up within SWEEP_WINDOW_MS before it is a sweep. */
+export const SWEEP_DISTINCT_PROGRAMS = 32;
+export const SWEEP_WINDOW_MS = 60_000;
+/** Sources the sweep detector remembers. */
+export const SWEEP_MAX_TRACKED_SOURCES = 4096;

@@ -13,6 +13,9 @@ import {
   type CallerContext,
 } from '../rpcbind/index.js';
 import type { TransportLog } from '../transport/handler.js';
+import { newSecurityCounters, type SecurityCounters } from '../transport/security-counters.js';
+import { buildAccessPolicy, buildRateAdmit } from './security-setup.js';
+import { SecurityLog } from './security-log.js';
 import { StreamService } from '../transport/stream-service.js';
 import { UdpService } from '../transport/udp-service.js';
 import { ForwardingSocket } from '../transport/forwarding-socket.js';
@@ -24,6 +27,13 @@ import { setUpPersistence } from './persistence.js';
 
 export interface RunningDaemon {
   readonly state: BindingState;
+  /** Counters of the defences (denials, rate-limit drops, reaped connections...), live. */
+  readonly securityCounters: SecurityCounters;
+  /**
+   * Swaps the access policy and rate limits for those of `o` (re-reading hosts.allow/deny)
+   * without touching registrations or open connections. Returns warnings to log.
+   */
+  applyPolicy(o: DaemonOptions): string[];
   close(): Promise<void>;
 }
 
@@ -31,11 +41,16 @@ const ADDRESS_POLL_MS = 2000;
 
 export async function startDaemon(o: DaemonOptions, log: TransportLog): Promise<RunningDaemon> {
   const lock: InstanceLock = acquireInstanceLock(o.lockFile);
-  const registry = new Registry();
+  const registry = new Registry(undefined, o.security.maxRegistrationsPerOwner);
+  const securityCounters = newSecurityCounters();
+  const securityLog = new SecurityLog(log, securityCounters);
+  const initial = buildAccessPolicy(o.security);
+  for (const w of initial.warnings) log.warn(w);
   const state: BindingState = {
     registry,
     stats: new RpcbStats(),
-    policy: { insecure: o.insecure, forwardRules: new ForwardRules(o.forwardDeny, o.forwardAllow) },
+    policy: { insecure: o.insecure, forwardRules: new ForwardRules(o.forwardDeny, o.forwardAllow), access: initial.policy },
+    security: securityLog,
     now: () => Math.floor(Date.now() / 1000),
   };
   const dispatcher = new Dispatcher<CallerContext>({
@@ -60,8 +75,20 @@ export async function startDaemon(o: DaemonOptions, log: TransportLog): Promise<
     log,
     pollMs: o.hosts ? 0 : ADDRESS_POLL_MS,
     tolerateUnavailable: !o.hosts,
+    admit: buildRateAdmit(o.security, securityLog, 'udp')?.admit,
+    counters: securityCounters,
   });
-  const streams = new StreamService({ handler, log });
+  const streamRate = buildRateAdmit(o.security, securityLog, 'stream');
+  const streams = new StreamService({
+    handler,
+    log,
+    maxConnections: o.security.maxConnections,
+    idleMs: o.security.idleTimeoutMs,
+    recordDeadlineMs: o.security.recordTimeoutMs,
+    admit: streamRate?.admit,
+    throttleMs: () => streamRate?.waitMs() ?? 10,
+    counters: securityCounters,
+  });
   const forwarding = o.remoteCalls ? new ForwardingSocket(log) : undefined;
   const forwarder = forwarding
     ? new Forwarder({
@@ -105,6 +132,15 @@ export async function startDaemon(o: DaemonOptions, log: TransportLog): Promise<
   );
   return {
     state,
+    securityCounters,
+    applyPolicy(next: DaemonOptions): string[] {
+      const built = buildAccessPolicy(next.security);
+      state.policy.insecure = next.insecure;
+      state.policy.access = built.policy;
+      udp.setAdmit(buildRateAdmit(next.security, securityLog, 'udp')?.admit);
+      streams.setAdmit(buildRateAdmit(next.security, securityLog, 'stream')?.admit);
+      return built.warnings;
+    },
     close: cleanup,
   };
 }

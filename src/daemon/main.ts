@@ -79,7 +79,11 @@ async function runForeground(o: DaemonOptions): Promise<number> {
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => log.info('SIGHUP received'));
+    process.on('SIGHUP', () => {
+      // Re-reads hosts.allow/deny and swaps the policy; registrations and connections stay.
+      for (const w of daemon.applyPolicy(o)) log.warn(w);
+      log.info('SIGHUP received; access policy reloaded');
+    });
   });
 }
 

@@ -11,6 +11,7 @@ import {
 } from '../limits.js';
 import { PMAP_PORT, parseForwardRule, type ForwardRule } from '../rpcbind/index.js';
 import { DEFAULT_STATE_DIR } from './persistence.js';
+import { SECURITY_ARG_SPEC, SECURITY_USAGE, SecurityOptionError, securityOptionsFrom, type SecurityOptions } from './security-options.js';
 
 export interface DaemonOptions {
   foreground: boolean;
@@ -35,6 +36,8 @@ export interface DaemonOptions {
   lockFile: string;
   stateDir: string;
   reapIntervalS: number;
+  /** Access control, rate and connection limits (security-options.ts). */
+  security: SecurityOptions;
 }
 
 export const USAGE = `usage: rpcbind [-adfhilLrsw] [-h bindip] [--port N] [--socket PATH] [--lock-file PATH]
@@ -64,7 +67,7 @@ export const USAGE = `usage: rpcbind [-adfhilLrsw] [-h bindip] [--port N] [--soc
   --state-dir D where registrations are saved (default /run/rpcbind-ts)
   --reap-interval S  every S seconds, drop registrations whose service is gone (default off)
   --version     print the version and exit
-  --help        print this help and exit`;
+  --help        print this help and exit${SECURITY_USAGE}`;
 
 export class UsageError extends Error {}
 
@@ -101,12 +104,20 @@ export function parseDaemonArgs(argv: string[]): ParsedCommand {
         'reap-interval': { type: 'string' },
         version: { type: 'boolean' },
         help: { type: 'boolean' },
+        ...SECURITY_ARG_SPEC,
       },
     }));
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
   if (values.help) return { kind: 'help' };
+  let security: SecurityOptions;
+  try {
+    security = securityOptionsFrom(values);
+  } catch (e) {
+    if (e instanceof SecurityOptionError) throw new UsageError(e.message);
+    throw e;
+  }
   if (values.version) return { kind: 'version' };
   const port = values.port === undefined ? PMAP_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`bad port: ${values.port}`);
@@ -149,6 +160,7 @@ export function parseDaemonArgs(argv: string[]): ParsedCommand {
       lockFile,
       stateDir,
       reapIntervalS,
+      security,
     },
   };
 }

@@ -59,6 +59,11 @@ export interface Program<Ctx> {
   readonly versions: ReadonlyMap<number, ProgramVersion<Ctx>>;
   /** Called for every call that reaches this program (after the header checks). */
   onCall?(vers: number, proc: number, ctx: Ctx): void;
+  /**
+   * Admission before the arguments are decoded: an outcome refuses the call (access control);
+   * a number lowers the reply size cap for it (no amplification over datagrams).
+   */
+  admit?(vers: number, proc: number, ctx: Ctx, requestBytes: number, maxReplyBytes: number): RpcOutcome | number;
 }
 
 export interface DispatchEvents {
@@ -111,6 +116,11 @@ export class Dispatcher<Ctx> {
       return w.toBuffer();
     }
     program.onCall?.(call.vers, call.proc, ctx);
+    if (program.admit) {
+      const a = program.admit(call.vers, call.proc, ctx, msg.length, maxReplyBytes);
+      if (a instanceof RpcOutcome) return this.#finish(undefined, call, a, maxReplyBytes);
+      maxReplyBytes = a;
+    }
     const proc = version.procedures[call.proc];
     if (!proc) return this.#acceptError(call.xid, AcceptStat.PROC_UNAVAIL);
     let args: unknown;
@@ -135,7 +145,7 @@ export class Dispatcher<Ctx> {
     return this.#finish(proc, call, result, maxReplyBytes);
   }
 
-  #finish(proc: AnyProcedure<Ctx>, call: CallHeader, result: unknown, maxReplyBytes: number): Reply {
+  #finish(proc: AnyProcedure<Ctx> | undefined, call: CallHeader, result: unknown, maxReplyBytes: number): Reply {
     if (result instanceof RpcOutcome) {
       switch (result.kind) {
         case 'no-reply':
@@ -154,6 +164,7 @@ export class Dispatcher<Ctx> {
         }
       }
     }
+    if (!proc) return this.#acceptError(call.xid, AcceptStat.SYSTEM_ERR);
     const w = new XdrWriter(256, maxReplyBytes);
     try {
       writeAcceptedHeader(w, call.xid, AcceptStat.SUCCESS);

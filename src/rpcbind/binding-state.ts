@@ -9,12 +9,16 @@ import type { ForwardRules } from './forward-rules.js';
 import type { Registration, Registry } from './registry.js';
 import type { RmtCallArgs } from './rpcb-types.js';
 import type { RpcbStats } from './stats.js';
+import type { AccessPolicy } from './access-policy.js';
+import type { SecurityObserver } from './security-events.js';
 
 export interface BindingPolicy {
   /** -i: accept SET/UNSET/GETSTAT from any host. */
   insecure: boolean;
   /** Which remote calls may be forwarded; the reference's deny list when absent. */
   forwardRules?: ForwardRules;
+  /** Address rules per operation class; undefined allows everything (swapped on reload). */
+  access?: AccessPolicy | undefined;
 }
 
 /** A remote call to forward (CALLIT, BCAST, INDIRECT); the result is already encoded. */
@@ -37,6 +41,8 @@ export interface BindingState {
   readonly registry: Registry;
   readonly stats: RpcbStats;
   readonly policy: BindingPolicy;
+  /** Audit and detection hooks; undefined when nobody listens. */
+  readonly security?: SecurityObserver | undefined;
   /** Seconds since the epoch (GETTIME). */
   now(): number;
   /**

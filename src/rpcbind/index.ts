@@ -12,3 +12,5 @@ export { createRpcbindProgram, selfRegistrations } from './rpcbind-program.js';
 export { protToNetid, toMapping, uaddrPort } from './procedures-v2.js';
 export { isForwardingDenied } from './remote-call.js';
 export * from './forward-rules.js';
+export * from './access-policy.js';
+export type { SecurityObserver } from './security-events.js';

@@ -37,6 +37,7 @@ import { MAX_RECORD_BYTES } from '../limits.js';
 const encodeRegistrations = (w: XdrWriter, list: Iterable<Registration>): void => encodeRpcbList(w, list);
 
 function lookup(state: BindingState, vers: number, prog: number, pvers: number, ctx: CallerContext, anyVersion: boolean): string {
+  state.security?.lookup(ctx, prog);
   const r = state.registry.find(prog, pvers, ctx.netid);
   // What cannot be merged (a local-socket caller, an address that does not parse) is
   // returned as registered.
@@ -46,6 +47,7 @@ function lookup(state: BindingState, vers: number, prog: number, pvers: number, 
 }
 
 function addrList(state: BindingState, prog: number, vers: number, ctx: CallerContext): RpcbEntry[] {
+  state.security?.lookup(ctx, prog);
   const here = getNetconfig(ctx.netid);
   const out: RpcbEntry[] = [];
   for (const r of state.registry.findAllNetids(prog, vers)) {
@@ -69,6 +71,7 @@ export function rpcbProcedures(state: BindingState, vers: 3 | 4): Array<AnyProce
     if (!mayModify(state, ctx)) return WEAK_AUTH;
     const res = registry.set({ prog: b.prog, vers: b.vers, netid: b.netid, addr: b.addr, owner: ownerOf(ctx) });
     const ok = res === 'added' || res === 'exists';
+    state.security?.registration(ctx, 'SET', b.prog, b.vers, b.netid, b.addr, ok ? 'ok' : res);
     stats.setDone(vers, ok);
     return afterPersist(state, res === 'added', ok);
   });
@@ -77,6 +80,7 @@ export function rpcbProcedures(state: BindingState, vers: 3 | 4): Array<AnyProce
     if (!mayModify(state, ctx)) return WEAK_AUTH;
     const before = registry.generation;
     const ok = registry.unset(b.prog, b.vers, b.netid, ownerOf(ctx));
+    state.security?.registration(ctx, 'UNSET', b.prog, b.vers, b.netid, '', ok ? 'ok' : 'refused');
     stats.unsetDone(vers, ok);
     return afterPersist(state, registry.generation !== before, ok);
   });

@@ -70,6 +70,7 @@ export function pmapProcedures(state: BindingState): Array<AnyProcedure<CallerCo
       ok = res === 'added' || res === 'exists';
       changed = res === 'added';
     }
+    state.security?.registration(ctx, 'SET', m.prog, m.vers, netid ?? `prot ${m.prot}`, String(m.port), ok ? 'ok' : 'refused');
     stats.setDone(PMAP_VERS, ok);
     return afterPersist(state, changed, ok);
   });
@@ -81,11 +82,13 @@ export function pmapProcedures(state: BindingState): Array<AnyProcedure<CallerCo
     const okTcp = registry.unset(m.prog, m.vers, 'tcp', owner);
     const okUdp = registry.unset(m.prog, m.vers, 'udp', owner);
     const ok = okTcp || okUdp;
+    state.security?.registration(ctx, 'UNSET', m.prog, m.vers, 'udp+tcp', '', ok ? 'ok' : 'refused');
     stats.unsetDone(PMAP_VERS, ok);
     return afterPersist(state, registry.generation !== before, ok);
   });
 
-  const getport = declare('GETPORT', decodeMapping, encodeUint, (m) => {
+  const getport = declare('GETPORT', decodeMapping, encodeUint, (m, ctx) => {
+    state.security?.lookup(ctx, m.prog);
     const netid = protToNetid(m.prot);
     let port = 0;
     if (netid) {

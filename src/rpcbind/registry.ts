@@ -2,7 +2,7 @@
 // SET appended) with O(1) indexes for the lookups, and the reference's SET/UNSET rules.
 // netids compare case-insensitively, as in rpcbind.
 
-import { MAX_REGISTRATIONS } from '../limits.js';
+import { MAX_REGISTRATIONS, MAX_REGISTRATIONS_PER_OWNER } from '../limits.js';
 
 export interface Registration {
   readonly prog: number;
@@ -54,9 +54,13 @@ export class Registry {
   /** prog:vers -> entries of every netid, in list order. */
   readonly #byProgVers = new Map<string, Registration[]>();
   #generation = 0;
+  readonly #maxPerOwner: number;
+  /** Registrations held by each owner (the per-owner quota). */
+  readonly #perOwner = new Map<string, number>();
 
-  constructor(maxEntries = MAX_REGISTRATIONS) {
+  constructor(maxEntries = MAX_REGISTRATIONS, maxPerOwner = MAX_REGISTRATIONS_PER_OWNER) {
     this.#maxEntries = maxEntries;
+    this.#maxPerOwner = maxPerOwner;
   }
 
   get size(): number {
@@ -106,6 +110,7 @@ export class Registry {
     const existing = this.#exact.get(exactKey(reg.prog, reg.vers, reg.netid));
     if (existing) return existing.addr === reg.addr ? 'exists' : 'conflict';
     if (this.#list.size >= this.#maxEntries) return 'full';
+    if ((this.#perOwner.get(reg.owner) ?? 0) >= this.#maxPerOwner) return 'full';
     this.#insert({ ...reg });
     return 'added';
   }
@@ -133,6 +138,7 @@ export class Registry {
     this.#exact.clear();
     this.#byProgNetid.clear();
     this.#byProgVers.clear();
+    this.#perOwner.clear();
     this.#generation++;
   }
 
@@ -144,6 +150,7 @@ export class Registry {
 
   #insert(r: Registration): void {
     this.#list.add(r);
+    this.#perOwner.set(r.owner, (this.#perOwner.get(r.owner) ?? 0) + 1);
     this.#exact.set(exactKey(r.prog, r.vers, r.netid), r);
     push(this.#byProgNetid, progNetidKey(r.prog, r.netid), r);
     push(this.#byProgVers, progVersKey(r.prog, r.vers), r);
@@ -152,6 +159,9 @@ export class Registry {
 
   #remove(r: Registration): void {
     this.#list.delete(r);
+    const n = (this.#perOwner.get(r.owner) ?? 1) - 1;
+    if (n > 0) this.#perOwner.set(r.owner, n);
+    else this.#perOwner.delete(r.owner);
     this.#exact.delete(exactKey(r.prog, r.vers, r.netid));
     drop(this.#byProgNetid, progNetidKey(r.prog, r.netid), r);
     drop(this.#byProgVers, progVersKey(r.prog, r.vers), r);

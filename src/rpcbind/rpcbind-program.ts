@@ -1,7 +1,10 @@
 // Program 100000 assembled: versions 2, 3 and 4 with their procedure tables, the per-call
 // statistics hook, and the portmapper's own registrations.
 
+import { RpcOutcome } from '../rpc/index.js';
 import type { Program, ProgramVersion } from '../rpc/index.js';
+import { classify } from './access-policy.js';
+import { isLocalCaller } from './caller.js';
 import type { BindingState } from './binding-state.js';
 import type { CallerContext } from './caller.js';
 import { PMAP_PROG, RPCB_HIGH_VERS, RPCB_LOW_VERS } from './constants.js';
@@ -22,7 +25,26 @@ export function createRpcbindProgram(state: BindingState): Program<CallerContext
     high: RPCB_HIGH_VERS,
     versions,
     onCall: (vers, proc) => state.stats.procedureCalled(vers, proc),
+    admit: (vers, proc, ctx, requestBytes, maxReplyBytes) => {
+      const access = state.policy.access;
+      const cls = classify(vers, proc);
+      // SET/UNSET stay local-only without -i (the procedures check again); refusing here
+      // puts every refusal through one audited path.
+      const refused = cls === 'register' && !state.policy.insecure && !isLocalCaller(ctx);
+      if (refused || (access && access.decide(cls, ctx) === 'deny')) {
+        state.security?.denied(ctx, cls, vers, proc);
+        return RpcOutcome.WEAK_AUTH;
+      }
+      if (cls === 'dump' && !isLocalCaller(ctx)) state.security?.remoteDump(ctx, vers, proc);
+      if (ctx.netid !== 'udp' && ctx.netid !== 'udp6') return maxReplyBytes;
+      return access ? access.replyCap(cls, ctx, requestBytes, maxReplyBytes) : defaultReplyCap(ctx, requestBytes, maxReplyBytes);
+    },
   };
+}
+
+/** Without a policy: loopback gets full replies over UDP, everyone else no more than they sent. */
+function defaultReplyCap(ctx: CallerContext, requestBytes: number, maxReplyBytes: number): number {
+  return isLocalCaller(ctx) ? maxReplyBytes : Math.min(requestBytes, maxReplyBytes);
 }
 
 export interface SelfRegistrationOptions {

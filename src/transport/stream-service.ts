@@ -1,9 +1,17 @@
 // Stream transports (TCP over IPv4/IPv6 and the local unix socket): record marking in, replies
-// out in request order, with a shared connection cap, an idle timeout, a per-record size cap
-// and an output cap for peers that stop reading.
+// out in request order, with a shared connection cap (the least active connection is reaped to
+// make room), an idle timeout, a per-record size cap and deadline, per-record rate limiting
+// (throttling by pausing the socket) and an output cap for peers that stop reading.
 
 import net from 'node:net';
-import { CONNECTION_IDLE_MS, MAX_CONNECTIONS, MAX_PENDING_OUTPUT_BYTES, MAX_RECORD_BYTES, MAX_REPLY_BYTES } from '../limits.js';
+import {
+  CONNECTION_IDLE_MS,
+  MAX_CONNECTIONS,
+  MAX_PENDING_OUTPUT_BYTES,
+  MAX_RECORD_BYTES,
+  MAX_REPLY_BYTES,
+  RECORD_DEADLINE_MS,
+} from '../limits.js';
 import { RecordDecoder, encodeRecord } from '../rpc/index.js';
 import type { Reply } from '../rpc/index.js';
 import type { CallerContext, Netid } from '../rpcbind/index.js';
@@ -19,12 +27,34 @@ export interface StreamServiceOptions {
   idleMs?: number;
   maxRecordBytes?: number;
   maxPendingOutputBytes?: number;
+  /** A record must be complete this long after its first byte arrived. */
+  recordDeadlineMs?: number;
+  /** Rate limiting per record: false pauses the stream for throttleMs(). */
+  admit?: ((ctx: CallerContext) => boolean) | undefined;
+  throttleMs?: () => number;
+  counters?: StreamCounters;
 }
 
+/** The counters this service increments (a subset of the daemon's SecurityCounters). */
+export interface StreamCounters {
+  streamThrottled: number;
+  connectionsReaped: number;
+  recordDeadlineClosed: number;
+  outputCapClosed: number;
+  idleClosed: number;
+  framingClosed: number;
+}
+
+type Settings = Required<Omit<StreamServiceOptions, 'admit' | 'throttleMs' | 'counters'>>;
+
 export class StreamService {
-  readonly #o: Required<StreamServiceOptions>;
+  readonly #o: Settings;
   readonly #servers: net.Server[] = [];
-  readonly #conns = new Set<net.Socket>();
+  /** Open connections, least recently active first (touched on every chunk read). */
+  readonly #conns = new Map<net.Socket, true>();
+  readonly #counters: StreamCounters;
+  #admit: ((ctx: CallerContext) => boolean) | undefined;
+  readonly #throttleMs: () => number;
 
   constructor(o: StreamServiceOptions) {
     this.#o = {
@@ -32,8 +62,21 @@ export class StreamService {
       idleMs: CONNECTION_IDLE_MS,
       maxRecordBytes: MAX_RECORD_BYTES,
       maxPendingOutputBytes: MAX_PENDING_OUTPUT_BYTES,
-      ...o,
+      recordDeadlineMs: RECORD_DEADLINE_MS,
+      handler: o.handler,
+      log: o.log,
+      ...definedOnly(o),
     };
+    this.#admit = o.admit;
+    this.#throttleMs = o.throttleMs ?? (() => 10);
+    this.#counters = o.counters ?? {
+      streamThrottled: 0, connectionsReaped: 0, recordDeadlineClosed: 0, outputCapClosed: 0, idleClosed: 0, framingClosed: 0,
+    };
+  }
+
+  /** Replaces the rate-limit check (policy reload); open connections keep running. */
+  setAdmit(admit: ((ctx: CallerContext) => boolean) | undefined): void {
+    this.#admit = admit;
   }
 
   get connectionCount(): number {
@@ -81,13 +124,22 @@ export class StreamService {
   #accept(sock: net.Socket, netid: Netid): void {
     sock.on('error', (e) => this.#o.log.debug(`${netid} connection: ${e.message}`));
     if (this.#conns.size >= this.#o.maxConnections) {
-      this.#o.log.warn(`${netid}: connection limit ${this.#o.maxConnections} reached; refusing a connection`);
-      sock.destroy();
-      return;
+      // Make room by closing the least recently active connection: idle holders of slots
+      // lose them, clients that are being served keep theirs.
+      const victim = this.#conns.keys().next().value;
+      if (victim) {
+        this.#conns.delete(victim);
+        victim.destroy();
+        this.#counters.connectionsReaped++;
+        this.#o.log.debug(`${netid}: connection limit ${this.#o.maxConnections} reached; closed the least active connection`);
+      }
     }
-    this.#conns.add(sock);
+    this.#conns.set(sock, true);
     sock.on('close', () => this.#conns.delete(sock));
-    sock.setTimeout(this.#o.idleMs, () => sock.destroy());
+    sock.setTimeout(this.#o.idleMs, () => {
+      this.#counters.idleClosed++;
+      sock.destroy();
+    });
 
     let ctx: CallerContext;
     if (netid === 'local') {
@@ -104,59 +156,114 @@ export class StreamService {
     const decoder = new RecordDecoder({ maxRecordBytes: this.#o.maxRecordBytes });
     // Replies leave in request order: while one is pending, later ones queue behind it.
     let tail: Promise<void> | undefined;
+    let deadline: NodeJS.Timeout | undefined;
+    // Records waiting for the rate limiter; the socket is paused while any wait, so this holds
+    // at most what one read delivered.
+    let backlog: Buffer[] = [];
+    let throttle: NodeJS.Timeout | undefined;
+    sock.once('close', () => {
+      clearTimeout(deadline);
+      clearTimeout(throttle);
+      backlog = [];
+    });
 
     const write = (reply: Reply): void => {
       if (reply === undefined || sock.destroyed) return;
       if (sock.writableLength > this.#o.maxPendingOutputBytes) {
         this.#o.log.warn(`${netid}: peer is not reading its replies; closing the connection`);
+        this.#counters.outputCapClosed++;
         sock.destroy();
         return;
       }
       if (!sock.write(encodeRecord(reply))) {
         sock.pause();
-        sock.once('drain', () => sock.resume());
+        sock.once('drain', () => {
+          if (throttle === undefined) sock.resume();
+        });
       }
     };
 
+    const serve = (rec: Buffer): boolean => {
+      let reply: Reply | Promise<Reply>;
+      try {
+        reply = this.#o.handler(rec, ctx, MAX_REPLY_BYTES);
+      } catch (e) {
+        this.#o.log.error(`${netid}: handler failed: ${(e as Error).stack ?? String(e)}`);
+        sock.destroy();
+        return false;
+      }
+      if (tail === undefined && !(reply instanceof Promise)) {
+        write(reply);
+        return true;
+      }
+      const prev = tail ?? Promise.resolve();
+      const next: Promise<void> = prev
+        .then(() => reply)
+        .then(write, (e: unknown) => {
+          this.#o.log.error(`${netid}: handler failed: ${String(e)}`);
+          sock.destroy();
+        })
+        .finally(() => {
+          if (tail === next) tail = undefined;
+        });
+      tail = next;
+      return true;
+    };
+
+    const drain = (): void => {
+      throttle = undefined;
+      while (backlog.length > 0 && !sock.destroyed) {
+        const admit = this.#admit;
+        if (admit && !admit(ctx)) {
+          this.#counters.streamThrottled++;
+          sock.pause();
+          throttle = setTimeout(drain, this.#throttleMs());
+          return;
+        }
+        if (!serve(backlog.shift()!)) return;
+      }
+      if (!sock.destroyed && sock.writableLength <= this.#o.maxPendingOutputBytes) sock.resume();
+    };
+
     sock.on('data', (chunk: Buffer) => {
+      // Most recently active last.
+      this.#conns.delete(sock);
+      this.#conns.set(sock, true);
       const records = decoder.push(chunk);
       if (!Array.isArray(records)) {
         this.#o.log.debug(`${netid}: ${records}; closing the connection`);
+        this.#counters.framingClosed++;
         sock.destroy();
         return;
       }
-      for (const rec of records) {
-        let reply: Reply | Promise<Reply>;
-        try {
-          reply = this.#o.handler(rec, ctx, MAX_REPLY_BYTES);
-        } catch (e) {
-          this.#o.log.error(`${netid}: handler failed: ${(e as Error).stack ?? String(e)}`);
+      if (decoder.midRecord) {
+        deadline ??= setTimeout(() => {
+          this.#counters.recordDeadlineClosed++;
+          this.#o.log.debug(`${netid}: record not completed within ${this.#o.recordDeadlineMs} ms; closing`);
           sock.destroy();
-          return;
-        }
-        if (tail === undefined && !(reply instanceof Promise)) {
-          write(reply);
-          continue;
-        }
-        const prev = tail ?? Promise.resolve();
-        const next: Promise<void> = prev
-          .then(() => reply)
-          .then(write, (e: unknown) => {
-            this.#o.log.error(`${netid}: handler failed: ${String(e)}`);
-            sock.destroy();
-          })
-          .finally(() => {
-            if (tail === next) tail = undefined;
-          });
-        tail = next;
+        }, this.#o.recordDeadlineMs);
+      } else if (deadline !== undefined) {
+        clearTimeout(deadline);
+        deadline = undefined;
       }
+      if (records.length === 0) return;
+      if (throttle !== undefined || backlog.length > 0) {
+        backlog.push(...records);
+        return;
+      }
+      if (this.#admit === undefined) {
+        for (const rec of records) if (!serve(rec)) return;
+        return;
+      }
+      backlog = records;
+      drain();
     });
   }
 
   /** Stops listening and closes every connection. */
   async close(): Promise<void> {
     const closed = this.#servers.map((s) => new Promise<void>((r) => s.close(() => r())));
-    for (const c of this.#conns) c.destroy();
+    for (const c of this.#conns.keys()) c.destroy();
     this.#conns.clear();
     await Promise.all(closed);
   }
@@ -165,4 +272,8 @@ export class StreamService {
   stopListening(): void {
     for (const s of this.#servers) s.close();
   }
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -4,7 +4,7 @@
 // of addresses is re-read periodically so addresses added later are served too.
 
 import dgram from 'node:dgram';
-import { MAX_UDP_REPLY_BYTES } from '../limits.js';
+import { MAX_UDP_REPLY_BYTES, MIN_RPC_CALL_BYTES } from '../limits.js';
 import type { CallerContext } from '../rpcbind/index.js';
 import type { MessageHandler, TransportLog } from './handler.js';
 import { describeListenError } from './handler.js';
@@ -24,6 +24,10 @@ export interface UdpServiceOptions {
   tolerateUnavailable: boolean;
   /** Called for every datagram dropped without a reply (REPLY messages, junk). */
   onDrop?: () => void;
+  /** Rate limiting: false drops the datagram unread. Swappable through setAdmit(). */
+  admit?: ((ctx: CallerContext) => boolean) | undefined;
+  /** Counts the datagrams dropped by admit() and by the amplification guard. */
+  counters?: { udpRateLimited: number; udpAmplificationDropped: number };
 }
 
 interface Bound {
@@ -36,9 +40,16 @@ export class UdpService {
   readonly #bound = new Map<string, Bound>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
+  #admit: ((ctx: CallerContext) => boolean) | undefined;
 
   constructor(o: UdpServiceOptions) {
     this.#o = o;
+    this.#admit = o.admit;
+  }
+
+  /** Replaces the rate-limit check (policy reload). */
+  setAdmit(admit: ((ctx: CallerContext) => boolean) | undefined): void {
+    this.#admit = admit;
   }
 
   /** Binds every current address; rejects with a one-line message if any of them fails. */
@@ -114,6 +125,10 @@ export class UdpService {
         localAddress: local,
         uid: undefined,
       };
+      if (this.#admit && !this.#admit(ctx)) {
+        if (this.#o.counters) this.#o.counters.udpRateLimited++;
+        return;
+      }
       let reply;
       try {
         reply = this.#o.handler(msg, ctx, MAX_UDP_REPLY_BYTES);
@@ -123,18 +138,24 @@ export class UdpService {
       }
       if (reply instanceof Promise) {
         reply.then(
-          (r) => this.#send(sock, r, rinfo),
+          (r) => this.#send(sock, r, rinfo, msg.length),
           (e: unknown) => this.#o.log.error(`udp: handler failed: ${String(e)}`),
         );
       } else {
-        this.#send(sock, reply, rinfo);
+        this.#send(sock, reply, rinfo, msg.length);
       }
     });
   }
 
-  #send(sock: dgram.Socket, reply: Buffer | undefined, rinfo: dgram.RemoteInfo): void {
+  #send(sock: dgram.Socket, reply: Buffer | undefined, rinfo: dgram.RemoteInfo, requestBytes: number): void {
     if (reply === undefined) {
       this.#o.onDrop?.();
+      return;
+    }
+    // A datagram too short to be a call (answered with GARBAGE_ARGS or a denial) must not earn
+    // a reply larger than itself: spoofed tiny datagrams would be amplified.
+    if (requestBytes < MIN_RPC_CALL_BYTES && reply.length > requestBytes) {
+      if (this.#o.counters) this.#o.counters.udpAmplificationDropped++;
       return;
     }
     if (this.#closed) return;

@@ -1,0 +1,17 @@
+// What the binding core reports for the audit log and detection: an interface the daemon
+// implements (logging, counting, rate limiting of the log itself). Methods, not event objects,
+// so a call on the hot path allocates nothing.
+
+import type { OperationClass } from './access-policy.js';
+import type { CallerContext } from './caller.js';
+
+export interface SecurityObserver {
+  /** A call refused by the access policy (answered with AUTH_TOOWEAK). */
+  denied(ctx: CallerContext, cls: OperationClass, vers: number, proc: number): void;
+  /** A DUMP or GETSTAT from a caller that is not local. */
+  remoteDump(ctx: CallerContext, vers: number, proc: number): void;
+  /** A lookup of `prog` (GETPORT, GETADDR, GETVERSADDR, GETADDRLIST): feeds sweep detection. */
+  lookup(ctx: CallerContext, prog: number): void;
+  /** SET or UNSET, after it was decided. `result` is the registry's answer. */
+  registration(ctx: CallerContext, op: 'SET' | 'UNSET', prog: number, vers: number, netid: string, addr: string, result: string): void;
+}

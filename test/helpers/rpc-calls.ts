@@ -1,0 +1,83 @@
+// Builders for rpcbind calls used by the adversarial tests: every procedure's arguments, so a
+// test can cut, mutate or replay them. Not a client library: no retries, no parsing beyond need.
+import { XdrWriter } from '../../src/xdr/index.js';
+import { decodeReply, writeCallHeader } from '../../src/rpc/index.js';
+import { encodeMapping, encodeRpcb, encodeRmtCallArgs, encodeNetbuf } from '../../src/rpcbind/index.js';
+
+export const PMAP_PROG = 100000;
+
+export interface BuiltCall {
+  name: string;
+  vers: number;
+  proc: number;
+  bytes: Buffer;
+}
+
+function call(xid: number, vers: number, proc: number, args: (w: XdrWriter) => void): Buffer {
+  const w = new XdrWriter(128);
+  writeCallHeader(w, { xid, prog: PMAP_PROG, vers, proc });
+  args(w);
+  return w.toBuffer();
+}
+
+export function getportCall(xid: number, prog: number, vers = 1, prot = 17): Buffer {
+  return call(xid, 2, 3, (w) => encodeMapping(w, { prog, vers, prot, port: 0 }));
+}
+
+export function setCall(xid: number, prog: number, vers: number, port: number, prot = 17): Buffer {
+  return call(xid, 2, 1, (w) => encodeMapping(w, { prog, vers, prot, port }));
+}
+
+export function unsetCall(xid: number, prog: number, vers: number): Buffer {
+  return call(xid, 2, 2, (w) => encodeMapping(w, { prog, vers, prot: 17, port: 0 }));
+}
+
+export function rpcbSetCall(xid: number, prog: number, vers: number, netid: string, addr: string): Buffer {
+  return call(xid, 4, 1, (w) => encodeRpcb(w, { prog, vers, netid, addr, owner: '' }));
+}
+
+export function rpcbUnsetCall(xid: number, prog: number, vers: number, netid: string): Buffer {
+  return call(xid, 4, 2, (w) => encodeRpcb(w, { prog, vers, netid, addr: '', owner: '' }));
+}
+
+export function dumpCall(xid: number, vers = 2): Buffer {
+  return call(xid, vers, 4, () => {});
+}
+
+export function nullCall(xid: number, vers = 2): Buffer {
+  return call(xid, vers, 0, () => {});
+}
+
+/** One well-formed call of every procedure of every version; xids are xid, xid + 1, ... */
+export function everyProcedureCall(xid = 1): BuiltCall[] {
+  const rpcb = (w: XdrWriter): void => encodeRpcb(w, { prog: 100003, vers: 3, netid: 'udp', addr: '127.0.0.1.8.1', owner: 'x' });
+  const rmt = (w: XdrWriter): void => encodeRmtCallArgs(w, { prog: 100003, vers: 3, proc: 0, args: Buffer.alloc(8) });
+  const map = (w: XdrWriter): void => encodeMapping(w, { prog: 100003, vers: 3, prot: 17, port: 2049 });
+  const none = (): void => {};
+  const out: BuiltCall[] = [];
+  const v2: Array<[string, (w: XdrWriter) => void]> = [['NULL', none], ['SET', map], ['UNSET', map], ['GETPORT', map], ['DUMP', none], ['CALLIT', rmt]];
+  v2.forEach(([name, a], proc) => out.push({ name: `v2 ${name}`, vers: 2, proc, bytes: call(xid + out.length, 2, proc, a) }));
+  for (const vers of [3, 4]) {
+    const procs: Array<[string, (w: XdrWriter) => void]> = [
+      ['NULL', none], ['SET', rpcb], ['UNSET', rpcb], ['GETADDR', rpcb], ['DUMP', none], [vers === 3 ? 'CALLIT' : 'BCAST', rmt],
+      ['GETTIME', none], ['UADDR2TADDR', (w) => w.string('127.0.0.1.0.111')],
+      ['TADDR2UADDR', (w) => encodeNetbuf(w, { maxlen: 16, buf: Buffer.from('0200006f7f0000010000000000000000', 'hex') })],
+    ];
+    if (vers === 4) procs.push(['GETVERSADDR', rpcb], ['INDIRECT', rmt], ['GETADDRLIST', rpcb], ['GETSTAT', none]);
+    procs.forEach(([name, a], proc) => out.push({ name: `v${vers} ${name}`, vers, proc, bytes: call(xid + out.length, vers, proc, a) }));
+  }
+  return out;
+}
+
+/** The port in a GETPORT reply, or undefined when the reply is not a success. */
+export function portOfReply(reply: Buffer): number | undefined {
+  const d = decodeReply(reply);
+  return d.kind === 'success' ? d.results.uint32() : undefined;
+}
+
+/** Frames a message as one last fragment. */
+export function record(msg: Buffer): Buffer {
+  const h = Buffer.alloc(4);
+  h.writeUInt32BE((0x80000000 | msg.length) >>> 0, 0);
+  return Buffer.concat([h, msg]);
+}
