@@ -1,4 +1,6 @@
 // The daemon's command line: rpcbind's flags plus long options for what rpcbind hard-codes.
+// Every long option also works as a key of the configuration file (config-file.ts), so a new
+// option needs only its entry in DAEMON_OPTION_SPEC and its field in toDaemonOptions().
 
 import { parseArgs } from 'node:util';
 import {
@@ -9,6 +11,13 @@ import {
   MAX_FORWARD_TIMEOUT_MS,
 } from '../limits.js';
 import { PMAP_PORT, parseForwardRule, type ForwardRule } from '../rpcbind/index.js';
+
+export type LogFormat = 'text' | 'json';
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
 
 export interface DaemonOptions {
   foreground: boolean;
@@ -31,18 +40,26 @@ export interface DaemonOptions {
   socketPath: string;
   abstractSocket: boolean;
   lockFile: string;
+  /** The configuration file read (undefined: none). */
+  configFile: string | undefined;
+  logFormat: LogFormat;
+  /** Where to serve Prometheus metrics (undefined: nowhere). */
+  metrics: ListenAddress | undefined;
 }
+
+export const DEFAULT_CONFIG_FILE = '/etc/rpcbind-ts.conf';
 
 export const USAGE = `usage: rpcbind [-adfhilLrsw] [-h bindip] [--port N] [--socket PATH] [--lock-file PATH]
                 [--no-abstract] [--user NAME] [--forward-max N] [--forward-timeout MS]
-                [--forward-deny PROG[:PROC]] [--forward-allow PROG[:PROC]] [--version] [--help]
+                [--forward-deny PROG[:PROC]] [--forward-allow PROG[:PROC]] [--config FILE] [--check-config]
+                [--log-format text|json] [--metrics ADDR:PORT] [--version] [--help]
 
   -a            accepted for compatibility (abort on errors when debugging)
   -d            debug: log more, stay in the foreground
   -f            stay in the foreground
   -h ADDR       serve UDP and TCP only on ADDR (repeatable); loopback is always served
   -i            insecure: accept SET/UNSET/GETSTAT from remote hosts
-  -l            log every call
+  -l            log every call (rate-limited)
   -L            accepted for compatibility (loopback callers are always local)
   -r            forward remote calls (CALLIT, BCAST, INDIRECT); off by default
   -s            drop privileges to user 'daemon' (or --user) after binding
@@ -56,83 +73,149 @@ export const USAGE = `usage: rpcbind [-adfhilLrsw] [-h bindip] [--port N] [--soc
   --forward-timeout MS   wait for a forwarded call's reply (default 5000)
   --forward-deny P[:N]   never forward to program P (procedure N); repeatable
   --forward-allow P[:N]  take P[:N] off the built-in deny list (NFS, MOUNT, NIS, ...); repeatable
+  --config FILE configuration file (default ${DEFAULT_CONFIG_FILE}, if it exists);
+                one "long-option = value" per line, the command line wins
+  --check-config  validate the configuration and exit (0 valid, 1 not)
+  --log-format F  text (default) or json
+  --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics
   --version     print the version and exit
   --help        print this help and exit`;
 
+/** Option table for node:util parseArgs; the config file accepts the same long names. */
+export const DAEMON_OPTION_SPEC = {
+  abort: { type: 'boolean', short: 'a' },
+  debug: { type: 'boolean', short: 'd' },
+  foreground: { type: 'boolean', short: 'f' },
+  host: { type: 'string', short: 'h', multiple: true },
+  insecure: { type: 'boolean', short: 'i' },
+  'log-calls': { type: 'boolean', short: 'l' },
+  'old-style-local': { type: 'boolean', short: 'L' },
+  'remote-calls': { type: 'boolean', short: 'r' },
+  'drop-privileges': { type: 'boolean', short: 's' },
+  'warm-start': { type: 'boolean', short: 'w' },
+  port: { type: 'string' },
+  socket: { type: 'string' },
+  'no-abstract': { type: 'boolean' },
+  'lock-file': { type: 'string' },
+  user: { type: 'string' },
+  'forward-max': { type: 'string' },
+  'forward-timeout': { type: 'string' },
+  'forward-deny': { type: 'string', multiple: true },
+  'forward-allow': { type: 'string', multiple: true },
+  config: { type: 'string' },
+  'check-config': { type: 'boolean' },
+  'log-format': { type: 'string' },
+  metrics: { type: 'string' },
+  version: { type: 'boolean' },
+  help: { type: 'boolean' },
+} as const satisfies Record<string, OptionSpec>;
+
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  multiple?: boolean;
+}
+
+/** Long options that make no sense inside a configuration file. */
+export const COMMAND_LINE_ONLY: ReadonlySet<string> = new Set(['config', 'check-config', 'version', 'help']);
+
+/** Option values by long name, as parseArgs gives them. */
+export type RawValues = Record<string, string | boolean | string[] | undefined>;
+
 export class UsageError extends Error {}
 
-export type ParsedCommand = { kind: 'run'; options: DaemonOptions } | { kind: 'help' } | { kind: 'version' };
+export type ParsedCommand =
+  | { kind: 'run'; options: DaemonOptions }
+  | { kind: 'check-config'; options: DaemonOptions }
+  | { kind: 'help' }
+  | { kind: 'version' };
 
-export function parseDaemonArgs(argv: string[]): ParsedCommand {
-  let values;
+export function parseCommandLine(argv: string[]): RawValues {
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        abort: { type: 'boolean', short: 'a' },
-        debug: { type: 'boolean', short: 'd' },
-        foreground: { type: 'boolean', short: 'f' },
-        host: { type: 'string', short: 'h', multiple: true },
-        insecure: { type: 'boolean', short: 'i' },
-        'log-calls': { type: 'boolean', short: 'l' },
-        'old-style-local': { type: 'boolean', short: 'L' },
-        'remote-calls': { type: 'boolean', short: 'r' },
-        'drop-privileges': { type: 'boolean', short: 's' },
-        'warm-start': { type: 'boolean', short: 'w' },
-        port: { type: 'string' },
-        socket: { type: 'string' },
-        'no-abstract': { type: 'boolean' },
-        'lock-file': { type: 'string' },
-        user: { type: 'string' },
-        'forward-max': { type: 'string' },
-        'forward-timeout': { type: 'string' },
-        'forward-deny': { type: 'string', multiple: true },
-        'forward-allow': { type: 'string', multiple: true },
-        version: { type: 'boolean' },
-        help: { type: 'boolean' },
-      },
-    }));
+    const { values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: DAEMON_OPTION_SPEC });
+    return values as RawValues;
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  if (values.help) return { kind: 'help' };
-  if (values.version) return { kind: 'version' };
-  const port = values.port === undefined ? PMAP_PORT : Number(values.port);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`bad port: ${values.port}`);
-  const socketPath = values.socket ?? '/run/rpcbind.sock';
+}
+
+/** Command line over file: a key given on the command line replaces the file's value(s). */
+export function mergeValues(file: RawValues, cli: RawValues): RawValues {
+  const out: RawValues = { ...file };
+  for (const [k, v] of Object.entries(cli)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+/** Parses a command line alone (no configuration file). */
+export function parseDaemonArgs(argv: string[], file: RawValues = {}): ParsedCommand {
+  const cli = parseCommandLine(argv);
+  if (cli.help) return { kind: 'help' };
+  if (cli.version) return { kind: 'version' };
+  const options = toDaemonOptions(mergeValues(file, cli));
+  return cli['check-config'] ? { kind: 'check-config', options } : { kind: 'run', options };
+}
+
+function str(v: RawValues, k: string): string | undefined {
+  const x = v[k];
+  return typeof x === 'string' ? x : undefined;
+}
+function bool(v: RawValues, k: string): boolean {
+  return v[k] === true;
+}
+function list(v: RawValues, k: string): string[] | undefined {
+  const x = v[k];
+  return Array.isArray(x) ? x : undefined;
+}
+
+/** Splits "ADDR:PORT", "[v6]:PORT". An address is required: metrics bind only where told. */
+export function parseListenAddress(s: string): ListenAddress {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:[\]]+):(\d+)$/.exec(s);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UsageError(`bad listen address ${JSON.stringify(s)} (want ADDR:PORT or [ADDR6]:PORT)`);
+  }
+  return { host: m[1]!, port };
+}
+
+export function toDaemonOptions(values: RawValues): DaemonOptions {
+  const portText = str(values, 'port');
+  const port = portText === undefined ? PMAP_PORT : Number(portText);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`bad port: ${portText}`);
+  const socketPath = str(values, 'socket') ?? '/run/rpcbind.sock';
   if (socketPath === '' || socketPath.length > 100) throw new UsageError(`bad socket path: ${socketPath}`);
   const lockFile =
-    values['lock-file'] ?? (socketPath.endsWith('.sock') ? socketPath.slice(0, -5) + '.lock' : socketPath + '.lock');
-  const forwardMax = boundedInt('--forward-max', values['forward-max'], DEFAULT_FORWARDS_IN_FLIGHT, MAX_FORWARDS_IN_FLIGHT);
+    str(values, 'lock-file') ?? (socketPath.endsWith('.sock') ? socketPath.slice(0, -5) + '.lock' : socketPath + '.lock');
+  const logFormat = str(values, 'log-format') ?? 'text';
+  if (logFormat !== 'text' && logFormat !== 'json') throw new UsageError(`bad log format: ${logFormat} (text or json)`);
+  const metricsText = str(values, 'metrics');
+  const forwardMax = boundedInt('--forward-max', str(values, 'forward-max'), DEFAULT_FORWARDS_IN_FLIGHT, MAX_FORWARDS_IN_FLIGHT);
   const forwardTimeoutMs = boundedInt(
     '--forward-timeout',
-    values['forward-timeout'],
+    str(values, 'forward-timeout'),
     DEFAULT_FORWARD_TIMEOUT_MS,
     MAX_FORWARD_TIMEOUT_MS,
   );
   return {
-    kind: 'run',
-    options: {
-      foreground: Boolean(values.foreground || values.debug),
-      debug: Boolean(values.debug),
-      hosts: values.host,
-      insecure: Boolean(values.insecure),
-      logCalls: Boolean(values['log-calls']),
-      dropPrivileges: Boolean(values['drop-privileges']),
-      user: values.user ?? 'daemon',
-      warmStart: Boolean(values['warm-start']),
-      remoteCalls: Boolean(values['remote-calls']),
-      forwardMax,
-      forwardTimeoutMs,
-      forwardDeny: forwardRules('--forward-deny', values['forward-deny']),
-      forwardAllow: forwardRules('--forward-allow', values['forward-allow']),
-      port,
-      socketPath,
-      abstractSocket: !values['no-abstract'],
-      lockFile,
-    },
+    foreground: bool(values, 'foreground') || bool(values, 'debug'),
+    debug: bool(values, 'debug'),
+    hosts: list(values, 'host'),
+    insecure: bool(values, 'insecure'),
+    logCalls: bool(values, 'log-calls'),
+    dropPrivileges: bool(values, 'drop-privileges'),
+    user: str(values, 'user') ?? 'daemon',
+    warmStart: bool(values, 'warm-start'),
+    remoteCalls: bool(values, 'remote-calls'),
+    forwardMax,
+    forwardTimeoutMs,
+    forwardDeny: forwardRules('--forward-deny', list(values, 'forward-deny')),
+    forwardAllow: forwardRules('--forward-allow', list(values, 'forward-allow')),
+    port,
+    socketPath,
+    abstractSocket: !bool(values, 'no-abstract'),
+    lockFile,
+    configFile: str(values, 'config'),
+    logFormat,
+    metrics: metricsText === undefined ? undefined : parseListenAddress(metricsText),
   };
 }
 
