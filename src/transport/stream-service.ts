@@ -19,6 +19,8 @@ export interface StreamServiceOptions {
   idleMs?: number;
   maxRecordBytes?: number;
   maxPendingOutputBytes?: number;
+  /** Told of every connection accepted (true) or refused at the limit (false); for metrics. */
+  onConnection?: (netid: Netid, accepted: boolean) => void;
 }
 
 export class StreamService {
@@ -28,6 +30,7 @@ export class StreamService {
 
   constructor(o: StreamServiceOptions) {
     this.#o = {
+      onConnection: () => {},
       maxConnections: MAX_CONNECTIONS,
       idleMs: CONNECTION_IDLE_MS,
       maxRecordBytes: MAX_RECORD_BYTES,
@@ -78,13 +81,17 @@ export class StreamService {
     });
   }
 
-  #accept(sock: net.Socket, netid: Netid): void {
+  #accept(sock: net.Socket, listenNetid: Netid): void {
+    // A dual-stack IPv6 listener (socket activation) also accepts IPv4 peers: they are tcp callers.
+    const netid: Netid = listenNetid === 'tcp6' && isV4Mapped(sock.remoteAddress) ? 'tcp' : listenNetid;
     sock.on('error', (e) => this.#o.log.debug(`${netid} connection: ${e.message}`));
     if (this.#conns.size >= this.#o.maxConnections) {
       this.#o.log.warn(`${netid}: connection limit ${this.#o.maxConnections} reached; refusing a connection`);
+      this.#o.onConnection(netid, false);
       sock.destroy();
       return;
     }
+    this.#o.onConnection(netid, true);
     this.#conns.add(sock);
     sock.on('close', () => this.#conns.delete(sock));
     sock.setTimeout(this.#o.idleMs, () => sock.destroy());
@@ -165,4 +172,8 @@ export class StreamService {
   stopListening(): void {
     for (const s of this.#servers) s.close();
   }
+}
+
+function isV4Mapped(addr: string | undefined): boolean {
+  return addr !== undefined && addr.startsWith('::ffff:') && addr.includes('.');
 }
