@@ -30,6 +30,7 @@ describe('operations', { timeout: SUITE_TIMEOUT_MS }, () => {
   let tmp: string;
   before(async () => {
     host = await TestHost.create();
+    await host.addBridgeAddress('198.18.0.1/24');
     tmp = mkdtempSync(join(tmpdir(), 'rbops-'));
   });
   after(async () => {
@@ -92,8 +93,27 @@ describe('operations', { timeout: SUITE_TIMEOUT_MS }, () => {
     }
   });
 
+  test('an inherited wildcard UDP socket gets per-address sockets beside it: replies from the right address', async () => {
+    const child = host.spawn('systemd-socket-activate', ['--datagram', '-l', '0.0.0.0:111', '--', process.execPath, ENTRY, '-f']);
+    const out = collect(child);
+    try {
+      await host.waitForPort('udp', 111, { family: 4 });
+      // The first datagram starts the daemon; rpcinfo retries until it answers.
+      const r = await host.run('rpcinfo', ['-T', 'udp', '198.18.0.1', '100000', '2'], { timeoutMs: 15_000 });
+      assert.equal(r.stdout.trim(), 'program 100000 version 2 ready and waiting', r.stderr + out());
+      await host.waitForPort('tcp', 111);
+      const ss = await host.run('ss', ['-H', '-l', '-n', '-u']);
+      assert.match(ss.stdout, /198\.18\.0\.1:111/);
+      assert.match(ss.stdout, /0\.0\.0\.0:111/);
+      // libtirpc's connected UDP client drops replies from any other source address.
+      const again = await host.run('rpcinfo', ['-T', 'udp', '198.18.0.1', '100000', '4']);
+      assert.equal(again.stdout.trim(), 'program 100000 version 4 ready and waiting', again.stderr);
+    } finally {
+      await host.stop(child);
+    }
+  });
+
   test('-h binds only the named address and loopback, UDP and TCP (seen with ss)', async () => {
-    await host.addBridgeAddress('198.18.0.1/24');
     const child = host.spawn(process.execPath, [ENTRY, '-f', '-h', '198.18.0.1']);
     const out = collect(child);
     try {
