@@ -94,3 +94,13 @@ export const SWEEP_DISTINCT_PROGRAMS = 32;
 export const SWEEP_WINDOW_MS = 60_000;
 /** Sources the sweep detector remembers. */
 export const SWEEP_MAX_TRACKED_SOURCES = 4096;
+/** -l call log lines per second (a burst of this many, refilled each second); the rest are counted. */
+export const MAX_CALL_LOG_LINES_PER_SECOND = 50;
+/** Simultaneous connections to the metrics HTTP endpoint. */
+export const MAX_METRICS_CONNECTIONS = 8;
+/** A metrics request (headers and body) must arrive within this long. */
+export const METRICS_REQUEST_TIMEOUT_MS = 5_000;
+/** Lines read from /etc/rpc for program names in the call log. */
+export const MAX_RPC_NAMES = 4096;
+/** Inherited sockets accepted from the service manager (LISTEN_FDS). */
+export const MAX_INHERITED_SOCKETS = 64;

@@ -1,6 +1,8 @@
 // Assembles a running daemon: lock, registry with the portmapper's own entries, dispatcher,
-// and the UDP, TCP and local-socket transports. Returns a handle that shuts it all down.
+// and the UDP, TCP and local-socket transports (bound here, or inherited from systemd), plus
+// the call log and metrics. Returns a handle that reloads settings and shuts it all down.
 
+import dgram from 'node:dgram';
 import { chmodSync, unlinkSync } from 'node:fs';
 import { Dispatcher } from '../rpc/index.js';
 import {
@@ -12,7 +14,6 @@ import {
   type BindingState,
   type CallerContext,
 } from '../rpcbind/index.js';
-import type { TransportLog } from '../transport/handler.js';
 import { newSecurityCounters, type SecurityCounters } from '../transport/security-counters.js';
 import { buildAccessPolicy, buildRateAdmit } from './security-setup.js';
 import { SecurityLog } from './security-log.js';
@@ -20,26 +21,53 @@ import { StreamService } from '../transport/stream-service.js';
 import { UdpService } from '../transport/udp-service.js';
 import { ForwardingSocket } from '../transport/forwarding-socket.js';
 import { Forwarder } from './forwarder.js';
+import { CallLog } from './call-log.js';
 import { acquireInstanceLock, type InstanceLock } from './instance-lock.js';
 import { hasIpv4, hasIpv6, hostAddresses, withLoopback } from './local-addresses.js';
+import type { DaemonLog } from './logger.js';
+import { metrics as defaultMetrics, type DaemonMetrics } from './metrics.js';
+import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import type { DaemonOptions } from './options.js';
 import { setUpPersistence } from './persistence.js';
+import { describeInherited, type InheritedSocket } from './socket-activation.js';
+
+/** Runs on SIGHUP with the new and the old options; throw to report the new ones unusable. */
+export type ReloadHook = (next: DaemonOptions, prev: DaemonOptions) => void;
 
 export interface RunningDaemon {
   readonly state: BindingState;
+  /** The options in force (replaced by reload). */
+  readonly options: DaemonOptions;
   /** Counters of the defences (denials, rate-limit drops, reaped connections...), live. */
   readonly securityCounters: SecurityCounters;
   /**
    * Swaps the access policy and rate limits for those of `o` (re-reading hosts.allow/deny)
-   * without touching registrations or open connections. Returns warnings to log.
+   * without touching registrations or open connections. Returns warnings to log. reload()
+   * calls it.
    */
   applyPolicy(o: DaemonOptions): string[];
+  /** Applies what can change at run time; returns the names of changed options that need a restart. */
+  reload(next: DaemonOptions): string[];
+  /** For features with run-time settings (access lists, rate limits): called on every reload. */
+  onReload(hook: ReloadHook): void;
   close(): Promise<void>;
 }
 
-const ADDRESS_POLL_MS = 2000;
+export interface StartExtras {
+  /** Sockets from the service manager (socket-activation.ts). */
+  inherited?: readonly InheritedSocket[];
+  metrics?: DaemonMetrics;
+  /** Program names for the call log (/etc/rpc). */
+  programNames?: ReadonlyMap<number, string>;
+}
 
-export async function startDaemon(o: DaemonOptions, log: TransportLog): Promise<RunningDaemon> {
+const ADDRESS_POLL_MS = 2000;
+/** Options applied at run time by reload(); every other change waits for a restart. */
+const RELOADABLE = new Set<keyof DaemonOptions>(['debug', 'logCalls', 'insecure', 'configFile', 'foreground', 'security']);
+
+export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: StartExtras = {}): Promise<RunningDaemon> {
+  const inherited = extras.inherited ?? [];
+  const m = extras.metrics ?? defaultMetrics;
   const lock: InstanceLock = acquireInstanceLock(o.lockFile);
   const registry = new Registry(undefined, o.security.maxRegistrationsPerOwner);
   const securityCounters = newSecurityCounters();
@@ -53,28 +81,56 @@ export async function startDaemon(o: DaemonOptions, log: TransportLog): Promise<
     security: securityLog,
     now: () => Math.floor(Date.now() / 1000),
   };
+  const makeCallLog = (on: boolean): CallLog | undefined =>
+    on ? new CallLog({ log, structured: o.logFormat === 'json', programNames: extras.programNames ?? new Map() }) : undefined;
+  let callLog = makeCallLog(o.logCalls);
   const dispatcher = new Dispatcher<CallerContext>({
     dropped: (reason) => log.debug(`dropped a message: ${reason}`),
     systemError: (err, call) =>
       log.error(`internal error in prog ${call.prog} vers ${call.vers} proc ${call.proc}: ${(err as Error).stack ?? String(err)}`),
+    completed: (c) => {
+      m.recordCall(c);
+      callLog?.record(c);
+    },
   });
   dispatcher.addProgram(createRpcbindProgram(state));
   const handler = (msg: Buffer, ctx: CallerContext, max: number) => dispatcher.dispatch(msg, ctx, max);
 
-  const ipv4 = hasIpv4();
-  const ipv6 = hasIpv6();
+  const inheritedUdp = inherited.filter((s) => s.kind === 'udp' || s.kind === 'udp6');
+  const inheritedTcp = inherited.filter((s) => s.kind === 'tcp' || s.kind === 'tcp6');
+  const inheritedLocal = inherited.filter((s) => s.kind === 'local');
+  const wildcardUdp = inheritedUdp.some((s) => s.address === '0.0.0.0' || s.address === '::');
+  const ipv4 = inherited.length > 0 ? hasIpv4() && (inheritedTcp.length === 0 || inheritedTcp.some(v4able)) : hasIpv4();
+  const ipv6 = inherited.length > 0 ? hasIpv6() && (inheritedTcp.length === 0 || inheritedTcp.some((s) => s.kind === 'tcp6')) : hasIpv6();
+
+  // UDP replies must leave from the address the request came to. An inherited wildcard socket
+  // cannot choose that (Node has no IP_PKTINFO), so beside it we bind one socket per address
+  // with SO_REUSEADDR; the kernel hands each datagram to the most specific socket, leaving the
+  // wildcard only addresses that appear before the next poll. Inherited specific addresses are
+  // the unit's choice: then we bind nothing more.
+  const ownUdp = inheritedUdp.length === 0 || wildcardUdp;
+
   // The table is complete (own entries first, then the saved ones) before the first call.
-  const self = selfRegistrations({ port: o.port, socketPath: o.socketPath, ipv4, ipv6 });
+  const port = inherited.find((s) => s.kind !== 'local')?.port ?? o.port;
+  const inheritedPath = inheritedLocal.find((s) => !s.address.startsWith('@'));
+  const localPath: string | undefined = inheritedPath
+    ? inheritedPath.address
+    : inheritedLocal.length === 0
+      ? o.socketPath
+      : undefined;
+  const self = selfRegistrations({ port, socketPath: localPath, ipv4, ipv6 });
   for (const r of self) registry.restore(r);
   const persistence = setUpPersistence({ stateDir: o.stateDir, reapIntervalS: o.reapIntervalS, registry, self, log });
   state.persist = persistence.persist;
+
   const udp = new UdpService({
     port: o.port,
-    addresses: o.hosts ? () => withLoopback(o.hosts ?? []) : hostAddresses,
+    addresses: ownUdp ? (o.hosts ? () => withLoopback(o.hosts ?? []) : hostAddresses) : () => [],
     handler,
     log,
-    pollMs: o.hosts ? 0 : ADDRESS_POLL_MS,
-    tolerateUnavailable: !o.hosts,
+    pollMs: ownUdp && !o.hosts ? ADDRESS_POLL_MS : 0,
+    tolerateUnavailable: !o.hosts || wildcardUdp,
+    reuseAddr: wildcardUdp,
     admit: buildRateAdmit(o.security, securityLog, 'udp')?.admit,
     counters: securityCounters,
   });
@@ -88,7 +144,9 @@ export async function startDaemon(o: DaemonOptions, log: TransportLog): Promise<
     admit: streamRate?.admit,
     throttleMs: () => streamRate?.waitMs() ?? 10,
     counters: securityCounters,
+    onConnection: (netid, ok) => m.recordConnection(netid, ok),
   });
+  m.setSources({ registrations: () => registry.size, openConnections: () => streams.connectionCount });
   const forwarding = o.remoteCalls ? new ForwardingSocket(log) : undefined;
   const forwarder = forwarding
     ? new Forwarder({
@@ -100,49 +158,109 @@ export async function startDaemon(o: DaemonOptions, log: TransportLog): Promise<
       })
     : undefined;
   if (forwarder) state.remoteCall = (req) => forwarder.forward(req);
+  let metricsServer: MetricsServer | undefined;
   const cleanup = async (): Promise<void> => {
     forwarder?.close();
     forwarding?.close();
     udp.close();
-    await streams.close();
+    await Promise.all([streams.close(), metricsServer?.close()]);
     await persistence.close();
     lock.release();
   };
   try {
+    for (const s of inherited) log.info(`using inherited socket ${describeInherited(s)}`);
+    for (const s of inheritedUdp) await adoptUdp(udp, s);
     await udp.start();
     if (forwarding) {
       await forwarding.start(ipv4, ipv6);
       const p = forwarding.ports;
       log.info(`remote calls are forwarded (from udp port ${p.udp ?? '-'}, udp6 port ${p.udp6 ?? '-'})`);
     }
-    const tcpHosts = o.hosts ? withLoopback(o.hosts) : [...(ipv4 ? ['0.0.0.0'] : []), ...(ipv6 ? ['::'] : [])];
-    for (const h of tcpHosts) await streams.listenTcp(h, o.port);
-    // We hold the lock, so a socket file left behind is stale (a killed daemon's).
-    removeStale(o.socketPath);
-    await streams.listenUnix(o.socketPath);
-    chmodSync(o.socketPath, 0o666);
-    if (o.abstractSocket) await streams.listenUnix('\0' + o.socketPath);
+    for (const s of inheritedTcp) await streams.adoptFd(s.fd, s.kind === 'tcp' ? 'tcp' : 'tcp6');
+    if (inheritedTcp.length === 0) {
+      const tcpHosts = o.hosts ? withLoopback(o.hosts) : [...(ipv4 ? ['0.0.0.0'] : []), ...(ipv6 ? ['::'] : [])];
+      for (const h of tcpHosts) await streams.listenTcp(h, o.port);
+    }
+    for (const s of inheritedLocal) await streams.adoptFd(s.fd, 'local');
+    if (inheritedLocal.length === 0) {
+      // We hold the lock, so a socket file left behind is stale (a killed daemon's).
+      removeStale(o.socketPath);
+      await streams.listenUnix(o.socketPath);
+      chmodSync(o.socketPath, 0o666);
+    }
+    if (o.abstractSocket && !inheritedLocal.some((s) => s.address === '@' + o.socketPath)) {
+      await streams.listenUnix('\0' + o.socketPath);
+    }
+    if (o.metrics) metricsServer = await startMetricsServer(o.metrics, m, log);
   } catch (e) {
     await cleanup();
     throw e;
   }
   persistence.startChecks();
   log.info(
-    `serving program 100000 versions 2-4 on udp/tcp port ${o.port}${ipv6 ? ' (IPv4 and IPv6)' : ''} and ${o.socketPath}`,
+    `serving program 100000 versions 2-4 on udp/tcp port ${port}${ipv6 ? ' (IPv4 and IPv6)' : ''} and ${localPath ?? 'no local socket'}`,
   );
-  return {
+
+  let current = o;
+  const hooks: ReloadHook[] = [];
+  const applyPolicy = (next: DaemonOptions): string[] => {
+    const built = buildAccessPolicy(next.security);
+    state.policy.insecure = next.insecure;
+    state.policy.access = built.policy;
+    udp.setAdmit(buildRateAdmit(next.security, securityLog, 'udp')?.admit);
+    streams.setAdmit(buildRateAdmit(next.security, securityLog, 'stream')?.admit);
+    return built.warnings;
+  };
+  const daemon: RunningDaemon = {
     state,
     securityCounters,
-    applyPolicy(next: DaemonOptions): string[] {
-      const built = buildAccessPolicy(next.security);
+    applyPolicy,
+    get options() {
+      return current;
+    },
+    reload(next: DaemonOptions): string[] {
+      const prev = current;
+      for (const hook of hooks) hook(next, prev);
+      for (const w of applyPolicy(next)) log.warn(w);
+      log.setDebug(next.debug);
       state.policy.insecure = next.insecure;
-      state.policy.access = built.policy;
-      udp.setAdmit(buildRateAdmit(next.security, securityLog, 'udp')?.admit);
-      streams.setAdmit(buildRateAdmit(next.security, securityLog, 'stream')?.admit);
-      return built.warnings;
+      if (next.logCalls !== prev.logCalls) callLog = makeCallLog(next.logCalls);
+      current = next;
+      return changedNeedingRestart(prev, next);
+    },
+    onReload(hook: ReloadHook): void {
+      hooks.push(hook);
     },
     close: cleanup,
   };
+  return daemon;
+}
+
+function v4able(s: InheritedSocket): boolean {
+  return s.kind === 'tcp' || s.dualStack;
+}
+
+function adoptUdp(udp: UdpService, s: InheritedSocket): Promise<void> {
+  // The socket type must match the descriptor's family, or every send fails with EINVAL.
+  const sock = dgram.createSocket({ type: s.kind === 'udp6' ? 'udp6' : 'udp4' });
+  return new Promise<void>((resolve, reject) => {
+    const onError = (e: Error): void => reject(new Error(`cannot use inherited socket ${describeInherited(s)}: ${e.message}`));
+    sock.once('error', onError);
+    sock.bind({ fd: s.fd }, () => {
+      sock.off('error', onError);
+      udp.adopt(sock, s.address);
+      resolve();
+    });
+  });
+}
+
+function changedNeedingRestart(prev: DaemonOptions, next: DaemonOptions): string[] {
+  const out: string[] = [];
+  for (const k of Object.keys(next) as (keyof DaemonOptions)[]) {
+    if (RELOADABLE.has(k)) continue;
+    if (JSON.stringify(prev[k]) !== JSON.stringify(next[k])) out.push(k);
+  }
+  return out;
 }
 
 function removeStale(path: string): void {

@@ -1,13 +1,19 @@
-// The rpcbind command: parse flags, start the daemon (in the foreground with -f/-d, otherwise
-// as a detached copy that reports back once it serves), and shut down cleanly on signals.
+// The rpcbind command: read flags and the configuration file, start the daemon (in the
+// foreground with -f/-d or under systemd, otherwise as a detached copy that reports back once
+// it serves), tell the service manager, reload on SIGHUP and shut down cleanly on signals.
 
 import { spawn } from 'node:child_process';
 import { closeSync, readFileSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { startDaemon } from './daemon.js';
-import { createTextLog } from './logger.js';
-import { parseDaemonArgs, USAGE, UsageError, type DaemonOptions } from './options.js';
-import { dropPrivileges } from './privileges.js';
+import { loadProgramNames } from './call-log.js';
+import { ConfigError, resolveConfig } from './config-file.js';
+import { startDaemon, type RunningDaemon } from './daemon.js';
+import { createLog, stderrIsJournal, type DaemonLog } from './logger.js';
+import { metrics } from './metrics.js';
+import { parseCommandLine, USAGE, UsageError, type DaemonOptions, type RawValues } from './options.js';
+import { dropPrivileges, writableDirs } from './privileges.js';
+import { createNotifier, type Notifier } from './sd-notify.js';
+import { inheritedSockets, type InheritedSocket } from './socket-activation.js';
 
 /** fd on which a detached child reports "ready" or its startup error to the parent. */
 const STATUS_FD = 3;
@@ -20,33 +26,54 @@ function version(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let cmd;
+  let cli: RawValues;
+  let o: DaemonOptions;
+  let configPath: string | undefined;
   try {
-    cmd = parseDaemonArgs(argv);
+    cli = parseCommandLine(argv);
+    if (cli.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    if (cli.version) {
+      process.stdout.write(`rpcbind-ts ${version()}\n`);
+      return 0;
+    }
+    ({ options: o, path: configPath } = await resolveConfig(cli));
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(`rpcbind: ${e.message}\n${USAGE}\n`);
       return 1;
     }
+    if (e instanceof ConfigError) {
+      process.stderr.write(`rpcbind: ${e.message}\n`);
+      return 1;
+    }
     throw e;
   }
-  if (cmd.kind === 'help') {
-    process.stdout.write(`${USAGE}\n`);
+  if (cli['check-config']) {
+    process.stdout.write(`rpcbind: configuration ${configPath ?? '(command line only)'} is valid\n`);
     return 0;
   }
-  if (cmd.kind === 'version') {
-    process.stdout.write(`rpcbind-ts ${version()}\n`);
-    return 0;
+  let inherited: InheritedSocket[];
+  try {
+    inherited = inheritedSockets();
+  } catch (e) {
+    process.stderr.write(`rpcbind: ${(e as Error).message}\n`);
+    return 1;
   }
-  const o = cmd.options;
-  if (!o.foreground && process.env[CHILD_ENV] !== '1') return detach(argv);
-  return runForeground(o);
+  // Under a service manager (sockets or a notify socket passed) there is nothing to detach from.
+  const managed = inherited.length > 0 || process.env.NOTIFY_SOCKET !== undefined;
+  if (!o.foreground && !managed && process.env[CHILD_ENV] !== '1') return detach(argv);
+  return runForeground(o, cli, inherited);
 }
 
-async function runForeground(o: DaemonOptions): Promise<number> {
+async function runForeground(o: DaemonOptions, cli: RawValues, inherited: InheritedSocket[]): Promise<number> {
+  const detached = process.env[CHILD_ENV] === '1';
+  delete process.env[CHILD_ENV];
   // A detached copy reports to its parent once, synchronously (it may exit right after).
   const report = (line: string): void => {
-    if (process.env[CHILD_ENV] !== '1') return;
+    if (!detached) return;
     try {
       writeSync(STATUS_FD, line);
       closeSync(STATUS_FD);
@@ -54,37 +81,72 @@ async function runForeground(o: DaemonOptions): Promise<number> {
       // the parent is gone; nothing to tell
     }
   };
-  const log = createTextLog(o.debug);
-  let daemon;
+  const notifier = createNotifier();
+  const log = createLog({ format: o.logFormat, debug: o.debug, journal: stderrIsJournal() });
+  let daemon: RunningDaemon;
   try {
-    daemon = await startDaemon(o, log);
-    if (o.dropPrivileges) dropPrivileges(o.user);
+    const programNames = await loadProgramNames();
+    daemon = await startDaemon(o, log, { inherited, programNames });
+    if (o.dropPrivileges) {
+      dropPrivileges(o.user, writableDirs(o));
+      log.info(`running as user ${o.user}`);
+    }
   } catch (e) {
     const msg = (e as Error).message;
+    log.flush();
     process.stderr.write(`rpcbind: ${msg}\n`);
     report(`error ${msg}\n`);
+    notifier.notify(`STATUS=failed: ${msg}`);
     return 1;
   }
   report('ready\n');
+  notifier.notify('READY=1\nSTATUS=serving');
+  notifier.startWatchdog();
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (sig: string): void => {
       if (stopping) return;
       stopping = true;
+      notifier.notify('STOPPING=1');
+      notifier.stop();
       log.info(`${sig} received; shutting down`);
       daemon.close().then(
-        () => resolve(0),
-        () => resolve(1),
+        () => finish(0),
+        () => finish(1),
       );
+    };
+    const finish = (code: number): void => {
+      try {
+        log.flush();
+      } catch {
+        // the writer was not open yet; nothing buffered
+      }
+      resolve(code);
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    let reloading: Promise<void> = Promise.resolve();
     process.on('SIGHUP', () => {
-      // Re-reads hosts.allow/deny and swaps the policy; registrations and connections stay.
-      for (const w of daemon.applyPolicy(o)) log.warn(w);
-      log.info('SIGHUP received; access policy reloaded');
+      reloading = reloading.then(() => reload(daemon, cli, log, notifier));
     });
   });
+}
+
+/** SIGHUP: re-read the file under the same command line; keep the old settings if it is bad. */
+async function reload(daemon: RunningDaemon, cli: RawValues, log: DaemonLog, notifier: Notifier): Promise<void> {
+  const usec = process.hrtime.bigint() / 1000n;
+  notifier.notify(`RELOADING=1\nMONOTONIC_USEC=${usec}`);
+  try {
+    const { options } = await resolveConfig(cli);
+    const pending = daemon.reload(options);
+    metrics.recordReload(true);
+    log.info(`configuration reloaded${options.configFile ? ` from ${options.configFile}` : ''}`);
+    if (pending.length > 0) log.warn(`changed settings that take effect on restart: ${pending.join(', ')}`);
+  } catch (e) {
+    metrics.recordReload(false);
+    log.error(`reload failed, keeping the running configuration: ${(e as Error).message.replace(/\n/g, '; ')}`);
+  }
+  notifier.notify('READY=1\nSTATUS=serving');
 }
 
 /** Starts a detached copy in the foreground mode and waits for it to report. */

@@ -1,14 +1,50 @@
-// -s: after binding the privileged ports, continue as an unprivileged user.
+// -s: after binding the privileged ports, continue as an unprivileged user. Directories the
+// daemon keeps writing to (the state directory) are handed to that user first.
 
 import { execFileSync } from 'node:child_process';
+import { chownSync, statSync } from 'node:fs';
+import type { DaemonOptions } from './options.js';
 
-export function dropPrivileges(user: string): void {
+export interface UserIds {
+  uid: number;
+  gid: number;
+}
+
+/** Resolves a user name (or numeric uid) through NSS, as the system would (getent). */
+export function lookupUser(user: string): UserIds {
+  let entry: string;
+  try {
+    entry = execFileSync('getent', ['passwd', user], { encoding: 'utf8', timeout: 5000 }).trim();
+  } catch {
+    throw new Error(`cannot drop privileges: unknown user ${user}`);
+  }
+  const [, , uid, gid] = entry.split('\n')[0]!.split(':');
+  if (uid === undefined || gid === undefined) throw new Error(`cannot drop privileges: unknown user ${user}`);
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+/**
+ * The directories the daemon writes after dropping privileges: the state directory, when the
+ * options have one (--state-dir).
+ */
+export function writableDirs(o: DaemonOptions): string[] {
+  const dir = (o as Partial<Record<'stateDir', unknown>>).stateDir;
+  return typeof dir === 'string' && dir !== '' ? [dir] : [];
+}
+
+export function dropPrivileges(user: string, keepWritable: readonly string[] = []): void {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return;
-  // Resolve through NSS as the system would (getent), not by parsing /etc/passwd.
-  const entry = execFileSync('getent', ['passwd', user], { encoding: 'utf8' }).trim();
-  const [, , uid, gid] = entry.split(':');
-  if (uid === undefined || gid === undefined) throw new Error(`unknown user ${user}`);
-  process.setgroups?.([Number(gid)]);
-  process.setgid?.(Number(gid));
-  process.setuid?.(Number(uid));
+  const ids = lookupUser(user);
+  for (const dir of keepWritable) {
+    try {
+      const st = statSync(dir);
+      if (st.uid !== ids.uid) chownSync(dir, ids.uid, ids.gid);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot hand ${dir} to ${user}: ${(e as Error).message}`);
+    }
+  }
+  process.setgroups?.([ids.gid]);
+  process.setgid?.(ids.gid);
+  process.setuid?.(ids.uid);
+  if (ids.uid !== 0 && process.getuid() === 0) throw new Error(`cannot drop privileges to ${user}`);
 }

@@ -66,18 +66,43 @@ export interface Program<Ctx> {
   admit?(vers: number, proc: number, ctx: Ctx, requestBytes: number, maxReplyBytes: number): RpcOutcome | number;
 }
 
-export interface DispatchEvents {
+/** How a call ended, for logs and metrics (RFC 5531 reply kinds, lower case). */
+export type CallResult =
+  | 'success'
+  | 'garbage_args'
+  | 'prog_unavail'
+  | 'prog_mismatch'
+  | 'proc_unavail'
+  | 'system_err'
+  | 'auth_error'
+  | 'rpc_mismatch'
+  | 'no_reply';
+
+export interface CompletedCall<Ctx> {
+  /** undefined when the header itself could not be decoded. */
+  readonly call: CallHeader | undefined;
+  /** The procedure's declared name, when the procedure exists. */
+  readonly procName: string | undefined;
+  /** Decoded arguments, when decoding got that far. */
+  readonly args: unknown;
+  readonly ctx: Ctx;
+  readonly result: CallResult;
+}
+
+export interface DispatchEvents<Ctx = unknown> {
   dropped?(reason: string): void;
   systemError?(err: unknown, call: CallHeader): void;
+  /** Called once per call that gets a reply or is deliberately left unanswered. */
+  completed?(c: CompletedCall<Ctx>): void;
 }
 
 export type Reply = Buffer | undefined;
 
 export class Dispatcher<Ctx> {
   readonly #programs = new Map<number, Program<Ctx>>();
-  readonly #events: DispatchEvents;
+  readonly #events: DispatchEvents<Ctx>;
 
-  constructor(events: DispatchEvents = {}) {
+  constructor(events: DispatchEvents<Ctx> = {}) {
     this.#events = events;
   }
 
@@ -90,14 +115,30 @@ export class Dispatcher<Ctx> {
    * either when the handler is asynchronous. Never throws for anything the peer sent.
    */
   dispatch(msg: Buffer, ctx: Ctx, maxReplyBytes: number): Reply | Promise<Reply> {
+    const completed = this.#events.completed;
+    if (!completed) return this.#dispatch(msg, ctx, maxReplyBytes, undefined);
+    const track: Tracking = { call: undefined, procName: undefined, args: undefined, result: 'success' };
+    const reply = this.#dispatch(msg, ctx, maxReplyBytes, track);
+    const report = (r: Reply): Reply => {
+      if (track.result === 'no_reply' && track.call === undefined) return r; // dropped, not a call
+      completed({ call: track.call, procName: track.procName, args: track.args, ctx, result: r === undefined ? 'no_reply' : track.result });
+      return r;
+    };
+    return reply instanceof Promise ? reply.then(report) : report(reply);
+  }
+
+  #dispatch(msg: Buffer, ctx: Ctx, maxReplyBytes: number, t: Tracking | undefined): Reply | Promise<Reply> {
     const d = decodeCall(msg);
     switch (d.kind) {
       case 'drop':
         this.#events.dropped?.(d.reason);
+        if (t) t.result = 'no_reply';
         return undefined;
       case 'garbage':
+        if (t) t.result = 'garbage_args';
         return this.#acceptError(d.xid, AcceptStat.GARBAGE_ARGS);
       case 'reject': {
+        if (t) t.result = d.reply === 'RPC_MISMATCH' ? 'rpc_mismatch' : 'auth_error';
         const w = new XdrWriter(32);
         if (d.reply === 'RPC_MISMATCH') writeRpcMismatch(w, d.xid);
         else writeAuthError(w, d.xid, d.authStat);
@@ -107,10 +148,12 @@ export class Dispatcher<Ctx> {
         break;
     }
     const call = d.call;
+    if (t) t.call = call;
     const program = this.#programs.get(call.prog);
-    if (!program) return this.#acceptError(call.xid, AcceptStat.PROG_UNAVAIL);
+    if (!program) return this.#acceptError(call.xid, AcceptStat.PROG_UNAVAIL, t);
     const version = program.versions.get(call.vers);
     if (!version) {
+      if (t) t.result = 'prog_mismatch';
       const w = new XdrWriter(40);
       writeProgMismatch(w, call.xid, program.low, program.high);
       return w.toBuffer();
@@ -118,46 +161,56 @@ export class Dispatcher<Ctx> {
     program.onCall?.(call.vers, call.proc, ctx);
     if (program.admit) {
       const a = program.admit(call.vers, call.proc, ctx, msg.length, maxReplyBytes);
-      if (a instanceof RpcOutcome) return this.#finish(undefined, call, a, maxReplyBytes);
+      if (a instanceof RpcOutcome) return this.#finish(undefined, call, a, maxReplyBytes, t);
       maxReplyBytes = a;
     }
     const proc = version.procedures[call.proc];
-    if (!proc) return this.#acceptError(call.xid, AcceptStat.PROC_UNAVAIL);
+    if (!proc) return this.#acceptError(call.xid, AcceptStat.PROC_UNAVAIL, t);
+    if (t) t.procName = proc.name;
     let args: unknown;
     try {
       args = proc.decode(d.args);
     } catch (e) {
-      if (e instanceof XdrError) return this.#acceptError(call.xid, AcceptStat.GARBAGE_ARGS);
-      return this.#systemError(e, call);
+      if (e instanceof XdrError) return this.#acceptError(call.xid, AcceptStat.GARBAGE_ARGS, t);
+      return this.#systemError(e, call, t);
     }
+    if (t) t.args = args;
     let result: unknown;
     try {
       result = proc.handle(args, call, ctx);
     } catch (e) {
-      return this.#systemError(e, call);
+      return this.#systemError(e, call, t);
     }
     if (result instanceof Promise) {
       return result.then(
-        (r: unknown) => this.#finish(proc, call, r, maxReplyBytes),
-        (e: unknown) => this.#systemError(e, call),
+        (r: unknown) => this.#finish(proc, call, r, maxReplyBytes, t),
+        (e: unknown) => this.#systemError(e, call, t),
       );
     }
-    return this.#finish(proc, call, result, maxReplyBytes);
+    return this.#finish(proc, call, result, maxReplyBytes, t);
   }
 
-  #finish(proc: AnyProcedure<Ctx> | undefined, call: CallHeader, result: unknown, maxReplyBytes: number): Reply {
+  #finish(
+    proc: AnyProcedure<Ctx> | undefined,
+    call: CallHeader,
+    result: unknown,
+    maxReplyBytes: number,
+    t: Tracking | undefined,
+  ): Reply {
     if (result instanceof RpcOutcome) {
       switch (result.kind) {
         case 'no-reply':
           return undefined;
         case 'accept-error':
-          return this.#acceptError(call.xid, result.stat as AcceptStat);
+          return this.#acceptError(call.xid, result.stat as AcceptStat, t);
         case 'auth-error': {
+          if (t) t.result = 'auth_error';
           const w = new XdrWriter(24);
           writeAuthError(w, call.xid, result.stat as AuthStat);
           return w.toBuffer();
         }
         case 'prog-mismatch': {
+          if (t) t.result = 'prog_mismatch';
           const w = new XdrWriter(40);
           writeProgMismatch(w, call.xid, result.low, result.high);
           return w.toBuffer();
@@ -170,20 +223,37 @@ export class Dispatcher<Ctx> {
       writeAcceptedHeader(w, call.xid, AcceptStat.SUCCESS);
       proc.encode(w, result);
     } catch (e) {
-      if (e instanceof XdrError) return this.#acceptError(call.xid, AcceptStat.SYSTEM_ERR);
-      return this.#systemError(e, call);
+      if (e instanceof XdrError) return this.#acceptError(call.xid, AcceptStat.SYSTEM_ERR, t);
+      return this.#systemError(e, call, t);
     }
     return w.toBuffer();
   }
 
-  #acceptError(xid: number, stat: AcceptStat): Buffer {
+  #acceptError(xid: number, stat: AcceptStat, t?: Tracking): Buffer {
+    if (t) t.result = ACCEPT_RESULT[stat] ?? 'system_err';
     const w = new XdrWriter(24);
     writeAcceptedHeader(w, xid, stat);
     return w.toBuffer();
   }
 
-  #systemError(err: unknown, call: CallHeader): Buffer {
+  #systemError(err: unknown, call: CallHeader, t?: Tracking): Buffer {
     this.#events.systemError?.(err, call);
-    return this.#acceptError(call.xid, AcceptStat.SYSTEM_ERR);
+    return this.#acceptError(call.xid, AcceptStat.SYSTEM_ERR, t);
   }
 }
+
+interface Tracking {
+  call: CallHeader | undefined;
+  procName: string | undefined;
+  args: unknown;
+  result: CallResult;
+}
+
+const ACCEPT_RESULT: Partial<Record<AcceptStat, CallResult>> = {
+  [AcceptStat.SUCCESS]: 'success',
+  [AcceptStat.PROG_UNAVAIL]: 'prog_unavail',
+  [AcceptStat.PROG_MISMATCH]: 'prog_mismatch',
+  [AcceptStat.PROC_UNAVAIL]: 'proc_unavail',
+  [AcceptStat.GARBAGE_ARGS]: 'garbage_args',
+  [AcceptStat.SYSTEM_ERR]: 'system_err',
+};

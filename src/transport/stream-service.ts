@@ -33,6 +33,8 @@ export interface StreamServiceOptions {
   admit?: ((ctx: CallerContext) => boolean) | undefined;
   throttleMs?: () => number;
   counters?: StreamCounters;
+  /** Told of every connection accepted (true) or of one closed to make room (false); for metrics. */
+  onConnection?: ((netid: Netid, accepted: boolean) => void) | undefined;
 }
 
 /** The counters this service increments (a subset of the daemon's SecurityCounters). */
@@ -45,7 +47,7 @@ export interface StreamCounters {
   framingClosed: number;
 }
 
-type Settings = Required<Omit<StreamServiceOptions, 'admit' | 'throttleMs' | 'counters'>>;
+type Settings = Required<Omit<StreamServiceOptions, 'admit' | 'throttleMs' | 'counters' | 'onConnection'>>;
 
 export class StreamService {
   readonly #o: Settings;
@@ -55,6 +57,7 @@ export class StreamService {
   readonly #counters: StreamCounters;
   #admit: ((ctx: CallerContext) => boolean) | undefined;
   readonly #throttleMs: () => number;
+  readonly #onConnection: ((netid: Netid, accepted: boolean) => void) | undefined;
 
   constructor(o: StreamServiceOptions) {
     this.#o = {
@@ -68,6 +71,7 @@ export class StreamService {
       ...definedOnly(o),
     };
     this.#admit = o.admit;
+    this.#onConnection = o.onConnection;
     this.#throttleMs = o.throttleMs ?? (() => 10);
     this.#counters = o.counters ?? {
       streamThrottled: 0, connectionsReaped: 0, recordDeadlineClosed: 0, outputCapClosed: 0, idleClosed: 0, framingClosed: 0,
@@ -121,7 +125,9 @@ export class StreamService {
     });
   }
 
-  #accept(sock: net.Socket, netid: Netid): void {
+  #accept(sock: net.Socket, listenNetid: Netid): void {
+    // A dual-stack IPv6 listener (socket activation) also accepts IPv4 peers: they are tcp callers.
+    const netid: Netid = listenNetid === 'tcp6' && isV4Mapped(sock.remoteAddress) ? 'tcp' : listenNetid;
     sock.on('error', (e) => this.#o.log.debug(`${netid} connection: ${e.message}`));
     if (this.#conns.size >= this.#o.maxConnections) {
       // Make room by closing the least recently active connection: idle holders of slots
@@ -131,9 +137,11 @@ export class StreamService {
         this.#conns.delete(victim);
         victim.destroy();
         this.#counters.connectionsReaped++;
+        this.#onConnection?.(netid, false);
         this.#o.log.debug(`${netid}: connection limit ${this.#o.maxConnections} reached; closed the least active connection`);
       }
     }
+    this.#onConnection?.(netid, true);
     this.#conns.set(sock, true);
     sock.on('close', () => this.#conns.delete(sock));
     sock.setTimeout(this.#o.idleMs, () => {
@@ -276,4 +284,8 @@ export class StreamService {
 
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function isV4Mapped(addr: string | undefined): boolean {
+  return addr !== undefined && addr.startsWith('::ffff:') && addr.includes('.');
 }

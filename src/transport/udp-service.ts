@@ -22,6 +22,11 @@ export interface UdpServiceOptions {
    * duplicate address detection, say) is skipped until the next poll instead of failing start.
    */
   tolerateUnavailable: boolean;
+  /**
+   * SO_REUSEADDR on our sockets, so per-address sockets can sit beside a wildcard socket the
+   * service manager passed us (the kernel delivers to the most specific one).
+   */
+  reuseAddr?: boolean;
   /** Called for every datagram dropped without a reply (REPLY messages, junk). */
   onDrop?: () => void;
   /** Rate limiting: false drops the datagram unread. Swappable through setAdmit(). */
@@ -33,6 +38,8 @@ export interface UdpServiceOptions {
 interface Bound {
   sock: dgram.Socket;
   ready: boolean;
+  /** Passed in by the service manager: kept whatever the address list says. */
+  adopted?: boolean;
 }
 
 export class UdpService {
@@ -64,7 +71,7 @@ export class UdpService {
   /** Adopts an already-bound datagram socket (socket activation). */
   adopt(sock: dgram.Socket, address: string): void {
     this.#attach(sock, address);
-    this.#bound.set(address, { sock, ready: true });
+    this.#bound.set(address, { sock, ready: true, adopted: true });
   }
 
   get addresses(): string[] {
@@ -76,7 +83,7 @@ export class UdpService {
     const want = new Set(this.#o.addresses());
     for (const a of want) if (!this.#bound.has(a)) void this.#bind(a, false).catch(() => {});
     for (const [a, b] of this.#bound) {
-      if (!want.has(a)) {
+      if (!want.has(a) && !b.adopted) {
         this.#bound.delete(a);
         b.sock.close();
         this.#o.log.info(`udp: address ${a} went away; stopped serving it`);
@@ -86,7 +93,7 @@ export class UdpService {
 
   #bind(address: string, strict: boolean): Promise<void> {
     const v6 = address.includes(':');
-    const sock = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6 });
+    const sock = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6, reuseAddr: this.#o.reuseAddr === true });
     const entry: Bound = { sock, ready: false };
     this.#bound.set(address, entry);
     return new Promise<void>((resolve, reject) => {
@@ -94,7 +101,9 @@ export class UdpService {
         this.#bound.delete(address);
         sock.close();
         const msg = describeListenError(`cannot bind udp ${fmt(address)}:${this.#o.port}`, e);
-        const unavailable = (e as NodeJS.ErrnoException).code === 'EADDRNOTAVAIL';
+        const code = (e as NodeJS.ErrnoException).code;
+        // With reuseAddr an inherited wildcard socket still serves the address; a clash is not fatal.
+        const unavailable = code === 'EADDRNOTAVAIL' || (this.#o.reuseAddr === true && code === 'EADDRINUSE');
         if (strict && !(unavailable && this.#o.tolerateUnavailable)) reject(new Error(msg));
         else {
           this.#o.log.warn(msg);
@@ -118,9 +127,11 @@ export class UdpService {
     const netid = local.includes(':') ? 'udp6' : 'udp';
     sock.on('error', (e) => this.#o.log.warn(`udp ${fmt(address)}: ${e.message}`));
     sock.on('message', (msg, rinfo) => {
+      // A dual-stack wildcard (socket activation) hands IPv4 peers over as ::ffff:a.b.c.d.
+      const mapped = netid === 'udp6' && rinfo.address.startsWith('::ffff:') && rinfo.address.includes('.');
       const ctx: CallerContext = {
-        netid,
-        peerAddress: rinfo.address,
+        netid: mapped ? 'udp' : netid,
+        peerAddress: mapped ? rinfo.address.slice(7) : rinfo.address,
         peerPort: rinfo.port,
         localAddress: local,
         uid: undefined,
