@@ -64,7 +64,7 @@ describe('access control, reload and rate limits', { timeout: 60_000 }, () => {
     await host.run('sh', ['-c', `echo "rpcbind: ${B}" > /run/t.deny`]);
     await new Promise((r) => setTimeout(r, 500));
     process.kill(daemon.process.pid!, 'SIGHUP');
-    await waitFor(() => /access policy reloaded/.test(daemon.output()), { timeoutMs: 2000, what: 'reload' });
+    await waitFor(() => /configuration reloaded/.test(daemon.output()), { timeoutMs: 2000, what: 'reload' });
     assert.deepEqual(await udpOne(B, getportCall(7, 100000, 2)), { kind: 'auth-error', xid: 7, stat: 5 });
     assert.equal((await udpOne(A, getportCall(8, 100000, 2)))?.kind, 'success');
     const h = await held;
