@@ -70,19 +70,21 @@ test('the table is capped', () => {
   assert.equal(r.set(reg(3, 1, 'udp')), 'full');
 });
 
-test('each owner has a quota; removing frees it', () => {
+test('each owner but the superuser has a quota; removing frees it', () => {
   const r = new Registry(100, 2);
-  r.set(reg(1, 1, 'udp'));
-  r.set(reg(2, 1, 'udp'));
-  assert.equal(r.set(reg(3, 1, 'udp')), 'full');
-  assert.equal(r.set({ ...reg(3, 1, 'udp'), owner: '1000' }), 'added');
-  r.unset(1, 1, 'udp', 'superuser');
-  assert.equal(r.set(reg(3, 1, 'tcp')), 'added');
+  const user = (prog: number, netid: string) => reg(prog, 1, netid, '0.0.0.0.4.1', '1000');
+  r.set(user(1, 'udp'));
+  r.set(user(2, 'udp'));
+  assert.equal(r.set(user(3, 'udp')), 'full');
+  assert.equal(r.set({ ...user(3, 'udp'), owner: 'unknown' }), 'added');
+  assert.equal(r.set(reg(4, 1, 'udp')), 'added'); // superuser: only the table cap applies
+  assert.equal(r.set(reg(5, 1, 'udp')), 'added');
+  r.unset(1, 1, 'udp', '1000');
+  assert.equal(r.set(user(3, 'tcp')), 'added');
 });
 
 test('lookups stay O(1) with many registrations', () => {
-  // One owner holding 50,000 entries: past the default per-owner quota, so lift it here.
-  const r = new Registry(undefined, Infinity);
+  const r = new Registry();
   for (let p = 0; p < 50_000; p++) r.set(reg(0x20000000 + p, 1, 'udp'));
   assert.equal(r.find(0x20000000 + 49_999, 1, 'udp')?.prog, 0x20000000 + 49_999);
   assert.equal([...r.findAllNetids(0x20000000 + 7, 1)].length, 1);
