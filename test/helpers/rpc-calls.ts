@@ -1,7 +1,8 @@
 // Builders for rpcbind calls used by the adversarial tests: every procedure's arguments, so a
 // test can cut, mutate or replay them. Not a client library: no retries, no parsing beyond need.
-import { XdrWriter } from '../../src/xdr/index.js';
-import { decodeReply, writeCallHeader } from '../../src/rpc/index.js';
+import type { XdrWriter } from '../../src/xdr/index.js';
+import { decodeReply } from '../../src/rpc/index.js';
+import { buildCall } from './calls.js';
 import { encodeMapping, encodeRpcb, encodeRmtCallArgs, encodeNetbuf } from '../../src/rpcbind/index.js';
 
 export const PMAP_PROG = 100000;
@@ -14,10 +15,7 @@ export interface BuiltCall {
 }
 
 function call(xid: number, vers: number, proc: number, args: (w: XdrWriter) => void): Buffer {
-  const w = new XdrWriter(128);
-  writeCallHeader(w, { xid, prog: PMAP_PROG, vers, proc });
-  args(w);
-  return w.toBuffer();
+  return buildCall({ xid, prog: PMAP_PROG, vers, proc, args });
 }
 
 export function getportCall(xid: number, prog: number, vers = 1, prot = 17): Buffer {
