@@ -23,13 +23,9 @@ export function lookupUser(user: string): UserIds {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
-/**
- * The directories the daemon writes after dropping privileges: the state directory, when the
- * options have one (--state-dir).
- */
+/** The directories the daemon writes after dropping privileges: the state directory. */
 export function writableDirs(o: DaemonOptions): string[] {
-  const dir = (o as Partial<Record<'stateDir', unknown>>).stateDir;
-  return typeof dir === 'string' && dir !== '' ? [dir] : [];
+  return o.stateDir !== '' ? [o.stateDir] : [];
 }
 
 export function dropPrivileges(user: string, keepWritable: readonly string[] = []): void {
