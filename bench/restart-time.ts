@@ -1,8 +1,9 @@
 // Restart time: a saved table of 10k and 100k registrations, then the time from spawning our
 // daemon to its first answer (a NULL call on the local socket), and to a GETPORT that finds the
 // last restored entry. Runs in a private namespace. Usage: node dist/bench/restart-time.js
-import { writeFileSync, mkdirSync } from 'node:fs';
-import { encodeState } from '../src/daemon/state-format.js';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { encodeSnapshot } from '../src/daemon/snapshot-format.js';
+import { JOURNAL_FILE_NAME, STATE_FILE_NAME } from '../src/daemon/state-store.js';
 import { PmapProc, RpcbProc, encodeMapping, type Registration } from '../src/rpcbind/index.js';
 import { daemons } from '../test/helpers/daemons.js';
 import { TestHost } from '../test/helpers/netns.js';
@@ -26,10 +27,11 @@ try {
   for (const n of SIZES) {
     const dir = hostPath(host.holderPid, '/run/rpcbind-ts');
     mkdirSync(dir, { recursive: true });
-    const bytes = encodeState(table(n));
+    const bytes = encodeSnapshot(table(n), 1);
     const row = { registrations: n, firstAnswerMs: [] as number[], restoredLookupMs: [] as number[] };
     for (let run = 0; run < RUNS; run++) {
-      writeFileSync(`${dir}/registrations.v1`, bytes);
+      writeFileSync(`${dir}/${STATE_FILE_NAME}`, bytes);
+      rmSync(`${dir}/${JOURNAL_FILE_NAME}`, { force: true });
       const t0 = performance.now();
       const child = host.spawn(ours.command, [...ours.args]);
       let output = '';

@@ -54,6 +54,12 @@ export const MAX_FORWARD_TIMEOUT_MS = 60_000;
 export const MAX_FORWARD_RULES = 256;
 /** Largest state file read at start (MAX_REGISTRATIONS entries of the largest size fit). */
 export const MAX_STATE_FILE_BYTES = 96 * 1024 * 1024;
+/** The journal is compacted into a new snapshot once it would grow past this... */
+export const JOURNAL_COMPACT_FLOOR_BYTES = 1024 * 1024;
+/** ...or past this multiple of the last snapshot's size, whichever is larger (bounded disk use). */
+export const JOURNAL_COMPACT_SNAPSHOT_MULTIPLE = 1;
+/** Largest journal read at start (it never outgrows the floor or the largest snapshot). */
+export const MAX_JOURNAL_FILE_BYTES = MAX_STATE_FILE_BYTES;
 /** Largest rpcbind warm-start file (rpcbind.xdr, portmap.xdr) we import. */
 export const MAX_WARMSTART_FILE_BYTES = 64 * 1024 * 1024;
 /** One liveness probe attempt (TCP connect or UDP NULL call) waits this long for an answer. */

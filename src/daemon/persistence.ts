@@ -37,33 +37,42 @@ const key = (r: Registration): string => `${r.prog}:${r.vers}:${r.netid.toLowerC
 export function setUpPersistence(o: PersistenceOptions): Persistence {
   const { registry, log } = o;
   const selfKeys = new Set(o.self.map(key));
+  const isSelf = (r: Registration): boolean => r.prog === PMAP_PROG && selfKeys.has(key(r));
   const store = new StateStore({
     dir: o.stateDir,
     log,
-    snapshot: function* () {
-      for (const r of registry.entries()) if (r.prog !== PMAP_PROG || !selfKeys.has(key(r))) yield r;
+    snapshot: () => {
+      const out: Registration[] = [];
+      for (const r of registry.entries()) if (!isSelf(r)) out.push(r);
+      return out;
     },
   });
   const loaded = store.load();
-  let restored: Registration[] = [];
   // Logged once the daemon serves, so that a failed start stays one line.
   let report = '';
+  let restored = 0;
   if (loaded.kind === 'loaded') {
-    restored = loaded.entries;
-    report = `restored ${restored.length} registrations from ${store.file}`;
+    registry.restoreAll(loaded.entries);
+    for (const c of loaded.changes) {
+      if (c.op === 'add') registry.restore(c.reg);
+      else registry.remove(c.reg.prog, c.reg.vers, c.reg.netid);
+    }
+    restored = registry.size - o.self.length;
+    report = `restored ${restored} registrations from ${store.file}`;
   } else if (loaded.kind === 'missing') {
     const imported = importWarmStart(o.warmStartDir ?? RPCBIND_WARMSTART_DIR);
     if (imported.kind === 'imported') {
       for (const p of imported.problems) log.warn(`rpcbind warm-start import: ${p}`);
-      restored = imported.entries;
-      report = `imported ${restored.length} registrations from rpcbind's warm-start files`;
+      registry.restoreAll(imported.entries);
+      restored = imported.entries.length;
+      report = `imported ${restored} registrations from rpcbind's warm-start files`;
     }
   }
-  for (const r of restored) registry.restore(r);
+  // From here every change goes to the journal; the portmapper's own entries are never saved.
+  registry.observe((op, r) => {
+    if (!isSelf(r)) store.record(op, r);
+  });
   const persist = (): Promise<void> => store.persist();
-  // A table read from our own file is already on disk: only check that the directory takes
-  // writes (rewriting a large table would delay the first answer). Otherwise write at once: it
-  // makes an import ours. Failures are logged loudly by the store.
   let first: Promise<void> | undefined;
 
   const aborter = new AbortController();
@@ -82,8 +91,12 @@ export function setUpPersistence(o: PersistenceOptions): Persistence {
     persist,
     startChecks() {
       if (report) log.info(report);
-      first = loaded.kind === 'loaded' ? store.checkWritable() : persist();
-      if (restored.length > 0) check('restored entries');
+      // The first write reopens the journal (cutting an unfinished last record) or, without a
+      // usable snapshot, writes one: an import or a migration becomes ours at once. Failures
+      // are logged loudly by the store.
+      first = persist();
+      // The checks start after the first answers can go out: they never delay the start.
+      if (restored > 0) setImmediate(() => check('restored entries'));
       if (o.reapIntervalS >= MIN_REAP_INTERVAL_S) {
         timer = setInterval(() => check('periodic'), o.reapIntervalS * 1000);
         timer.unref();
@@ -93,7 +106,8 @@ export function setUpPersistence(o: PersistenceOptions): Persistence {
       aborter.abort();
       if (timer) clearInterval(timer);
       await first;
-      await store.flush();
+      registry.observe(undefined);
+      await store.close();
     },
   };
 }

@@ -14,6 +14,9 @@ export interface Registration {
 
 export type SetResult = 'added' | 'exists' | 'conflict' | 'full';
 
+/** Told of every entry added to or removed from the table (the persistence journal). */
+export type ChangeListener = (op: 'add' | 'remove', reg: Registration) => void;
+
 const SUPERUSER = 'superuser';
 
 function exactKey(prog: number, vers: number, netid: string): string {
@@ -57,6 +60,7 @@ export class Registry {
   readonly #maxPerOwner: number;
   /** Registrations held by each owner (the per-owner quota). */
   readonly #perOwner = new Map<string, number>();
+  #listener: ChangeListener | undefined;
 
   constructor(maxEntries = MAX_REGISTRATIONS, maxPerOwner = MAX_REGISTRATIONS_PER_OWNER) {
     this.#maxEntries = maxEntries;
@@ -134,8 +138,14 @@ export class Registry {
     return true;
   }
 
+  /** Sets (or with undefined, removes) the one listener told of every later change. */
+  observe(listener: ChangeListener | undefined): void {
+    this.#listener = listener;
+  }
+
   /** Drops every entry (used when restoring state). */
   clear(): void {
+    if (this.#listener) for (const r of this.#list) this.#listener('remove', r);
     this.#list.clear();
     this.#exact.clear();
     this.#byProgNetid.clear();
@@ -150,6 +160,22 @@ export class Registry {
     this.#insert({ ...reg });
   }
 
+  /**
+   * restore() for many entries at once (a saved table). The entries become the registry's own:
+   * the caller must not keep or change them.
+   */
+  restoreAll(entries: readonly Registration[]): void {
+    for (const r of entries) if (!this.#exact.has(exactKey(r.prog, r.vers, r.netid))) this.#insert(r);
+  }
+
+  /** Removes the entry for prog/vers/netid whoever owns it (replaying a saved removal). */
+  remove(prog: number, vers: number, netid: string): boolean {
+    const r = this.#exact.get(exactKey(prog, vers, netid));
+    if (!r) return false;
+    this.#remove(r);
+    return true;
+  }
+
   #insert(r: Registration): void {
     this.#list.add(r);
     this.#perOwner.set(r.owner, (this.#perOwner.get(r.owner) ?? 0) + 1);
@@ -157,6 +183,7 @@ export class Registry {
     push(this.#byProgNetid, progNetidKey(r.prog, r.netid), r);
     push(this.#byProgVers, progVersKey(r.prog, r.vers), r);
     this.#generation++;
+    this.#listener?.('add', r);
   }
 
   #remove(r: Registration): void {
@@ -168,5 +195,6 @@ export class Registry {
     drop(this.#byProgNetid, progNetidKey(r.prog, r.netid), r);
     drop(this.#byProgVers, progVersKey(r.prog, r.vers), r);
     this.#generation++;
+    this.#listener?.('remove', r);
   }
 }

@@ -18,7 +18,7 @@ import { buildTirpcPrograms, RBTEST_PROG, startServer, type TirpcPrograms } from
 const ours = daemons.find((d) => d.name === 'ours')!;
 const reference = daemons.find((d) => d.name === 'reference')!;
 const STATE_DIR = '/run/rpcbind-ts';
-const STATE_FILE = `${STATE_DIR}/registrations.v1`;
+const STATE_FILE = `${STATE_DIR}/registrations.v2`;
 const OPS_CLI = join(findRepoRoot(), 'dist', 'test', 'helpers', 'rpcb-ops-cli.js');
 /** Rounds of the crash storm, each bounded in operations and time. */
 const CRASH_ROUNDS = 20;
@@ -239,8 +239,10 @@ describe('durable registrations', { timeout: 120_000 }, () => {
         assert.match(d.output(), /warning: state file .* is unusable .*moved to/, name);
         await d.stop();
       }
-      const aside = readdirSync(hostPath(host.holderPid, STATE_DIR)).filter((f) => f.includes('.bad-'));
-      assert.equal(aside.length, cases.length);
+      // Each bad snapshot is moved aside; the journal written after it, now orphaned, beside it.
+      const files = readdirSync(hostPath(host.holderPid, STATE_DIR));
+      assert.equal(files.filter((f) => f.startsWith('registrations.v2.bad-')).length, cases.length);
+      assert.equal(files.filter((f) => f.startsWith('registrations.v2.journal.orphan-')).length, cases.length);
       // and the good file still works
       writeFileSync(hostPath(host.holderPid, STATE_FILE), good);
       d = await startDaemon(host, ours);

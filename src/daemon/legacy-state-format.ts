@@ -1,6 +1,7 @@
-// The state file's bytes: a versioned, self-checking XDR encoding of the registration table.
-// Layout: magic "RBTS", format version, entry count, the entries (prog, vers, netid, addr,
-// owner), then a SHA-256 of everything before it. Decoding trusts nothing in the file.
+// The version 1 state file (registrations.v1, a whole-table snapshot rewritten on every change),
+// read once to migrate a daemon upgraded within one boot. Layout: magic "RBTS", format version,
+// entry count, the entries (prog, vers, netid, addr, owner, in XDR), then a SHA-256 of everything
+// before it. Decoding trusts nothing in the file. The encoder is kept for the migration tests.
 
 import { createHash } from 'node:crypto';
 import { MAX_NETID_BYTES, MAX_OWNER_BYTES, MAX_REGISTRATIONS, MAX_UADDR_BYTES } from '../limits.js';
@@ -8,7 +9,7 @@ import type { Registration } from '../rpcbind/index.js';
 import { XdrError, XdrReader, XdrWriter } from '../xdr/index.js';
 
 const MAGIC = 0x52425453; // "RBTS"
-export const STATE_FORMAT_VERSION = 1;
+export const LEGACY_STATE_FORMAT_VERSION = 1;
 const DIGEST_BYTES = 32;
 /** Fixed part of one entry: prog, vers and three string lengths. */
 const ENTRY_FIXED_BYTES = 20;
@@ -24,7 +25,7 @@ export type DecodedState =
 export function encodeState(entries: Iterable<Registration>, cache?: WeakMap<Registration, Buffer>): Buffer {
   const head = Buffer.alloc(12);
   head.writeUInt32BE(MAGIC, 0);
-  head.writeUInt32BE(STATE_FORMAT_VERSION, 4);
+  head.writeUInt32BE(LEGACY_STATE_FORMAT_VERSION, 4);
   const parts: Buffer[] = [head];
   let count = 0;
   for (const e of entries) {
@@ -45,7 +46,7 @@ export function decodeState(file: Buffer): DecodedState {
   if (file.length < 12 + DIGEST_BYTES) return { ok: false, reason: `too short (${file.length} bytes)` };
   if (file.readUInt32BE(0) !== MAGIC) return { ok: false, reason: 'not an rpcbind-ts state file (bad magic)' };
   const version = file.readUInt32BE(4);
-  if (version !== STATE_FORMAT_VERSION) return { ok: false, reason: `unknown format version ${version}` };
+  if (version !== LEGACY_STATE_FORMAT_VERSION) return { ok: false, reason: `unknown format version ${version}` };
   const bodyEnd = file.length - DIGEST_BYTES;
   const digest = createHash('sha256').update(file.subarray(0, bodyEnd)).digest();
   if (!digest.equals(file.subarray(bodyEnd))) return { ok: false, reason: 'checksum mismatch (torn or corrupt)' };

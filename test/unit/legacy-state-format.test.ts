@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeState, encodeState } from '../../src/daemon/state-format.js';
+import { decodeState, encodeState } from '../../src/daemon/legacy-state-format.js';
 import type { Registration } from '../../src/rpcbind/index.js';
 
 const entries: Registration[] = [
