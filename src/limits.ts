@@ -68,6 +68,8 @@ export const LIVENESS_PROBE_TIMEOUT_MS = 1_000;
 export const LIVENESS_PROBE_ATTEMPTS = 3;
 /** Probes in flight at once during a liveness check. */
 export const LIVENESS_CONCURRENT_PROBES = 64;
+/** Probes started between two returns to the event loop (calls are answered in between). */
+export const LIVENESS_PROBES_BETWEEN_PAUSES = 256;
 /** Smallest --reap-interval. */
 export const MIN_REAP_INTERVAL_S = 1;
 /** Fragments in one reply record read by the client (servers fragment large DUMPs at ~9000 bytes). */

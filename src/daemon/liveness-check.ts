@@ -2,7 +2,8 @@
 // with --reap-interval, periodically. Never touches the portmapper's own entries.
 
 import { networkInterfaces } from 'node:os';
-import { LIVENESS_CONCURRENT_PROBES } from '../limits.js';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { LIVENESS_CONCURRENT_PROBES, LIVENESS_PROBES_BETWEEN_PAUSES } from '../limits.js';
 import { PMAP_PROG, type Registration, type Registry } from '../rpcbind/index.js';
 import type { TransportLog } from '../transport/handler.js';
 import { probeRegistration, type ProbeOptions } from './liveness-probe.js';
@@ -31,8 +32,12 @@ export async function reapDeadRegistrations(o: LivenessCheckOptions): Promise<nu
   const probe: ProbeOptions = { localAddresses: localAddresses(), ...o.probe };
   const dead: Array<{ reg: Registration; reason: string }> = [];
   let next = 0;
+  // Most probes settle at once (remote addresses are not probed): without a pause now and then,
+  // a big table would be checked in one stretch of microtasks, answering no calls meanwhile.
+  const probesPerPause = Math.max(1, Math.floor(LIVENESS_PROBES_BETWEEN_PAUSES / LIVENESS_CONCURRENT_PROBES));
   const worker = async (): Promise<void> => {
-    while (next < candidates.length && !o.signal?.aborted) {
+    for (let mine = 0; next < candidates.length && !o.signal?.aborted; mine++) {
+      if (mine % probesPerPause === 0) await yieldToEventLoop();
       const reg = candidates[next++]!;
       const res = await probeRegistration(reg, probe);
       if (res.verdict === 'dead') dead.push({ reg, reason: res.reason });
