@@ -4,6 +4,7 @@
 // (default: the daemon's default, /run/rpcbind-ts on the namespace's tmpfs).
 
 import { parseArgs } from 'node:util';
+import { MAX_REGISTRATIONS } from '../src/limits.js';
 import { daemons } from '../test/helpers/daemons.js';
 import { TestHost, waitFor } from '../test/helpers/netns.js';
 import { RpcbClient, hostPath } from '../test/helpers/rpcb-client.js';
@@ -12,6 +13,7 @@ import { benchConditions } from './bench-env.js';
 const { values } = parseArgs({ options: { 'state-dir': { type: 'string' }, seconds: { type: 'string' } } });
 const SECONDS = Number(values.seconds ?? 3);
 const REGISTRANTS = [1, 8, 64];
+const SETS_PER_PHASE = Math.floor(MAX_REGISTRATIONS / 4);
 const ours = daemons.find((d) => d.name === 'ours')!;
 
 const host = await TestHost.create();
@@ -31,8 +33,9 @@ try {
     const t0 = process.hrtime.bigint();
     await Promise.all(
       conns.map(async (c, w) => {
-        // Bounded: by time, and by count so that the table stays below its cap.
-        for (let i = 0; i < 20_000 && Date.now() < deadline; i++) {
+        // Bounded: by time, and by a count per phase so that the table (three phases) stays
+        // below its cap of MAX_REGISTRATIONS.
+        for (let i = 0; sets < SETS_PER_PHASE && Date.now() < deadline; i++) {
           const ok = await c.set({ prog: prog++, vers: 1, netid: 'udp', addr: `198.51.100.${w % 250}.4.1`, owner: '' });
           if (!ok) throw new Error('SET refused');
           sets++;
