@@ -1,0 +1,122 @@
+// One daemon under benchmark in its own private network + mount namespace (the test suite's
+// TestHost): start it, fill its table, drive load generators inside the namespace, read its RSS.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import type { ChildProcess } from 'node:child_process';
+import { daemons, startDaemon, type DaemonUnderTest, type RunningDaemon } from '../test/helpers/daemons.js';
+import { TestHost, waitForExit } from '../test/helpers/netns.js';
+import type { LoadResult, LoadSpec } from './load.js';
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+const REGISTER_TIMEOUT_MS = 180_000;
+const FIRST_ANSWER_TIMEOUT_MS = 35_000;
+
+export type DaemonName = DaemonUnderTest['name'];
+
+export function daemonByName(name: DaemonName): DaemonUnderTest {
+  const d = daemons.find((x) => x.name === name);
+  if (!d) throw new Error(`no daemon ${name}`);
+  return d;
+}
+
+/** Collects a child's stdout and resolves with it once the child exits within `timeoutMs`. */
+function output(child: ChildProcess, timeoutMs: number, what: string): Promise<string> {
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => (err += s));
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+      reject(new Error(`${what} did not finish within ${timeoutMs} ms`));
+    }, timeoutMs);
+    void waitForExit(child).then(({ code }) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`${what} exited with ${code}: ${err.trim()}`));
+    });
+  });
+}
+
+export class BenchHost {
+  readonly daemon: DaemonUnderTest;
+  readonly #host: TestHost;
+  readonly #extraArgs: readonly string[];
+  #running: RunningDaemon | undefined;
+
+  private constructor(host: TestHost, daemon: DaemonUnderTest, extraArgs: readonly string[]) {
+    this.#host = host;
+    this.daemon = daemon;
+    this.#extraArgs = extraArgs;
+  }
+
+  static async create(daemon: DaemonUnderTest, extraArgs: readonly string[] = []): Promise<BenchHost> {
+    return new BenchHost(await TestHost.create(), daemon, extraArgs);
+  }
+
+  async start(): Promise<void> {
+    this.#running = await startDaemon(this.#host, this.daemon, this.#extraArgs);
+  }
+
+  async stop(): Promise<void> {
+    await this.#running?.stop();
+    this.#running = undefined;
+  }
+
+  get pid(): number {
+    const pid = this.#running?.process.pid;
+    if (pid === undefined) throw new Error(`${this.daemon.name} is not running`);
+    return pid;
+  }
+
+  /** Resident set size of the daemon process in MiB (VmRSS). */
+  rssMiB(): number {
+    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? '0');
+    return kb / 1024;
+  }
+
+  /** Adds `count` registrations through the local socket (see register.ts). */
+  async register(count: number): Promise<void> {
+    const child = this.#host.spawn(process.execPath, [join(HERE, 'register.js'), String(count)]);
+    await output(child, REGISTER_TIMEOUT_MS, `registering ${count} entries with ${this.daemon.name}`);
+  }
+
+  /** Runs `specs.length` generators at once inside the namespace and returns their results. */
+  async load(specs: LoadSpec[]): Promise<LoadResult[]> {
+    const limit = Math.max(...specs.map((s) => s.warmupMs + s.durationMs)) + 15_000;
+    const runs = specs.map((s, i) =>
+      output(
+        this.#host.spawn(process.execPath, [join(HERE, 'load.js'), JSON.stringify(s)]),
+        limit,
+        `load generator ${i} against ${this.daemon.name}`,
+      ),
+    );
+    return (await Promise.all(runs)).map((o) => JSON.parse(o.trim().split('\n').pop()!) as LoadResult);
+  }
+
+  /**
+   * Starts the daemon and returns the milliseconds from spawning it to its first answer for
+   * `prog` (a poller inside the namespace asks every millisecond).
+   */
+  async timeToFirstAnswer(prog: number): Promise<number> {
+    const poller = this.#host.spawn(process.execPath, [join(HERE, 'first-answer.js'), String(prog)]);
+    let polling!: () => void;
+    const ready = new Promise<void>((r) => (polling = r));
+    poller.stdout!.once('data', () => polling());
+    const answer = output(poller, FIRST_ANSWER_TIMEOUT_MS, `first-answer poller for ${this.daemon.name}`);
+    await ready;
+    const t0 = performance.timeOrigin + performance.now();
+    const start = this.start();
+    const { at } = JSON.parse((await answer).trim().split('\n').pop()!) as { at: number };
+    await start;
+    return at - t0;
+  }
+
+  async dispose(): Promise<void> {
+    await this.#host.dispose();
+  }
+}
