@@ -79,10 +79,19 @@ export class BenchHost {
     return kb / 1024;
   }
 
-  /** Adds `count` registrations through the local socket (see register.ts). */
-  async register(count: number): Promise<void> {
-    const child = this.#host.spawn(process.execPath, [join(HERE, 'register.js'), String(count)]);
+  /**
+   * Fills the table with `count` registrations (see register.ts): Debian's rpcbind through its
+   * warm-start files before it starts, ours through the local socket once it runs.
+   */
+  async fill(count: number): Promise<void> {
+    const warm = this.daemon.name === 'reference';
+    // rpcbind -w writes its own files on SIGTERM: stop it before writing ours.
+    if (warm) await this.stop();
+    else if (!this.#running) await this.start();
+    const args = [join(HERE, 'register.js'), String(count), ...(warm ? ['--warmstart', '/run/rpcbind'] : [])];
+    const child = this.#host.spawn(process.execPath, args);
     await output(child, REGISTER_TIMEOUT_MS, `registering ${count} entries with ${this.daemon.name}`);
+    if (warm) await this.start();
   }
 
   /** Runs `specs.length` generators at once inside the namespace and returns their results. */

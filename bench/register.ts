@@ -2,9 +2,16 @@
 // distinct (BENCH_PROG_BASE + i, version 1, netid udp) so that looking up the last one walks a
 // list-based table to its end; the last program is registered on tcp as well, for the TCP rows.
 //
+// Debian's rpcbind checks every SET against its whole list, so 100k SETs take minutes; for it
+// the same table is written as its warm-start files instead (read back at start with -w).
+//
 // Usage (inside the daemon's namespace): node dist/bench/register.js COUNT [SOCKET_PATH]
+//                                        node dist/bench/register.js COUNT --warmstart DIR
 
 import net from 'node:net';
+import { chownSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { encodePmapList, encodeRpcbList, selfRegistrations, type Rpcb } from '../src/rpcbind/index.js';
 import { XdrWriter } from '../src/xdr/index.js';
 import { writeCallHeader } from '../src/rpc/index.js';
 import { encodeRpcb } from '../src/rpcbind/rpcb-types.js';
@@ -24,10 +31,40 @@ function setCall(xid: number, prog: number, netid: string): Buffer {
   return b;
 }
 
-async function register(count: number, path: string): Promise<number> {
+function table(count: number): Array<[number, string]> {
   const calls: Array<[number, string]> = [];
   for (let i = 0; i < count - 1; i++) calls.push([BENCH_PROG_BASE + i, 'udp']);
   if (count > 0) calls.push([targetProg(count), 'tcp']);
+  return calls;
+}
+
+/** rpcbind's rpcbind.xdr (rpcblist) and portmap.xdr (pmaplist): its own entries, then ours. */
+function writeWarmstart(count: number, dir: string): void {
+  const list: Rpcb[] = selfRegistrations({ port: 111, socketPath: '/run/rpcbind.sock', ipv4: true, ipv6: true });
+  for (const [prog, netid] of table(count)) list.push({ prog, vers: 1, netid, addr: PORT_ADDR, owner: 'superuser' });
+  const rpcb = new XdrWriter(1 << 20, 256 << 20);
+  encodeRpcbList(rpcb, list);
+  const pmap = new XdrWriter(1 << 20, 256 << 20);
+  const port = (addr: string): number => {
+    const p = addr.split('.');
+    return Number(p[p.length - 2]) * 256 + Number(p[p.length - 1]);
+  };
+  encodePmapList(
+    pmap,
+    list
+      .filter((b) => b.netid === 'udp' || b.netid === 'tcp')
+      .map((b) => ({ prog: b.prog, vers: b.vers, prot: b.netid === 'udp' ? 17 : 6, port: port(b.addr) })),
+  );
+  // rpcbind reads them after dropping to its user, and only files that user owns.
+  const pw = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('_rpc:'))?.split(':');
+  for (const [name, w] of [['rpcbind.xdr', rpcb], ['portmap.xdr', pmap]] as const) {
+    writeFileSync(join(dir, name), w.view(), { mode: 0o600 });
+    if (pw) chownSync(join(dir, name), Number(pw[2]), Number(pw[3]));
+  }
+}
+
+async function register(count: number, path: string): Promise<number> {
+  const calls = table(count);
   if (calls.length === 0) return 0;
   const sock = net.connect({ path });
   await new Promise<void>((res, rej) => {
@@ -74,7 +111,8 @@ async function register(count: number, path: string): Promise<number> {
 const count = Number(process.argv[2] ?? '0');
 const path = process.argv[3] ?? '/run/rpcbind.sock';
 const t0 = Date.now();
-register(count, path).then(
+const done = path === '--warmstart' ? Promise.resolve(writeWarmstart(count, process.argv[4] ?? '/run/rpcbind')).then(() => 0) : register(count, path);
+done.then(
   (failed) => {
     process.stdout.write(JSON.stringify({ count, failed, ms: Date.now() - t0 }) + '\n');
     process.exit(failed === 0 ? 0 : 1);

@@ -5,11 +5,13 @@
 //   npm run bench -- [--duration S] [--warmup S] [--reps N] [--regs 10,10000,100000]
 //                    [--workloads a,b] [--generators N] [--sockets N] [--window N]
 //                    [--no-startup] [--restart-regs N] [--write BENCHMARKS.md] [--json FILE]
+//                    [--cpu-prof DIR]   (our daemon runs with node --cpu-prof into DIR)
 
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { BenchHost, daemonByName, type DaemonName } from './bench-host.js';
+import type { DaemonUnderTest } from '../test/helpers/daemons.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import type { LoadResult, LoadSpec } from './load.js';
 import {
@@ -36,6 +38,7 @@ const { values: a } = parseArgs({
     'restart-regs': { type: 'string' },
     write: { type: 'string' },
     json: { type: 'string' },
+    'cpu-prof': { type: 'string' },
   },
 });
 
@@ -58,6 +61,14 @@ function oursHasStateDir(): boolean {
 }
 
 const stateDir = oursHasStateDir();
+
+/** The daemon as the test suite starts it, with node's profiler on for ours when asked. */
+function daemonUnderTest(d: DaemonName): DaemonUnderTest {
+  const base = daemonByName(d);
+  const dir = a['cpu-prof'];
+  if (d !== 'ours' || dir === undefined) return base;
+  return { ...base, args: ['--cpu-prof', `--cpu-prof-dir=${dir}`, ...base.args] };
+}
 const extraArgs = (d: DaemonName): string[] => (d === 'ours' && stateDir ? ['--state-dir', STATE_DIR] : []);
 const workloads: Workload[] = a.workloads
   .split(',')
@@ -101,7 +112,7 @@ function summarize(name: string, results: LoadResult[]): Sample {
 async function withHosts<T>(fn: (hosts: Map<DaemonName, BenchHost>) => Promise<T>): Promise<T> {
   const hosts = new Map<DaemonName, BenchHost>();
   try {
-    for (const d of DAEMONS) hosts.set(d, await BenchHost.create(daemonByName(d), extraArgs(d)));
+    for (const d of DAEMONS) hosts.set(d, await BenchHost.create(daemonUnderTest(d), extraArgs(d)));
     return await fn(hosts);
   } finally {
     for (const h of hosts.values()) await h.dispose();
@@ -111,10 +122,7 @@ async function withHosts<T>(fn: (hosts: Map<DaemonName, BenchHost>) => Promise<T
 async function throughput(report: Report): Promise<void> {
   for (const level of levels) {
     await withHosts(async (hosts) => {
-      for (const h of hosts.values()) {
-        await h.start();
-        await h.register(level);
-      }
+      for (const h of hosts.values()) await h.fill(level);
       const rss: ExtraRow = { what: `RSS after load, ${level.toLocaleString('en-US')} registrations`, reference: [], ours: [], unit: 'MiB' };
       for (let rep = 0; rep < reps; rep++) {
         for (const w of workloads) {
@@ -154,7 +162,7 @@ async function startup(report: Report): Promise<void> {
         // Debian's rpcbind -w saves its table on SIGTERM and reads it back at start; ours
         // does with --state-dir.
         if (d === 'reference' || stateDir) {
-          await h.register(restartRegs);
+          await h.fill(restartRegs);
           await h.stop();
           restart[d].push(await h.timeToFirstAnswer(targetProg(restartRegs)));
         }

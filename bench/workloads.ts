@@ -59,7 +59,9 @@ export const WORKLOADS: readonly Workload[] = [
   { name: 'getaddr3-tcp', transport: 'tcp', messages: (p) => [getaddr(3)(p)] },
   { name: 'getaddr4-udp', transport: 'udp', messages: (p) => [getaddr(4)(p)] },
   { name: 'getaddr4-tcp', transport: 'tcp', messages: (p) => [getaddr(4)(p)] },
-  { name: 'dump4-tcp', transport: 'tcp', messages: () => [dump()] },
+  // One DUMP at a time per connection, as rpcinfo does (a deep pipeline of large replies is
+  // what both daemons treat as a peer that does not read).
+  { name: 'dump4-tcp', transport: 'tcp', window: 1, messages: () => [dump()] },
   // SET then UNSET of a program per slot over TCP loopback: each reply waits for durability
   // when the daemon persists its table.
   {
