@@ -6,6 +6,7 @@
 //                    [--workloads a,b] [--generators N] [--sockets N] [--window N]
 //                    [--no-startup] [--restart-regs N] [--write BENCHMARKS.md] [--json FILE]
 //                    [--cpu-prof DIR]   (our daemon runs with node --cpu-prof into DIR)
+//                    [--ours-bin PATH]  (another build's bin/rpcbind.js, for before/after runs)
 
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -39,6 +40,7 @@ const { values: a } = parseArgs({
     write: { type: 'string' },
     json: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    'ours-bin': { type: 'string' },
   },
 });
 
@@ -65,9 +67,13 @@ const stateDir = oursHasStateDir();
 /** The daemon as the test suite starts it, with node's profiler on for ours when asked. */
 function daemonUnderTest(d: DaemonName): DaemonUnderTest {
   const base = daemonByName(d);
+  if (d !== 'ours') return base;
   const dir = a['cpu-prof'];
-  if (d !== 'ours' || dir === undefined) return base;
-  return { ...base, args: ['--cpu-prof', `--cpu-prof-dir=${dir}`, ...base.args] };
+  const [entry, ...rest] = base.args;
+  return {
+    ...base,
+    args: [...(dir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`]), a['ours-bin'] ?? entry!, ...rest],
+  };
 }
 const extraArgs = (d: DaemonName): string[] => (d === 'ours' && stateDir ? ['--state-dir', STATE_DIR] : []);
 const workloads: Workload[] = a.workloads

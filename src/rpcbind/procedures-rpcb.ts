@@ -11,7 +11,9 @@ import { mergeAddress } from './merge-address.js';
 import { getNetconfig, taddrToUaddr, uaddrToTaddr } from './netconfig.js';
 import {
   afterPersist,
+  cachedEncoding,
   declare,
+  encodeCached,
   decodeVoid,
   encodeBool,
   encodeString,
@@ -34,14 +36,40 @@ import {
 } from './rpcb-types.js';
 import { MAX_RECORD_BYTES } from '../limits.js';
 
-const encodeRegistrations = (w: XdrWriter, list: Iterable<Registration>): void => encodeRpcbList(w, list);
+/** One cached rpcblist per registry, shared by the v3 and v4 DUMP. */
+const dumpCaches = new WeakMap<BindingState['registry'], () => Buffer>();
+
+function dumpEncoding(state: BindingState): () => Buffer {
+  let c = dumpCaches.get(state.registry);
+  if (!c) {
+    const registry = state.registry;
+    c = cachedEncoding((w) => encodeRpcbList(w, registry.entries()), () => registry.generation);
+    dumpCaches.set(registry, c);
+  }
+  return c;
+}
+
+/**
+ * The merged address of a registration as seen from `localAddress`, remembered per entry:
+ * merging parses and formats the address every time (bench/run.ts getaddr3-udp/getaddr4-udp).
+ * Entries are immutable, so a remembered answer stays right for as long as the entry lives.
+ */
+const merged = new WeakMap<Registration, { local: string; addr: string }>();
+
+function mergedAddress(ctx: CallerContext, r: Registration): string {
+  const m = merged.get(r);
+  if (m !== undefined && m.local === ctx.localAddress) return m.addr;
+  // What cannot be merged (a local-socket caller, an address that does not parse) is
+  // returned as registered.
+  const addr = mergeAddress(ctx, r.netid, r.addr) ?? r.addr;
+  merged.set(r, { local: ctx.localAddress, addr });
+  return addr;
+}
 
 function lookup(state: BindingState, vers: number, prog: number, pvers: number, ctx: CallerContext, anyVersion: boolean): string {
   state.security?.lookup(ctx, prog);
   const r = state.registry.find(prog, pvers, ctx.netid);
-  // What cannot be merged (a local-socket caller, an address that does not parse) is
-  // returned as registered.
-  const addr = r && (anyVersion || r.vers === pvers) ? (mergeAddress(ctx, r.netid, r.addr) ?? r.addr) : '';
+  const addr = r && (anyVersion || r.vers === pvers) ? mergedAddress(ctx, r) : '';
   state.stats.lookupDone(vers, prog, pvers, ctx.netid, addr !== '');
   return addr;
 }
@@ -89,7 +117,7 @@ export function rpcbProcedures(state: BindingState, vers: 3 | 4): Array<AnyProce
     lookup(state, vers, b.prog, b.vers, ctx, true),
   );
 
-  const dump = declare('DUMP', decodeVoid, encodeRegistrations, () => registry.entries());
+  const dump = declare('DUMP', decodeVoid, encodeCached, dumpEncoding(state));
 
   const remote = (procedure: RemoteCallRequest['procedure']) => remoteCallProcedure(state, vers, procedure);
 

@@ -9,7 +9,9 @@ import { ownerOf } from './caller.js';
 import { IPPROTO_TCP, IPPROTO_UDP, PMAP_VERS } from './constants.js';
 import {
   afterPersist,
+  cachedEncoding,
   declare,
+  encodeCached,
   decodeVoid,
   encodeBool,
   encodeUint,
@@ -103,8 +105,8 @@ export function pmapProcedures(state: BindingState): Array<AnyProcedure<CallerCo
   const dump = declare(
     'DUMP',
     decodeVoid,
-    (w: XdrWriter, list: Iterable<PmapMapping>) => encodePmapList(w, list),
-    () => pmapList(state),
+    encodeCached,
+    cachedEncoding((w: XdrWriter) => encodePmapList(w, pmapList(state)), () => registry.generation),
   );
 
   const callit = remoteCallProcedure(state, PMAP_VERS, 'CALLIT');
