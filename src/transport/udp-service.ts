@@ -177,13 +177,11 @@ export class UdpService {
       return;
     }
     if (this.#closed) return;
-    sock.send(reply, rinfo.port, rinfo.address, this.#sent);
+    // No completion callback: with one, dgram schedules a tick for every send that already
+    // finished synchronously (bench/run.ts getport2-udp). A failed send surfaces as the
+    // socket's 'error' event, which is logged.
+    sock.send(reply, rinfo.port, rinfo.address);
   }
-
-  // One callback for every send instead of a closure per reply (bench/run.ts getport2-udp).
-  readonly #sent = (err: Error | null): void => {
-    if (err) this.#o.log.debug(`udp: send failed: ${err.message}`);
-  };
 
   close(): void {
     this.#closed = true;
