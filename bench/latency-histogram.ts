@@ -1,7 +1,7 @@
 // Latency histogram with 1 µs buckets up to a cap (later samples land in the last bucket):
 // recording is one array increment, so the generator spends its time sending, not measuring.
 
-export const HISTOGRAM_MAX_US = 200_000;
+export const HISTOGRAM_MAX_US = 2_000_000;
 
 export class LatencyHistogram {
   readonly counts = new Uint32Array(HISTOGRAM_MAX_US + 1);

@@ -153,7 +153,21 @@ function run(spec: LoadSpec): Promise<LoadResult> {
         const sock = net.connect({ host: spec.host, port: spec.port, noDelay: true }, ready);
         sock.on('error', reject);
         let pending: Buffer | undefined;
+        // Chunks of a large reply (a DUMP) are collected and joined once it is complete.
+        const held: Buffer[] = [];
+        let heldBytes = 0;
+        let needBytes = 0;
         sock.on('data', (chunk: Buffer) => {
+          if (needBytes > 0) {
+            held.push(chunk);
+            heldBytes += chunk.length;
+            if (heldBytes < needBytes) return;
+            chunk = Buffer.concat(held, heldBytes);
+            held.length = 0;
+            heldBytes = 0;
+            needBytes = 0;
+            pending = undefined;
+          }
           let buf = pending ? Buffer.concat([pending, chunk]) : chunk;
           let pos = 0;
           // Replies are single-fragment records here; a multi-fragment one is reassembled.
@@ -178,6 +192,15 @@ function run(spec: LoadSpec): Promise<LoadResult> {
             pos = end;
           }
           pending = pos < buf.length ? Buffer.from(buf.subarray(pos)) : undefined;
+          if (pending && pending.length >= 4) {
+            // Wait for the whole first fragment before parsing again.
+            const need = 4 + (pending.readUInt32BE(0) & 0x7fffffff);
+            if (need > pending.length) {
+              needBytes = need;
+              held.push(pending);
+              heldBytes = pending.length;
+            }
+          }
           buf = Buffer.alloc(0);
         });
         tcpSocks.push(sock);

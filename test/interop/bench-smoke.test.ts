@@ -1,0 +1,42 @@
+// Smoke run of the benchmark (bench/run.ts): a tiny duration, one repetition, two workloads,
+// against Debian's rpcbind and ours, each in its own namespace. Checks only that the table is
+// produced with non-zero rates; the figures themselves live in BENCHMARKS.md.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { findRepoRoot } from '../helpers/daemons.js';
+import type { Report } from '../../bench/report.js';
+
+const SMOKE_TIMEOUT_MS = 60_000;
+
+test('the benchmark runner produces a table with non-zero rates for both daemons', { timeout: SMOKE_TIMEOUT_MS + 5_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
+  try {
+    const json = join(dir, 'report.json');
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(findRepoRoot(), 'dist', 'bench', 'run.js'),
+        ...['--duration', '0.3', '--warmup', '0.1', '--reps', '1', '--regs', '10'],
+        ...['--workloads', 'getport2-udp,getaddr4-tcp', '--no-startup', '--json', json],
+      ],
+      { encoding: 'utf8', timeout: SMOKE_TIMEOUT_MS },
+    );
+    assert.equal(r.status, 0, `runner failed: ${r.stderr}`);
+    assert.match(r.stdout, /\| registrations \| workload \| rpcbind calls\/s \| ours calls\/s \| ours\/rpcbind/);
+    const report = JSON.parse(readFileSync(json, 'utf8')) as Report;
+    assert.deepEqual(report.rows.map((row) => row.workload), ['getport2-udp', 'getaddr4-tcp']);
+    for (const row of report.rows) {
+      for (const side of [row.reference, row.ours]) {
+        assert.equal(side.length, 1);
+        assert.ok(side[0]!.callsPerSec > 0, `${row.workload}: no calls answered`);
+      }
+    }
+    assert.doesNotMatch(r.stderr, /unexpected replies/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

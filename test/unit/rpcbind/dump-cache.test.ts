@@ -1,0 +1,62 @@
+// DUMP replies come from an encoding cached by registry generation (a hot-path shortcut): every
+// change to the table must show in the next DUMP, for v2 and for v3/v4.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { XdrReader, XdrWriter } from '../../../src/xdr/index.js';
+import { Dispatcher, decodeReply, writeCallHeader } from '../../../src/rpc/index.js';
+import {
+  Registry,
+  RpcbStats,
+  createRpcbindProgram,
+  decodePmapList,
+  decodeRpcbList,
+  type BindingState,
+  type CallerContext,
+} from '../../../src/rpcbind/index.js';
+
+const LOCAL: CallerContext = { netid: 'local', peerAddress: '', peerPort: 0, localAddress: '', uid: 0 };
+
+function setup(): { state: BindingState; call: (vers: number, proc: number, body?: (w: XdrWriter) => void) => XdrReader } {
+  const state: BindingState = { registry: new Registry(), stats: new RpcbStats(), policy: { insecure: false }, now: () => 0 };
+  const d = new Dispatcher<CallerContext>();
+  d.addProgram(createRpcbindProgram(state));
+  let xid = 1;
+  const call = (vers: number, proc: number, body?: (w: XdrWriter) => void): XdrReader => {
+    const w = new XdrWriter();
+    writeCallHeader(w, { xid: xid++, prog: 100000, vers, proc });
+    body?.(w);
+    const reply = d.dispatch(w.toBuffer(), LOCAL, 1 << 20);
+    assert.ok(reply instanceof Buffer);
+    const r = decodeReply(reply);
+    assert.equal(r.kind, 'success');
+    return (r as { results: XdrReader }).results;
+  };
+  return { state, call };
+}
+
+const rpcbSet = (prog: number, netid: string) => (w: XdrWriter) =>
+  w.uint32(prog).uint32(1).string(netid).string('0.0.0.0.3.232').string('');
+
+test('v3/v4 DUMP follows SET and UNSET', () => {
+  const { call } = setup();
+  const dump = (vers: number) => decodeRpcbList(call(vers, 4), 100).map((b) => `${b.prog}/${b.netid}`);
+  assert.deepEqual(dump(4), []);
+  assert.equal(call(3, 1, rpcbSet(7, 'udp')).bool(), true);
+  assert.deepEqual(dump(4), ['7/udp']);
+  assert.deepEqual(dump(3), ['7/udp']);
+  assert.equal(call(3, 1, rpcbSet(8, 'tcp')).bool(), true);
+  assert.deepEqual(dump(3), ['7/udp', '8/tcp']);
+  assert.equal(call(3, 2, rpcbSet(7, 'udp')).bool(), true);
+  assert.deepEqual(dump(4), ['8/tcp']);
+});
+
+test('v2 DUMP follows SET and UNSET', () => {
+  const { call } = setup();
+  const dump = () => decodePmapList(call(2, 4), 100).map((m) => `${m.prog}/${m.prot}/${m.port}`);
+  const mapping = (prog: number, prot: number, port: number) => (w: XdrWriter) => w.uint32(prog).uint32(1).uint32(prot).uint32(port);
+  assert.deepEqual(dump(), []);
+  assert.equal(call(2, 1, mapping(9, 17, 700)).bool(), true);
+  assert.deepEqual(dump(), ['9/17/700']);
+  assert.equal(call(2, 2, mapping(9, 17, 0)).bool(), true);
+  assert.deepEqual(dump(), []);
+});
