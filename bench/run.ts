@@ -64,15 +64,26 @@ function oursHasStateDir(): boolean {
 
 const stateDir = oursHasStateDir();
 
-/** The daemon as the test suite starts it, with node's profiler on for ours when asked. */
+/**
+ * The node flags on the launcher's `#!/usr/bin/env -S node ...` line: the test suite starts
+ * `node bin/rpcbind.js`, which skips them, but an installed daemon runs with them.
+ */
+function shebangFlags(entry: string): string[] {
+  const first = readFileSync(entry, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\/usr\/bin\/env -S node (.*)$/.exec(first);
+  return m ? m[1]!.trim().split(/\s+/) : [];
+}
+
+/** Ours as installed (launcher flags), with node's profiler on when asked. */
 function daemonUnderTest(d: DaemonName): DaemonUnderTest {
   const base = daemonByName(d);
   if (d !== 'ours') return base;
   const dir = a['cpu-prof'];
-  const [entry, ...rest] = base.args;
+  const [defaultEntry, ...rest] = base.args;
+  const entry = a['ours-bin'] ?? defaultEntry!;
   return {
     ...base,
-    args: [...(dir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`]), a['ours-bin'] ?? entry!, ...rest],
+    args: [...shebangFlags(entry), ...(dir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`]), entry, ...rest],
   };
 }
 const extraArgs = (d: DaemonName): string[] => (d === 'ours' && stateDir ? ['--state-dir', STATE_DIR] : []);

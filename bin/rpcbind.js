@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 // Launcher for the rpcbind daemon (compiled from src/daemon/main.ts).
 import { main } from '../dist/src/daemon/main.js';
 
