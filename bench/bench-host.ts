@@ -83,7 +83,7 @@ export class BenchHost {
    * Fills the table with `count` registrations (see register.ts): Debian's rpcbind through its
    * warm-start files before it starts, ours through the local socket once it runs.
    */
-  async fill(count: number): Promise<void> {
+  async fill(count: number, startAfter = true): Promise<void> {
     const warm = this.daemon.name === 'reference';
     // rpcbind -w writes its own files on SIGTERM: stop it before writing ours.
     if (warm) await this.stop();
@@ -91,7 +91,7 @@ export class BenchHost {
     const args = [join(HERE, 'register.js'), String(count), ...(warm ? ['--warmstart', '/run/rpcbind'] : [])];
     const child = this.#host.spawn(process.execPath, args);
     await output(child, REGISTER_TIMEOUT_MS, `registering ${count} entries with ${this.daemon.name}`);
-    if (warm) await this.start();
+    if (warm && startAfter) await this.start();
   }
 
   /** Runs `specs.length` generators at once inside the namespace and returns their results. */

@@ -175,13 +175,23 @@ async function startup(report: Report): Promise<void> {
     await withHosts(async (hosts) => {
       for (const d of DAEMONS) {
         const h = hosts.get(d)!;
-        empty[d].push(await h.timeToFirstAnswer(PMAP_PROG));
-        // Debian's rpcbind -w saves its table on SIGTERM and reads it back at start; ours
-        // does with --state-dir.
+        // One failed measurement is reported as missing rather than losing the whole run.
+        const measure = async (row: ExtraRow, fn: () => Promise<number>): Promise<void> => {
+          try {
+            row[d].push(await fn());
+          } catch (e) {
+            process.stderr.write(`bench: ${row.what}, ${d}: ${(e as Error).message}\n`);
+          }
+        };
+        await measure(empty, () => h.timeToFirstAnswer(PMAP_PROG));
+        // A saved table read back at start: Debian's rpcbind -w reads its warm-start files
+        // (written here, as for the throughput rows); ours reads its --state-dir.
         if (d === 'reference' || stateDir) {
-          await h.fill(restartRegs);
-          await h.stop();
-          restart[d].push(await h.timeToFirstAnswer(targetProg(restartRegs)));
+          await measure(restart, async () => {
+            await h.fill(restartRegs, false);
+            await h.stop();
+            return h.timeToFirstAnswer(targetProg(restartRegs));
+          });
         }
         await h.stop();
       }
@@ -205,7 +215,13 @@ async function main(): Promise<void> {
     startup: [],
   };
   await throughput(report);
-  if (!a['no-startup']) await startup(report);
+  if (!a['no-startup']) {
+    try {
+      await startup(report);
+    } catch (e) {
+      process.stderr.write(`bench: start-up rows incomplete: ${(e as Error).message}\n`);
+    }
+  }
   const md = toMarkdown(report);
   process.stdout.write(md);
   if (a.json) writeFileSync(a.json, JSON.stringify(report, null, 2));
