@@ -25,7 +25,7 @@ import { CallLog } from './call-log.js';
 import { acquireInstanceLock, type InstanceLock } from './instance-lock.js';
 import { hasIpv4, hasIpv6, hostAddresses, withLoopback } from './local-addresses.js';
 import type { DaemonLog } from './logger.js';
-import { metrics as defaultMetrics, type DaemonMetrics } from './metrics.js';
+import { enableMetrics, metrics as defaultMetrics, type DaemonMetrics, type MetricsSink } from './metrics.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import type { DaemonOptions } from './options.js';
 import { setUpPersistence } from './persistence.js';
@@ -67,7 +67,9 @@ const RELOADABLE = new Set<keyof DaemonOptions>(['debug', 'logCalls', 'insecure'
 
 export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: StartExtras = {}): Promise<RunningDaemon> {
   const inherited = extras.inherited ?? [];
-  const m = extras.metrics ?? defaultMetrics;
+  // Series are kept only when they are served (--metrics); otherwise recording is a no-op.
+  const served: DaemonMetrics | undefined = extras.metrics ?? (o.metrics ? enableMetrics() : undefined);
+  const m: MetricsSink = served ?? defaultMetrics;
   const lock: InstanceLock = acquireInstanceLock(o.lockFile);
   const registry = new Registry(undefined, o.security.maxRegistrationsPerOwner);
   const securityCounters = newSecurityCounters();
@@ -191,7 +193,7 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
     if (o.abstractSocket && !inheritedLocal.some((s) => s.address === '@' + o.socketPath)) {
       await streams.listenUnix('\0' + o.socketPath);
     }
-    if (o.metrics) metricsServer = await startMetricsServer(o.metrics, m, log);
+    if (o.metrics && served) metricsServer = await startMetricsServer(o.metrics, served, log);
   } catch (e) {
     await cleanup();
     throw e;

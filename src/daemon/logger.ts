@@ -3,7 +3,13 @@
 // through pino for log shippers. Writes are asynchronous (sonic-boom), so logging never blocks
 // the event loop; flush() drains them at exit.
 
-import pino from 'pino';
+import { createRequire } from 'node:module';
+import type { DestinationStream, default as Pino } from 'pino';
+import type { SonicBoom as SonicBoomType, SonicBoomOpts } from 'sonic-boom';
+
+// pino and sonic-boom are loaded when first needed: pino only for --log-format json, so the
+// text log (the default) does not pay its load time at start-up (bench: first answer).
+const requireLazy = createRequire(import.meta.url);
 import type { TransportLog } from '../transport/handler.js';
 import type { LogFormat } from './options.js';
 
@@ -47,7 +53,8 @@ export function stderrIsJournal(env: NodeJS.ProcessEnv = process.env): boolean {
 }
 
 function defaultSink(): LineSink {
-  return pino.destination({ dest: 2, sync: false, minLength: 0 });
+  const SonicBoom = requireLazy('sonic-boom') as new (o: SonicBoomOpts) => SonicBoomType;
+  return new SonicBoom({ dest: 2, sync: false, minLength: 0 });
 }
 
 export function createLog(o: LogOptions): DaemonLog {
@@ -95,6 +102,7 @@ export function formatEvent(name: string, fields: EventFields): string {
 
 function jsonLog(o: LogOptions): DaemonLog {
   const sink = o.sink ?? defaultSink();
+  const pino = (requireLazy('pino') as { default: typeof Pino }).default;
   const logger = pino(
     {
       level: o.debug ? 'debug' : 'info',
@@ -103,7 +111,7 @@ function jsonLog(o: LogOptions): DaemonLog {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    sink as pino.DestinationStream,
+    sink as DestinationStream,
   );
   const at = (level: EventLevel): 'info' | 'warn' | 'error' => (level === 'notice' ? 'info' : level);
   return {
