@@ -4,7 +4,7 @@
 
 import dgram from 'node:dgram';
 import { chmodSync, unlinkSync } from 'node:fs';
-import { Dispatcher } from '../rpc/index.js';
+import { Dispatcher, RpcOutcome } from '../rpc/index.js';
 import {
   ForwardRules,
   Registry,
@@ -122,7 +122,14 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
       : undefined;
   const self = selfRegistrations({ port, socketPath: localPath, ipv4, ipv6 });
   for (const r of self) registry.restore(r);
-  const persistence = setUpPersistence({ stateDir: o.stateDir, reapIntervalS: o.reapIntervalS, registry, self, log });
+  const persistence = setUpPersistence({
+    stateDir: o.stateDir,
+    reapIntervalS: o.reapIntervalS,
+    registry,
+    self,
+    log,
+    onWrite: (seconds, ok) => m.recordStateWrite(seconds, ok),
+  });
   state.persist = persistence.persist;
 
   const udp = new UdpService({
@@ -159,7 +166,19 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
         log,
       })
     : undefined;
-  if (forwarder) state.remoteCall = (req) => forwarder.forward(req);
+  if (forwarder) {
+    const table = (): void => m.setForwardTable(forwarder.inFlight, o.forwardMax);
+    state.remoteCall = (req) => {
+      const result = forwarder.forward(req);
+      table();
+      return result.then((r) => {
+        // An outcome instead of results: timed out, given up, refused or the target's error.
+        m.recordForward(r instanceof RpcOutcome ? 'not-replied' : 'replied');
+        table();
+        return r;
+      });
+    };
+  }
   let metricsServer: MetricsServer | undefined;
   const cleanup = async (): Promise<void> => {
     forwarder?.close();

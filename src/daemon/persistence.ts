@@ -21,6 +21,8 @@ export interface PersistenceOptions {
   /** The portmapper's own entries, already in the registry. */
   self: readonly Registration[];
   log: TransportLog;
+  /** Told of every durable write: its duration and outcome (metrics). */
+  onWrite?: (seconds: number, ok: boolean) => void;
 }
 
 export interface Persistence {
@@ -41,6 +43,7 @@ export function setUpPersistence(o: PersistenceOptions): Persistence {
   const store = new StateStore({
     dir: o.stateDir,
     log,
+    ...(o.onWrite ? { onWrite: o.onWrite } : {}),
     snapshot: () => {
       const out: Registration[] = [];
       for (const r of registry.entries()) if (!isSelf(r)) out.push(r);

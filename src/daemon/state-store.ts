@@ -36,6 +36,8 @@ export interface StateStoreOptions {
   log: TransportLog;
   /** The entries to save in a snapshot, read synchronously when a compaction starts. */
   snapshot: () => readonly Registration[];
+  /** Told of every durable write (journal append or compaction): its duration and outcome. */
+  onWrite?: (seconds: number, ok: boolean) => void;
 }
 
 interface Waiters {
@@ -104,6 +106,7 @@ export class StateStore {
   #journalValidBytes: number | undefined;
   #journal: FileHandle | undefined;
   #journalBytes = 0;
+  readonly #onWrite: ((seconds: number, ok: boolean) => void) | undefined;
   #legacyToRemove = false;
 
   constructor(o: StateStoreOptions) {
@@ -113,6 +116,7 @@ export class StateStore {
     this.#temp = join(o.dir, TEMP_FILE_NAME);
     this.#log = o.log;
     this.#snapshot = o.snapshot;
+    this.#onWrite = o.onWrite;
   }
 
   /** False after a failed write, until a write succeeds again. */
@@ -268,8 +272,10 @@ export class StateStore {
         this.#pending = [];
         const records = changes.length > 0 ? encodeRecords(changes) : undefined;
         const tooBig = records !== undefined && this.#journalBytes + records.length > this.#journalLimitBytes();
+        const started = process.hrtime.bigint();
         if (this.#needSnapshot || tooBig) await this.#compact(this.#snapshot());
         else await this.#append(records);
+        this.#onWrite?.(Number(process.hrtime.bigint() - started) / 1e9, this.#durable);
         batch.resolve();
       }
     } finally {
