@@ -4,10 +4,11 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { encodeSnapshot } from '../src/daemon/snapshot-format.js';
 import { JOURNAL_FILE_NAME, STATE_FILE_NAME } from '../src/daemon/state-store.js';
-import { RpcbProc, type Registration } from '../src/rpcbind/index.js';
+import type { Registration } from '../src/rpcbind/index.js';
 import { daemons } from '../test/helpers/daemons.js';
 import { TestHost } from '../test/helpers/netns.js';
-import { RpcbClient, hostPath } from '../test/helpers/rpcb-client.js';
+import { hostPath } from '../test/helpers/rpcb-client.js';
+import { firstAnswer } from './bench-env.js';
 
 const n = Number(process.argv[2] ?? 100_000);
 const outDir = process.argv[3] ?? '/tmp/rpcbind-ts-profile';
@@ -24,17 +25,7 @@ try {
   mkdirSync(outDir, { recursive: true });
   const t0 = performance.now();
   const child = host.spawn(ours.command, ['--cpu-prof', `--cpu-prof-dir=${outDir}`, ...ours.args]);
-  let c: RpcbClient | undefined;
-  for (let i = 0; i < 2000 && !c; i++) {
-    try {
-      c = await RpcbClient.open(hostPath(host.holderPid, '/run/rpcbind.sock'));
-      await c.call(3, RpcbProc.NULL);
-    } catch {
-      c?.close();
-      c = undefined;
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  }
+  const c = await firstAnswer(host);
   process.stdout.write(`first answer after ${Math.round(performance.now() - t0)} ms; profile in ${outDir}\n`);
   c?.close();
   await host.stop(child);

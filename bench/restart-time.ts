@@ -4,11 +4,11 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { encodeSnapshot } from '../src/daemon/snapshot-format.js';
 import { JOURNAL_FILE_NAME, STATE_FILE_NAME } from '../src/daemon/state-store.js';
-import { PmapProc, RpcbProc, encodeMapping, type Registration } from '../src/rpcbind/index.js';
+import { PmapProc, encodeMapping, type Registration } from '../src/rpcbind/index.js';
 import { daemons } from '../test/helpers/daemons.js';
 import { TestHost } from '../test/helpers/netns.js';
-import { RpcbClient, hostPath } from '../test/helpers/rpcb-client.js';
-import { benchConditions } from './bench-env.js';
+import { hostPath } from '../test/helpers/rpcb-client.js';
+import { benchConditions, firstAnswer } from './bench-env.js';
 
 const SIZES = [0, 10_000, 100_000];
 const RUNS = 3;
@@ -36,18 +36,7 @@ try {
       const child = host.spawn(ours.command, [...ours.args]);
       let output = '';
       child.stderr!.setEncoding('utf8').on('data', (s: string) => (output += s));
-      let c: RpcbClient | undefined;
-      // Bounded: 10 s at most.
-      for (let i = 0; i < 2000 && !c; i++) {
-        try {
-          c = await RpcbClient.open(hostPath(host.holderPid, '/run/rpcbind.sock'));
-          await c.call(3, RpcbProc.NULL);
-        } catch {
-          c?.close();
-          c = undefined;
-          await new Promise((r) => setTimeout(r, 5));
-        }
-      }
+      const c = await firstAnswer(host);
       if (!c) throw new Error(`no answer: ${output}`);
       row.firstAnswerMs.push(Math.round(performance.now() - t0));
       if (n > 0) {
