@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RpcNetns } from '../helpers/rpc-netns.js';
+import { TestHost } from '../helpers/netns.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const OUR_RPCINFO = resolve(REPO, 'bin/rpcinfo.js');
@@ -79,11 +79,11 @@ interface Outcome {
 }
 
 async function runAll(daemon: { cmd: string; args: string[] }, tool: 'debian' | 'ours'): Promise<Outcome[]> {
-  const ns = await RpcNetns.create();
+  const host = await TestHost.create();
   try {
-    ns.spawn(daemon.cmd, daemon.args);
-    assert.ok(await ns.waitFor('test', ['-S', '/run/rpcbind.sock']), 'daemon socket did not appear');
-    const svc = ns.spawn(process.execPath, [NULL_SERVICE, FIXTURE_PROG, '1', '2', '20001']);
+    host.spawn(daemon.cmd, daemon.args);
+    await host.waitForUnixSocket('/run/rpcbind.sock', { timeoutMs: 5_000 });
+    const svc = host.spawn(process.execPath, [NULL_SERVICE, FIXTURE_PROG, '1', '2', '20001']);
     const ready = await new Promise<boolean>((res) => {
       const t = setTimeout(() => res(false), 10_000);
       svc.stdout?.on('data', (d: Buffer) => {
@@ -96,18 +96,19 @@ async function runAll(daemon: { cmd: string; args: string[] }, tool: 'debian' | 
     });
     assert.ok(ready, 'null service did not register');
     // A registration with nothing behind it, made with our library over the local socket.
-    const reg = ns.run(process.execPath, ['--input-type=module', '-e', `
+    const reg = await host.run(process.execPath, ['--input-type=module', '-e', `
       import { RpcbindClient } from '${resolve(REPO, 'dist/src/client/index.js')}';
       const rb = await RpcbindClient.connect({ netid: 'local' });
       for (const netid of ['udp', 'tcp']) await rb.set({ prog: ${DEAD_PROG}, vers: 1, netid, addr: '0.0.0.0.39.16', owner: '' });
       rb.close();`]);
-    assert.equal(reg.status, 0, reg.stderr.toString());
+    assert.equal(reg.code, 0, reg.stderr);
     const one = async (argv: string[]): Promise<Outcome> => {
+      // Debian's rpcinfo names itself after argv[0] in its messages: run it as plain "rpcinfo".
       const r =
         tool === 'debian'
-          ? await ns.runAsync('/usr/sbin/rpcinfo', argv, { argv0: 'rpcinfo', timeoutMs: 20_000 })
-          : await ns.runAsync(process.execPath, [OUR_RPCINFO, ...argv], { timeoutMs: 20_000 });
-      return { stdout: r.stdout.toString('latin1'), stderr: r.stderr.toString('latin1'), status: r.status };
+          ? await host.run('bash', ['-c', 'exec -a "$0" "$@"', 'rpcinfo', '/usr/sbin/rpcinfo', ...argv], { timeoutMs: 20_000 })
+          : await host.run(process.execPath, [OUR_RPCINFO, ...argv], { timeoutMs: 20_000 });
+      return { stdout: r.stdout, stderr: r.stderr, status: r.code };
     };
     // -m alone first; the read-only middle in parallel batches; from the first -d on, in order.
     const firstDelete = INVOCATIONS.findIndex((a) => a[0] === '-d');
@@ -117,7 +118,7 @@ async function runAll(daemon: { cmd: string; args: string[] }, tool: 'debian' | 
     for (const argv of INVOCATIONS.slice(firstDelete)) out.push(await one(argv));
     return out;
   } finally {
-    await ns.destroyAsync();
+    await host.dispose();
   }
 }
 
