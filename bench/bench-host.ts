@@ -5,14 +5,26 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import type { ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { daemons, startDaemon, type DaemonUnderTest, type RunningDaemon } from '../test/helpers/daemons.js';
 import { TestHost, waitForExit } from '../test/helpers/netns.js';
 import type { LoadResult, LoadSpec } from './load.js';
+import { loadgenArgs, loadgenBinary } from './loadgen-build.js';
+
+/** Which load generator runs: the C one (default, cheap per call) or the Node.js one. */
+export type GeneratorKind = 'c' | 'node';
+
+/** CPU placement: the daemon (all its threads) and the generators on separate CPU lists. */
+export interface Placement {
+  daemonCpus: string;
+  loadCpus: string;
+}
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const REGISTER_TIMEOUT_MS = 180_000;
 const FIRST_ANSWER_TIMEOUT_MS = 35_000;
+/** USER_HZ: the unit of utime/stime in /proc/PID/stat (100 on Linux). */
+const CLOCK_TICKS_PER_SEC = 100;
 
 export type DaemonName = DaemonUnderTest['name'];
 
@@ -46,6 +58,9 @@ export class BenchHost {
   readonly #host: TestHost;
   readonly #extraArgs: readonly string[];
   #running: RunningDaemon | undefined;
+  /** When set, the daemon and the generators are pinned apart (see Placement). */
+  placement: Placement | undefined;
+  generator: GeneratorKind = 'c';
 
   private constructor(host: TestHost, daemon: DaemonUnderTest, extraArgs: readonly string[]) {
     this.#host = host;
@@ -59,6 +74,10 @@ export class BenchHost {
 
   async start(): Promise<void> {
     this.#running = await startDaemon(this.#host, this.daemon, this.#extraArgs);
+    if (this.placement) {
+      const r = spawnSync('taskset', ['-a', '-p', '-c', this.placement.daemonCpus, String(this.pid)], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`taskset for ${this.daemon.name}: ${r.stderr || r.error?.message}`);
+    }
   }
 
   async stop(): Promise<void> {
@@ -94,17 +113,34 @@ export class BenchHost {
     if (warm && startAfter) await this.start();
   }
 
-  /** Runs `specs.length` generators at once inside the namespace and returns their results. */
-  async load(specs: LoadSpec[]): Promise<LoadResult[]> {
+  /** CPU time (user + system) the daemon has used so far, in milliseconds. */
+  cpuMs(): number {
+    // Fields after the command name (which may hold spaces): utime and stime are 14th and 15th.
+    const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS_PER_SEC;
+  }
+
+  /**
+   * Runs `specs.length` generators at once inside the namespace and returns their results and
+   * the daemon's CPU time per answered call (warm-up included) over the run, in µs.
+   */
+  async load(specs: LoadSpec[]): Promise<{ results: LoadResult[]; cpuUsPerCall: number }> {
     const limit = Math.max(...specs.map((s) => s.warmupMs + s.durationMs)) + 15_000;
-    const runs = specs.map((s, i) =>
-      output(
-        this.#host.spawn(process.execPath, [join(HERE, 'load.js'), JSON.stringify(s)]),
-        limit,
-        `load generator ${i} against ${this.daemon.name}`,
-      ),
-    );
-    return (await Promise.all(runs)).map((o) => JSON.parse(o.trim().split('\n').pop()!) as LoadResult);
+    const cmd = (s: LoadSpec): [string, string[]] =>
+      this.generator === 'c'
+        ? [loadgenBinary(), loadgenArgs(s)]
+        : [process.execPath, [join(HERE, 'load.js'), JSON.stringify(s)]];
+    const pinned = (c: [string, string[]]): [string, string[]] =>
+      this.placement ? ['taskset', ['-c', this.placement.loadCpus, c[0], ...c[1]]] : c;
+    const cpu0 = this.cpuMs();
+    const runs = specs.map((s, i) => {
+      const [file, args] = pinned(cmd(s));
+      return output(this.#host.spawn(file, args), limit, `load generator ${i} against ${this.daemon.name}`);
+    });
+    const results = (await Promise.all(runs)).map((o) => JSON.parse(o.trim().split('\n').pop()!) as LoadResult);
+    const answered = results.reduce((n, r) => n + (r.totalCalls ?? r.calls), 0);
+    return { results, cpuUsPerCall: answered > 0 ? ((this.cpuMs() - cpu0) * 1000) / answered : NaN };
   }
 
   /**

@@ -34,6 +34,8 @@ export interface LoadSpec {
 
 export interface LoadResult {
   calls: number;
+  /** Replies including the warm-up (the C generator reports it; absent: same as calls). */
+  totalCalls?: number;
   elapsedMs: number;
   /** Replies whose bytes after the xid differ from the first reply's. */
   mismatches: number;
@@ -52,6 +54,7 @@ function run(spec: LoadSpec): Promise<LoadResult> {
   const sentAt = new Float64Array(nSlots);
   const seq = new Uint32Array(nSlots);
   let calls = 0;
+  let totalCalls = 0;
   let mismatches = 0;
   let retries = 0;
   let first: Buffer | undefined;
@@ -80,6 +83,7 @@ function run(spec: LoadSpec): Promise<LoadResult> {
     const now = performance.now();
     if (first === undefined) first = Buffer.from(msg.subarray(off, off + len));
     else if (first.length !== len || msg.compare(first, 4, len, off + 4, off + len) !== 0) mismatches++;
+    totalCalls++;
     if (measuring) {
       calls++;
       hist.record((now - sentAt[slot]!) * 1000);
@@ -140,6 +144,7 @@ function run(spec: LoadSpec): Promise<LoadResult> {
       for (const s of tcpSocks) s.destroy();
       resolve({
         calls,
+        totalCalls,
         elapsedMs,
         mismatches,
         retries,

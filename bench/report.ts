@@ -8,6 +8,8 @@ export interface Sample {
   callsPerSec: number;
   p50Us: number;
   p99Us: number;
+  /** The daemon's CPU time (user + system) per answered call, µs. */
+  cpuUsPerCall: number;
 }
 
 export interface Row {
@@ -43,6 +45,7 @@ export function medianSample(xs: readonly Sample[]): Sample {
     callsPerSec: median(xs.map((x) => x.callsPerSec)),
     p50Us: median(xs.map((x) => x.p50Us)),
     p99Us: median(xs.map((x) => x.p99Us)),
+    cpuUsPerCall: median(xs.map((x) => x.cpuUsPerCall ?? NaN)),
   };
 }
 
@@ -61,20 +64,24 @@ export function machineConditions(): Record<string, string> {
 const fmtRate = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
 const fmtRatio = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(2)}x` : '-');
 const fmtUs = (s: Sample): string => (Number.isFinite(s.p50Us) ? `${s.p50Us} / ${s.p99Us}` : '-');
+const fmtCpu = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : '-');
 
 export function toMarkdown(r: Report): string {
   const lines: string[] = [];
   lines.push('Conditions:', '');
   for (const [k, v] of Object.entries(r.conditions)) lines.push(`- ${k}: ${v}`);
   lines.push('');
-  lines.push('| registrations | workload | rpcbind calls/s | ours calls/s | ours/rpcbind | rpcbind p50/p99 µs | ours p50/p99 µs |');
-  lines.push('| ---: | --- | ---: | ---: | ---: | ---: | ---: |');
+  lines.push(
+    '| registrations | workload | rpcbind calls/s | ours calls/s | ours/rpcbind | rpcbind p50/p99 µs | ours p50/p99 µs | CPU µs/call rpcbind / ours |',
+  );
+  lines.push('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const row of r.rows) {
     const ref = medianSample(row.reference);
     const ours = medianSample(row.ours);
     lines.push(
       `| ${row.registrations.toLocaleString('en-US')} | ${row.workload} | ${fmtRate(ref.callsPerSec)} | ${fmtRate(ours.callsPerSec)} | ` +
-        `${fmtRatio(ours.callsPerSec / ref.callsPerSec)} | ${fmtUs(ref)} | ${fmtUs(ours)} |`,
+        `${fmtRatio(ours.callsPerSec / ref.callsPerSec)} | ${fmtUs(ref)} | ${fmtUs(ours)} | ` +
+        `${fmtCpu(ref.cpuUsPerCall)} / ${fmtCpu(ours.cpuUsPerCall)} |`,
     );
   }
   for (const [title, rows] of [['Memory', r.rss], ['Start-up', r.startup]] as const) {

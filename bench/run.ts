@@ -7,11 +7,15 @@
 //                    [--no-startup] [--restart-regs N] [--write BENCHMARKS.md] [--json FILE]
 //                    [--cpu-prof DIR]   (our daemon runs with node --cpu-prof into DIR)
 //                    [--ours-bin PATH]  (another build's bin/rpcbind.js, for before/after runs)
+//                    [--generator c|node] (C generator, default; or bench/load.ts)
+//                    [--pin auto|none|DAEMON_CPUS/LOAD_CPUS] (auto: daemon on CPU 0, load on
+//                                       the others, when the machine has 2 or more)
 
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { BenchHost, daemonByName, type DaemonName } from './bench-host.js';
+import { cpus } from 'node:os';
+import { BenchHost, daemonByName, type DaemonName, type GeneratorKind, type Placement } from './bench-host.js';
 import type { DaemonUnderTest } from '../test/helpers/daemons.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import type { LoadResult, LoadSpec } from './load.js';
@@ -41,6 +45,8 @@ const { values: a } = parseArgs({
     json: { type: 'string' },
     'cpu-prof': { type: 'string' },
     'ours-bin': { type: 'string' },
+    generator: { type: 'string', default: 'c' },
+    pin: { type: 'string', default: 'auto' },
   },
 });
 
@@ -52,6 +58,21 @@ const generators = Number(a.generators);
 const sockets = Number(a.sockets);
 const window = Number(a.window);
 const DAEMONS: readonly DaemonName[] = ['reference', 'ours'];
+if (a.generator !== 'c' && a.generator !== 'node') throw new Error(`--generator: c or node, not ${a.generator}`);
+const generatorKind: GeneratorKind = a.generator;
+
+/** Daemon and generators on separate CPUs, so each daemon gets a whole CPU of its own. */
+function placementFromArgs(): Placement | undefined {
+  if (a.pin === 'none') return undefined;
+  if (a.pin === 'auto') {
+    const n = cpus().length;
+    return n >= 2 ? { daemonCpus: '0', loadCpus: n === 2 ? '1' : `1-${n - 1}` } : undefined;
+  }
+  const m = /^([\d,-]+)\/([\d,-]+)$/.exec(a.pin);
+  if (!m) throw new Error(`--pin: auto, none or DAEMON_CPUS/LOAD_CPUS (e.g. 0/1), not ${a.pin}`);
+  return { daemonCpus: m[1]!, loadCpus: m[2]! };
+}
+const placement = placementFromArgs();
 /** Where our daemon keeps its table when it supports persistence. */
 const STATE_DIR = '/run/rpcbind-ts-state';
 
@@ -110,7 +131,7 @@ function specs(w: Workload, registrations: number): LoadSpec[] {
   }));
 }
 
-function summarize(name: string, results: LoadResult[]): Sample {
+function summarize(name: string, { results, cpuUsPerCall }: { results: LoadResult[]; cpuUsPerCall: number }): Sample {
   const hist = new LatencyHistogram();
   let rate = 0;
   for (const r of results) {
@@ -123,13 +144,18 @@ function summarize(name: string, results: LoadResult[]): Sample {
       process.stderr.write(`bench: ${name}: unexpected replies (first ${r.firstReplyHex.slice(0, 64)}, ${r.mismatches} differing)\n`);
     }
   }
-  return { callsPerSec: rate, p50Us: hist.quantile(0.5), p99Us: hist.quantile(0.99) };
+  return { callsPerSec: rate, p50Us: hist.quantile(0.5), p99Us: hist.quantile(0.99), cpuUsPerCall };
 }
 
 async function withHosts<T>(fn: (hosts: Map<DaemonName, BenchHost>) => Promise<T>): Promise<T> {
   const hosts = new Map<DaemonName, BenchHost>();
   try {
-    for (const d of DAEMONS) hosts.set(d, await BenchHost.create(daemonUnderTest(d), extraArgs(d)));
+    for (const d of DAEMONS) {
+      const h = await BenchHost.create(daemonUnderTest(d), extraArgs(d));
+      h.generator = generatorKind;
+      h.placement = placement;
+      hosts.set(d, h);
+    }
     return await fn(hosts);
   } finally {
     for (const h of hosts.values()) await h.dispose();
@@ -207,7 +233,11 @@ async function main(): Promise<void> {
       parameters:
         `${generators} generator processes x ${sockets} sockets x ${window} calls in flight (latency row: 1 x 1 x 1), ` +
         `${a.warmup} s warm-up + ${a.duration} s per workload, ${reps} repetitions alternating daemons, medians; ` +
-        'daemon and generators share the machine, loopback inside each daemon\'s own namespace',
+        `${generatorKind === 'c' ? 'C generator (bench/loadgen.c, recvmmsg/sendmmsg)' : 'Node.js generator (bench/load.ts)'}; ` +
+        (placement
+          ? `daemon pinned to CPU ${placement.daemonCpus}, generators to CPU ${placement.loadCpus} (taskset); `
+          : 'daemon and generators share the machine unpinned; ') +
+        'loopback inside each daemon\'s own namespace; CPU µs/call: the daemon\'s user+system time over the run divided by the calls it answered',
       'our persistence': stateDir ? `on (--state-dir ${STATE_DIR})` : 'not available (no --state-dir): durable SET and our restart rows skipped',
     },
     rows: [],
