@@ -19,6 +19,7 @@ import { buildAccessPolicy, buildRateAdmit } from './security-setup.js';
 import { SecurityLog } from './security-log.js';
 import { StreamService } from '../transport/stream-service.js';
 import { UdpService } from '../transport/udp-service.js';
+import { DatagramBatch } from '../transport/datagram-batch.js';
 import { ForwardingSocket } from '../transport/forwarding-socket.js';
 import { Forwarder } from './forwarder.js';
 import { CallLog } from './call-log.js';
@@ -192,6 +193,8 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
     for (const s of inherited) log.info(`using inherited socket ${describeInherited(s)}`);
     for (const s of inheritedUdp) await adoptUdp(udp, s);
     await udp.start();
+    // recvmmsg/sendmmsg through koffi where available (falls back to Node's dgram otherwise).
+    udp.enableBatching(DatagramBatch.create());
     if (forwarding) {
       await forwarding.start(ipv4, ipv6);
       const p = forwarding.ports;

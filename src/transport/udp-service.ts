@@ -8,6 +8,7 @@ import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { isIP } from 'node:net';
 import { MAX_UDP_REPLY_BYTES, MIN_RPC_CALL_BYTES } from '../limits.js';
 import type { CallerContext } from '../rpcbind/index.js';
+import { BATCH_DATAGRAMS, type DatagramBatch } from './datagram-batch.js';
 import type { MessageHandler, TransportLog } from './handler.js';
 import { describeListenError } from './handler.js';
 
@@ -37,6 +38,18 @@ export interface UdpServiceOptions {
   counters?: { udpRateLimited: number; udpAmplificationDropped: number };
 }
 
+/** Batches per wake-up before the event loop gets a turn (TCP, timers, other sockets). */
+const MAX_DRAIN_ROUNDS = 4;
+
+/** What a datagram's handling needs to know of the socket it arrived on. */
+interface Where {
+  sock: dgram.Socket;
+  netid: 'udp' | 'udp6';
+  local: string;
+  /** The socket's descriptor for batched I/O; -1 when Node does not tell it. */
+  fd: number;
+}
+
 interface Bound {
   sock: dgram.Socket;
   ready: boolean;
@@ -50,6 +63,7 @@ export class UdpService {
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   #admit: ((ctx: CallerContext) => boolean) | undefined;
+  #batch: DatagramBatch | undefined;
 
   constructor(o: UdpServiceOptions) {
     this.#o = o;
@@ -128,44 +142,77 @@ export class UdpService {
     });
   }
 
+  /**
+   * Reads datagrams in batches from now on where the platform allows (see datagram-batch.ts):
+   * after Node delivers one datagram, the ones queued behind it are read and answered together.
+   */
+  enableBatching(batch: DatagramBatch | null): void {
+    this.#batch = batch ?? undefined;
+  }
+
   #attach(sock: dgram.Socket, address: string): void {
     const scope = address.indexOf('%');
     const local = scope >= 0 ? address.slice(0, scope) : address;
     const netid = local.includes(':') ? 'udp6' : 'udp';
+    const where: Where = { sock, netid, local, fd: socketFd(sock) };
     sock.on('error', (e) => this.#o.log.warn(`udp ${fmt(address)}: ${e.message}`));
     sock.on('message', (msg, rinfo) => {
-      // A dual-stack wildcard (socket activation) hands IPv4 peers over as ::ffff:a.b.c.d.
-      const mapped = netid === 'udp6' && rinfo.address.startsWith('::ffff:') && rinfo.address.includes('.');
-      const ctx: CallerContext = {
-        netid: mapped ? 'udp' : netid,
-        peerAddress: mapped ? rinfo.address.slice(7) : rinfo.address,
-        peerPort: rinfo.port,
-        localAddress: local,
-        uid: undefined,
-      };
-      if (this.#admit && !this.#admit(ctx)) {
-        if (this.#o.counters) this.#o.counters.udpRateLimited++;
-        return;
-      }
-      let reply;
-      try {
-        reply = this.#o.handler(msg, ctx, MAX_UDP_REPLY_BYTES);
-      } catch (e) {
-        this.#o.log.error(`udp: handler failed: ${(e as Error).stack ?? String(e)}`);
-        return;
-      }
-      if (reply instanceof Promise) {
-        reply.then(
-          (r) => this.#send(sock, r, rinfo, msg.length),
-          (e: unknown) => this.#o.log.error(`udp: handler failed: ${String(e)}`),
-        );
-      } else {
-        this.#send(sock, reply, rinfo, msg.length);
-      }
+      this.#onDatagram(where, msg, rinfo.address, rinfo.port, -1);
+      if (this.#batch && where.fd >= 0) this.#drain(this.#batch, where);
     });
   }
 
-  #send(sock: dgram.Socket, reply: Buffer | undefined, rinfo: dgram.RemoteInfo, requestBytes: number): void {
+  /** Reads and answers what is waiting on the socket, a batch at a time, a bounded number of times. */
+  #drain(batch: DatagramBatch, where: Where): void {
+    for (let round = 0; round < MAX_DRAIN_ROUNDS && !this.#closed; round++) {
+      const n = batch.drain(where.fd, (data, peer, slot) => this.#onDatagram(where, data, peer.address, peer.port, slot));
+      batch.flush(where.fd);
+      if (n < BATCH_DATAGRAMS) break;
+    }
+    const dropped = batch.truncated;
+    if (dropped > 0) {
+      batch.truncated = 0;
+      for (let i = 0; i < dropped; i++) this.#o.onDrop?.();
+    }
+  }
+
+  /**
+   * One datagram: admit, handle, answer. `slot` >= 0: it came from the batch, and a reply
+   * ready at once joins the batch's next flush; otherwise replies leave through Node.
+   */
+  #onDatagram(where: Where, msg: Buffer, peerAddress: string, peerPort: number, slot: number): void {
+    // A dual-stack wildcard (socket activation) hands IPv4 peers over as ::ffff:a.b.c.d.
+    const mapped = where.netid === 'udp6' && peerAddress.startsWith('::ffff:') && peerAddress.includes('.');
+    const ctx: CallerContext = {
+      netid: mapped ? 'udp' : where.netid,
+      peerAddress: mapped ? peerAddress.slice(7) : peerAddress,
+      peerPort,
+      localAddress: where.local,
+      uid: undefined,
+    };
+    if (this.#admit && !this.#admit(ctx)) {
+      if (this.#o.counters) this.#o.counters.udpRateLimited++;
+      return;
+    }
+    let reply;
+    try {
+      reply = this.#o.handler(msg, ctx, MAX_UDP_REPLY_BYTES);
+    } catch (e) {
+      this.#o.log.error(`udp: handler failed: ${(e as Error).stack ?? String(e)}`);
+      return;
+    }
+    if (reply instanceof Promise) {
+      // Answered later, outside any batch: through Node.
+      reply.then(
+        (r) => this.#send(where, r, peerAddress, peerPort, msg.length, -1),
+        (e: unknown) => this.#o.log.error(`udp: handler failed: ${String(e)}`),
+      );
+    } else {
+      this.#send(where, reply, peerAddress, peerPort, msg.length, slot);
+    }
+  }
+
+  #send(where: Where, reply: Buffer | undefined, peerAddress: string, peerPort: number, requestBytes: number, slot: number): void {
     if (reply === undefined) {
       this.#o.onDrop?.();
       return;
@@ -177,10 +224,14 @@ export class UdpService {
       return;
     }
     if (this.#closed) return;
+    if (slot >= 0 && this.#batch) {
+      this.#batch.queue(where.fd, reply, slot);
+      return;
+    }
     // No completion callback: with one, dgram schedules a tick for every send that already
     // finished synchronously (bench/run.ts getport2-udp). A failed send surfaces as the
     // socket's 'error' event, which is logged.
-    sock.send(reply, rinfo.port, rinfo.address);
+    where.sock.send(reply, peerPort, peerAddress);
   }
 
   close(): void {
@@ -215,6 +266,17 @@ function literalLookup(
     return;
   }
   dnsLookup(address, typeof options === 'number' ? { family: options } : options, callback);
+}
+
+/**
+ * The descriptor under a bound dgram socket. Node keeps its handle in an internal state
+ * object (the public `_handle` getter is deprecated and warns); -1 when it cannot be found.
+ */
+export function socketFd(sock: dgram.Socket): number {
+  const state = Object.getOwnPropertySymbols(sock).find((s) => s.description === 'state symbol');
+  if (state === undefined) return -1;
+  const handle = (sock as unknown as Record<symbol, { handle?: { fd?: unknown } } | undefined>)[state]?.handle;
+  return typeof handle?.fd === 'number' && handle.fd >= 0 ? handle.fd : -1;
 }
 
 function fmt(address: string): string {
