@@ -1,6 +1,8 @@
 #!/usr/bin/env -S node --max-semi-space-size=1
-// Launcher for the rpcbind daemon (compiled from src/daemon/main.ts).
-import { main } from '../dist/src/daemon/main.js';
+// Launcher for the rpcbind daemon: the one-file bundle of src/daemon/main.ts (scripts/bundle.mjs).
+// CommonJS (bin/package.json), as is the bundle: node starts a CommonJS entry point faster.
+'use strict';
+const { main } = require('../dist/src/daemon/main.bundle.cjs');
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),

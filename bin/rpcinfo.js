@@ -1,3 +1,4 @@
 #!/usr/bin/env node
-import { main } from '../dist/src/cli/rpcinfo-main.js';
-await main();
+// Launcher for rpcinfo (src/cli/rpcinfo-main.ts). CommonJS like bin/rpcbind.js (bin/package.json).
+'use strict';
+import('../dist/src/cli/rpcinfo-main.js').then(({ main }) => main());

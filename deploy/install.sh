@@ -19,7 +19,7 @@ while [ $# -gt 0 ]; do
 done
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 NODE=$(command -v node) || { echo "install.sh: node is not on PATH" >&2; exit 1; }
-[ -f "$SRC/dist/src/daemon/main.js" ] || { echo "install.sh: $SRC is not built (run npm ci)" >&2; exit 1; }
+[ -f "$SRC/dist/src/daemon/main.bundle.cjs" ] || { echo "install.sh: $SRC is not built (run npm ci)" >&2; exit 1; }
 
 UNITS=$ROOT/etc/systemd/system
 SBIN=$ROOT/usr/local/sbin
