@@ -2,7 +2,7 @@
 // zlib's native crc32 (Node >= 20.15) is ~10x faster than JS on a whole snapshot (1 ms against
 // 12 ms for 5 MB, see the commit adding it); the table-driven loop serves older Node 20 releases.
 
-import * as zlib from 'node:zlib';
+import { createRequire } from 'node:module';
 
 const TABLE = new Int32Array(256);
 for (let n = 0; n < 256; n++) {
@@ -18,9 +18,20 @@ export function crc32Table(buf: Uint8Array, start = 0, end = buf.length): number
   return (c ^ -1) >>> 0;
 }
 
-const native: ((data: Uint8Array) => number) | undefined = typeof zlib.crc32 === 'function' ? zlib.crc32 : undefined;
+type Crc32 = (data: Uint8Array) => number;
+// node:zlib is loaded on the first checksum large enough to need it, not at start-up: an empty
+// table's files never are, and zlib takes milliseconds to load.
+let native: Crc32 | null | undefined;
+
+function loadNative(): Crc32 | null {
+  const zlib = createRequire(import.meta.url)('node:zlib') as { crc32?: Crc32 };
+  return typeof zlib.crc32 === 'function' ? zlib.crc32 : null;
+}
 
 export function crc32(buf: Uint8Array, start = 0, end = buf.length): number {
-  if (native && end - start >= 64) return native(buf.subarray(start, end)) >>> 0;
+  if (end - start >= 64) {
+    native ??= loadNative();
+    if (native) return native(buf.subarray(start, end)) >>> 0;
+  }
   return crc32Table(buf, start, end);
 }

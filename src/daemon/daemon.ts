@@ -27,7 +27,7 @@ import { acquireInstanceLock, type InstanceLock } from './instance-lock.js';
 import { hasIpv4, hasIpv6, hostAddresses, withLoopback } from './local-addresses.js';
 import type { DaemonLog } from './logger.js';
 import { enableMetrics, metrics as defaultMetrics, type DaemonMetrics, type MetricsSink } from './metrics.js';
-import { startMetricsServer, type MetricsServer } from './metrics-server.js';
+import type { MetricsServer } from './metrics-server.js';
 import type { DaemonOptions } from './options.js';
 import { setUpPersistence } from './persistence.js';
 import { describeInherited, type InheritedSocket } from './socket-activation.js';
@@ -215,7 +215,11 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
     if (o.abstractSocket && !inheritedLocal.some((s) => s.address === '@' + o.socketPath)) {
       await streams.listenUnix('\0' + o.socketPath);
     }
-    if (o.metrics && served) metricsServer = await startMetricsServer(o.metrics, served, log);
+    if (o.metrics && served) {
+      // Loaded only when asked for: node:http alone takes milliseconds to load at start-up.
+      const { startMetricsServer } = await import('./metrics-server.js');
+      metricsServer = await startMetricsServer(o.metrics, served, log);
+    }
   } catch (e) {
     await cleanup();
     throw e;

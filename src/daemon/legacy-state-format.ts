@@ -3,10 +3,16 @@
 // entry count, the entries (prog, vers, netid, addr, owner, in XDR), then a SHA-256 of everything
 // before it. Decoding trusts nothing in the file. The encoder is kept for the migration tests.
 
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { MAX_NETID_BYTES, MAX_OWNER_BYTES, MAX_REGISTRATIONS, MAX_UADDR_BYTES } from '../limits.js';
 import type { Registration } from '../rpcbind/index.js';
 import { XdrError, XdrReader, XdrWriter } from '../xdr/index.js';
+
+/** node:crypto, loaded only when a version 1 file is met (rarely: it costs milliseconds at start). */
+function sha256(): import('node:crypto').Hash {
+  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+  return createHash('sha256');
+}
 
 const MAGIC = 0x52425453; // "RBTS"
 export const LEGACY_STATE_FORMAT_VERSION = 1;
@@ -39,7 +45,7 @@ export function encodeState(entries: Iterable<Registration>, cache?: WeakMap<Reg
   }
   head.writeUInt32BE(count, 8);
   const body = Buffer.concat(parts);
-  return Buffer.concat([body, createHash('sha256').update(body).digest()]);
+  return Buffer.concat([body, sha256().update(body).digest()]);
 }
 
 export function decodeState(file: Buffer): DecodedState {
@@ -48,7 +54,7 @@ export function decodeState(file: Buffer): DecodedState {
   const version = file.readUInt32BE(4);
   if (version !== LEGACY_STATE_FORMAT_VERSION) return { ok: false, reason: `unknown format version ${version}` };
   const bodyEnd = file.length - DIGEST_BYTES;
-  const digest = createHash('sha256').update(file.subarray(0, bodyEnd)).digest();
+  const digest = sha256().update(file.subarray(0, bodyEnd)).digest();
   if (!digest.equals(file.subarray(bodyEnd))) return { ok: false, reason: 'checksum mismatch (torn or corrupt)' };
   const count = file.readUInt32BE(8);
   if (count > MAX_REGISTRATIONS) return { ok: false, reason: `${count} entries exceed the cap ${MAX_REGISTRATIONS}` };

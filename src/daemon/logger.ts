@@ -3,6 +3,7 @@
 // through pino for log shippers. Writes are asynchronous (sonic-boom), so logging never blocks
 // the event loop; flush() drains them at exit.
 
+import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { DestinationStream, default as Pino } from 'pino';
 import type { SonicBoom as SonicBoomType, SonicBoomOpts } from 'sonic-boom';
@@ -52,9 +53,39 @@ export function stderrIsJournal(env: NodeJS.ProcessEnv = process.env): boolean {
   return typeof env.JOURNAL_STREAM === 'string' && env.JOURNAL_STREAM !== '';
 }
 
+/**
+ * An asynchronous writer on fd 2 (sonic-boom), opened on the event-loop turn after the first
+ * line rather than at once: loading it takes ~10 ms, and a start logs before it can answer its
+ * first call (bench: first answer). Until then lines wait in memory; flushSync() writes them.
+ */
 function defaultSink(): LineSink {
-  const SonicBoom = requireLazy('sonic-boom') as new (o: SonicBoomOpts) => SonicBoomType;
-  return new SonicBoom({ dest: 2, sync: false, minLength: 0 });
+  let writer: SonicBoomType | undefined;
+  let waiting: string[] = [];
+  let opening = false;
+  const open = (): void => {
+    const SonicBoom = requireLazy('sonic-boom') as new (o: SonicBoomOpts) => SonicBoomType;
+    writer = new SonicBoom({ dest: 2, sync: false, minLength: 0 });
+    if (waiting.length > 0) writer.write(waiting.join(''));
+    waiting = [];
+  };
+  return {
+    write(s: string): boolean {
+      if (writer) return writer.write(s);
+      waiting.push(s);
+      if (!opening) {
+        opening = true;
+        setImmediate(open);
+      }
+      return true;
+    },
+    flushSync(): void {
+      if (writer) writer.flushSync();
+      else if (waiting.length > 0) {
+        writeSync(2, waiting.join(''));
+        waiting = [];
+      }
+    },
+  };
 }
 
 export function createLog(o: LogOptions): DaemonLog {

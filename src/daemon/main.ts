@@ -2,7 +2,6 @@
 // foreground with -f/-d or under systemd, otherwise as a detached copy that reports back once
 // it serves), tell the service manager, reload on SIGHUP and shut down cleanly on signals.
 
-import { spawn } from 'node:child_process';
 import { closeSync, readFileSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadProgramNames } from './call-log.js';
@@ -11,7 +10,6 @@ import { startDaemon, type RunningDaemon } from './daemon.js';
 import { createLog, stderrIsJournal, type DaemonLog } from './logger.js';
 import { metrics } from './metrics.js';
 import { parseCommandLine, USAGE, UsageError, type DaemonOptions, type RawValues } from './options.js';
-import { dropPrivileges, writableDirs } from './privileges.js';
 import { createNotifier, type Notifier } from './sd-notify.js';
 import { inheritedSockets, type InheritedSocket } from './socket-activation.js';
 
@@ -88,6 +86,7 @@ async function runForeground(o: DaemonOptions, cli: RawValues, inherited: Inheri
     const programNames = await loadProgramNames();
     daemon = await startDaemon(o, log, { inherited, programNames });
     if (o.dropPrivileges) {
+      const { dropPrivileges, writableDirs } = await import('./privileges.js');
       dropPrivileges(o.user, writableDirs(o));
       log.info(`running as user ${o.user}`);
     }
@@ -150,7 +149,8 @@ async function reload(daemon: RunningDaemon, cli: RawValues, log: DaemonLog, not
 }
 
 /** Starts a detached copy in the foreground mode and waits for it to report. */
-function detach(argv: string[]): Promise<number> {
+async function detach(argv: string[]): Promise<number> {
+  const { spawn } = await import('node:child_process');
   const script = fileURLToPath(new URL('../../../bin/rpcbind.js', import.meta.url));
   const child = spawn(process.execPath, [script, ...argv], {
     detached: true,

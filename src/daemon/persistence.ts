@@ -5,7 +5,6 @@
 import { MIN_REAP_INTERVAL_S } from '../limits.js';
 import { PMAP_PROG, type Registration, type Registry } from '../rpcbind/index.js';
 import type { TransportLog } from '../transport/handler.js';
-import { reapDeadRegistrations } from './liveness-check.js';
 import { StateStore } from './state-store.js';
 import { importWarmStart, RPCBIND_WARMSTART_DIR } from './warmstart-import.js';
 
@@ -83,7 +82,9 @@ export function setUpPersistence(o: PersistenceOptions): Persistence {
   let checking: Promise<unknown> | undefined;
   const check = (why: string): void => {
     if (checking || aborter.signal.aborted) return;
-    checking = reapDeadRegistrations({ registry, log, persist, signal: aborter.signal })
+    // Loaded on first use, after the start (it brings the RPC client side and node:crypto).
+    checking = import('./liveness-check.js')
+      .then(({ reapDeadRegistrations }) => reapDeadRegistrations({ registry, log, persist, signal: aborter.signal }))
       .then(
         (n) => log.debug(`liveness check (${why}): ${n} dropped`),
         (e) => log.error(`liveness check failed: ${(e as Error).stack ?? String(e)}`),
