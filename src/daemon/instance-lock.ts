@@ -2,7 +2,7 @@
 // /run/rpcbind.lock, so ours and the reference also exclude each other.
 
 import { closeSync, openSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { loadKoffi } from '../transport/load-koffi.js';
 
 const LOCK_EX = 2;
 const LOCK_NB = 4;
@@ -13,9 +13,8 @@ let flock: Flock | null | undefined;
 function loadFlock(): Flock | null {
   if (flock !== undefined) return flock;
   try {
-    const require = createRequire(import.meta.url);
-    const koffi = require('koffi') as { load(name: string): { func(sig: string): Flock } };
-    flock = koffi.load('libc.so.6').func('int flock(int, int)');
+    const koffi = loadKoffi();
+    flock = koffi ? (koffi.load('libc.so.6').func('int flock(int, int)') as Flock) : null;
   } catch {
     flock = null;
   }

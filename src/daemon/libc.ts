@@ -1,7 +1,7 @@
 // The few libc calls Node does not offer (sd_notify datagrams, socket introspection for
 // activation), loaded once through koffi. Every function is null when libc cannot be loaded.
 
-import { createRequire } from 'node:module';
+import { loadKoffi } from '../transport/load-koffi.js';
 
 export interface Libc {
   socket(domain: number, type: number, protocol: number): number;
@@ -16,15 +16,16 @@ let libc: Libc | null | undefined;
 export function loadLibc(): Libc | null {
   if (libc !== undefined) return libc;
   try {
-    const require = createRequire(import.meta.url);
     type Fn = (...a: unknown[]) => number;
-    const koffi = require('koffi') as { load(name: string): { func(sig: string): Fn } };
+    const koffi = loadKoffi();
+    if (!koffi) throw new Error('koffi cannot be loaded');
     const lib = koffi.load('libc.so.6');
-    const socket = lib.func('int socket(int, int, int)');
-    const sendto = lib.func('intptr_t sendto(int, const void *, size_t, int, const void *, uint32_t)');
-    const close = lib.func('int close(int)');
-    const getsockopt = lib.func('int getsockopt(int, int, int, _Out_ int *, _Inout_ uint32_t *)');
-    const getsockname = lib.func('int getsockname(int, _Out_ void *, _Inout_ uint32_t *)');
+    const func = (sig: string): Fn => lib.func(sig) as Fn;
+    const socket = func('int socket(int, int, int)');
+    const sendto = func('intptr_t sendto(int, const void *, size_t, int, const void *, uint32_t)');
+    const close = func('int close(int)');
+    const getsockopt = func('int getsockopt(int, int, int, _Out_ int *, _Inout_ uint32_t *)');
+    const getsockname = func('int getsockname(int, _Out_ void *, _Inout_ uint32_t *)');
     libc = {
       socket: (d, t, p) => socket(d, t, p),
       sendto: (fd, buf, len, flags, addr, addrlen) => Number(sendto(fd, buf, len, flags, addr, addrlen)),

@@ -3,7 +3,7 @@
 // an unknown user.
 
 import type { Socket } from 'node:net';
-import { createRequire } from 'node:module';
+import { loadKoffi } from './load-koffi.js';
 
 const SOL_SOCKET = 1;
 const SO_PEERCRED = 17;
@@ -21,14 +21,11 @@ let getsockopt: GetSockOpt | null | undefined;
 function load(): GetSockOpt | null {
   if (getsockopt !== undefined) return getsockopt;
   try {
-    const require = createRequire(import.meta.url);
-    const koffi = require('koffi') as {
-      load(name: string): { func(sig: string): GetSockOpt };
-      struct(name: string, def: Record<string, string>): unknown;
-    };
+    const koffi = loadKoffi();
+    if (!koffi) throw new Error('koffi cannot be loaded');
     koffi.struct('rpcbind_ucred', { pid: 'int32', uid: 'uint32', gid: 'uint32' });
     const libc = koffi.load('libc.so.6');
-    getsockopt = libc.func('int getsockopt(int, int, int, _Out_ rpcbind_ucred *, _Inout_ uint32 *)');
+    getsockopt = libc.func('int getsockopt(int, int, int, _Out_ rpcbind_ucred *, _Inout_ uint32 *)') as GetSockOpt;
   } catch {
     getsockopt = null;
   }

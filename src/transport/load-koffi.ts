@@ -1,0 +1,45 @@
+// koffi, the FFI behind flock(2) (instance lock), SO_PEERCRED (peer-cred.ts) and sd_notify,
+// loaded once. Its package entry point also loads node:crypto, node:https and node:zlib for
+// its installer, about 9 ms at start-up (bench/profile-start.ts): where the prebuilt native
+// module sits as koffi 2 ships it, take it directly; otherwise (musl, renamed architectures)
+// the entry point, which finds the right one.
+
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+export type KoffiFunction = (...args: never[]) => unknown;
+
+export interface Koffi {
+  load(path: string): { func(signature: string): KoffiFunction };
+  struct(name: string, fields: Record<string, string>): unknown;
+}
+
+let koffi: Koffi | null | undefined;
+
+/** koffi, or null when it cannot be loaded (callers then do without what it gives). */
+export function loadKoffi(): Koffi | null {
+  if (koffi !== undefined) return koffi;
+  const require = createRequire(import.meta.url);
+  const native = nativeModulePath(require);
+  for (const id of native ? [native, 'koffi'] : ['koffi']) {
+    try {
+      koffi = require(id) as Koffi;
+      return koffi;
+    } catch {
+      // not loadable here: try the next way
+    }
+  }
+  koffi = null;
+  return koffi;
+}
+
+function nativeModulePath(require: NodeJS.Require): string | undefined {
+  try {
+    const dir = dirname(require.resolve('koffi/package.json'));
+    const file = join(dir, 'build', 'koffi', `${process.platform}_${process.arch}`, 'koffi.node');
+    return existsSync(file) ? file : undefined;
+  } catch {
+    return undefined;
+  }
+}
