@@ -3,7 +3,7 @@
 // event in JSON logs. A token bucket caps the lines per second so a flood cannot flood the log;
 // suppressed lines are counted and reported once the bucket refills.
 
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { MAX_CALL_LOG_LINES_PER_SECOND, MAX_RPC_NAMES } from '../limits.js';
 import type { CompletedCall } from '../rpc/index.js';
 import type { CallerContext } from '../rpcbind/index.js';
@@ -85,12 +85,15 @@ function targetProgram(args: unknown): number | undefined {
   return typeof p === 'number' ? p : undefined;
 }
 
-/** Program names from /etc/rpc ("nfs 100003 nfsprog"), as getrpcbynumber would give them. */
-export async function loadProgramNames(path = '/etc/rpc'): Promise<Map<number, string>> {
+/**
+ * Program names from /etc/rpc ("nfs 100003 nfsprog"), as getrpcbynumber would give them. Read
+ * synchronously: a few kilobytes, at start-up, where thread-pool round trips delay the first answer.
+ */
+export function loadProgramNames(path = '/etc/rpc'): Map<number, string> {
   const names = new Map<number, string>();
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch {
     return names;
   }

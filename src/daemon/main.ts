@@ -83,7 +83,7 @@ async function runForeground(o: DaemonOptions, cli: RawValues, inherited: Inheri
   const log = createLog({ format: o.logFormat, debug: o.debug, journal: stderrIsJournal() });
   let daemon: RunningDaemon;
   try {
-    const programNames = await loadProgramNames();
+    const programNames = loadProgramNames();
     daemon = await startDaemon(o, log, { inherited, programNames });
     if (o.dropPrivileges) {
       const { dropPrivileges, writableDirs } = await import('./privileges.js');
