@@ -5,7 +5,7 @@
 // bound, the next write is a new snapshot (compaction) instead, and the journal starts over.
 
 import { closeSync, copyFileSync, fstatSync, mkdirSync, openSync, readSync, renameSync } from 'node:fs';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   JOURNAL_COMPACT_FLOOR_BYTES,
@@ -50,6 +50,11 @@ function waiters(): Waiters {
   const promise = new Promise<void>((r) => (resolve = r));
   return { promise, resolve };
 }
+
+// node:fs/promises (with readline, which it loads) takes milliseconds to load: not before the
+// first write, which comes after the first answers (persistence.ts).
+let fsPromises: Promise<typeof import('node:fs/promises')> | undefined;
+const files = (): Promise<typeof import('node:fs/promises')> => (fsPromises ??= import('node:fs/promises'));
 
 type FileRead = { kind: 'missing' } | { kind: 'read'; bytes: Buffer } | { kind: 'error'; reason: string };
 
@@ -305,7 +310,7 @@ export class StateStore {
     const valid = this.#journalValidBytes;
     this.#journalValidBytes = undefined;
     if (valid === undefined || this.#epoch === undefined) return this.#resetJournal(this.#epoch ?? 0);
-    const fh = await open(this.journalFile, 'r+');
+    const fh = await (await files()).open(this.journalFile, 'r+');
     try {
       if ((await fh.stat()).size !== valid) {
         await fh.truncate(valid);
@@ -326,7 +331,7 @@ export class StateStore {
     if (fh) {
       await fh.truncate(0);
     } else {
-      fh = await open(this.journalFile, 'w', 0o644);
+      fh = await (await files()).open(this.journalFile, 'w', 0o644);
       this.#journal = fh;
     }
     this.#journalBytes = 0;
@@ -342,6 +347,7 @@ export class StateStore {
     const epoch = Math.max(Date.now(), this.#highestEpoch + 1);
     const bytes = encodeSnapshot(entries, epoch);
     try {
+      const { open, rename } = await files();
       const fh = await open(this.#temp, 'w', 0o644);
       try {
         await fh.writeFile(bytes);
@@ -360,17 +366,17 @@ export class StateStore {
       this.#needSnapshot = false;
       if (this.#legacyToRemove) {
         this.#legacyToRemove = false;
-        await unlink(join(this.dir, LEGACY_STATE_FILE_NAME)).catch(() => {});
+        await (await files()).unlink(join(this.dir, LEGACY_STATE_FILE_NAME)).catch(() => {});
       }
       this.#succeeded();
     } catch (e) {
-      await unlink(this.#temp).catch(() => {});
+      await (await files()).unlink(this.#temp).catch(() => {});
       await this.#failed(e as Error);
     }
   }
 
   async #syncDir(): Promise<void> {
-    const dh = await open(this.dir, 'r');
+    const dh = await (await files()).open(this.dir, 'r');
     try {
       await dh.sync();
     } finally {
