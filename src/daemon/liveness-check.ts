@@ -37,7 +37,11 @@ export async function reapDeadRegistrations(o: LivenessCheckOptions): Promise<nu
   const probesPerPause = Math.max(1, Math.floor(LIVENESS_PROBES_BETWEEN_PAUSES / LIVENESS_CONCURRENT_PROBES));
   const worker = async (): Promise<void> => {
     for (let mine = 0; next < candidates.length && !o.signal?.aborted; mine++) {
-      if (mine % probesPerPause === 0) await yieldToEventLoop();
+      if (mine % probesPerPause === 0) {
+        await yieldToEventLoop();
+        // The other workers went on meanwhile: they may have taken the last ones.
+        if (next >= candidates.length || o.signal?.aborted) break;
+      }
       const reg = candidates[next++]!;
       const res = await probeRegistration(reg, probe);
       if (res.verdict === 'dead') dead.push({ reg, reason: res.reason });
