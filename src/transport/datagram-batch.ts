@@ -8,7 +8,7 @@
 // through Buffers on the same memory. Every datagram handed out is a copy, so nothing a
 // handler keeps (a forwarded call's arguments, say) points into the arena.
 
-import { createRequire } from 'node:module';
+import { loadKoffi } from './load-koffi.js';
 
 /** Datagrams read (and replies sent) per system call. */
 export const BATCH_DATAGRAMS = 32;
@@ -52,14 +52,14 @@ function loadNative(): Native | null {
   if (native !== undefined) return native;
   try {
     if (process.platform !== 'linux' || process.arch !== 'x64' && process.arch !== 'arm64') throw new Error('layout');
-    const require = createRequire(import.meta.url);
     type Fn = (...a: unknown[]) => unknown;
-    const koffi = require('koffi') as {
+    const koffi = loadKoffi() as {
       load(name: string): { func(sig: string): Fn };
       alloc(type: string, n: number): unknown;
       address(p: unknown): bigint;
       view(p: unknown, len: number): ArrayBuffer;
-    };
+    } | null;
+    if (!koffi) throw new Error('no koffi');
     const lib = koffi.load('libc.so.6');
     const recvmmsg = lib.func('int recvmmsg(int, uintptr_t, unsigned int, int, void *)');
     const sendmmsg = lib.func('int sendmmsg(int, uintptr_t, unsigned int, int)');

@@ -1,8 +1,8 @@
-// koffi, the FFI behind flock(2) (instance lock), SO_PEERCRED (peer-cred.ts) and sd_notify,
-// loaded once. Its package entry point also loads node:crypto, node:https and node:zlib for
-// its installer, about 9 ms at start-up (bench/profile-start.ts): where the prebuilt native
-// module sits as koffi 2 ships it, take it directly; otherwise (musl, renamed architectures)
-// the entry point, which finds the right one.
+// koffi, the FFI behind flock(2) (instance lock), SO_PEERCRED (peer-cred.ts), sd_notify and
+// batched UDP (datagram-batch.ts), loaded once. Its package entry point also loads node:crypto,
+// node:https and node:zlib for its installer, about 9 ms at start-up (bench/profile-start.ts):
+// where the prebuilt native module sits as koffi 2 ships it, take it directly; otherwise (musl,
+// renamed architectures) the entry point, which finds the right one.
 
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
