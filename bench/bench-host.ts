@@ -72,8 +72,9 @@ export class BenchHost {
     return new BenchHost(await TestHost.create(), daemon, extraArgs);
   }
 
-  async start(): Promise<void> {
-    this.#running = await startDaemon(this.#host, this.daemon, this.#extraArgs);
+  /** Starts the daemon; ready once its sockets are up, or when `readyWhen` settles. */
+  async start(readyWhen?: Promise<unknown>): Promise<void> {
+    this.#running = await startDaemon(this.#host, this.daemon, this.#extraArgs, readyWhen);
     if (this.placement) {
       const r = spawnSync('taskset', ['-a', '-p', '-c', this.placement.daemonCpus, String(this.pid)], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`taskset for ${this.daemon.name}: ${r.stderr || r.error?.message}`);
@@ -155,7 +156,8 @@ export class BenchHost {
     const answer = output(poller, FIRST_ANSWER_TIMEOUT_MS, `first-answer poller for ${this.daemon.name}`);
     await ready;
     const t0 = performance.timeOrigin + performance.now();
-    const start = this.start();
+    // Ready when the poller has its answer: no socket polling competes with the start.
+    const start = this.start(answer);
     const { at } = JSON.parse((await answer).trim().split('\n').pop()!) as { at: number };
     await start;
     return at - t0;

@@ -59,6 +59,11 @@ export async function startDaemon(
   host: TestHost,
   daemon: DaemonUnderTest,
   extraArgs: readonly string[] = [],
+  /**
+   * Readiness told by the caller (the benchmark's first-answer poller) instead of polling the
+   * namespace's sockets with ss, which would compete for the CPU with the starting daemon.
+   */
+  readyWhen?: Promise<unknown>,
 ): Promise<RunningDaemon> {
   const child = host.spawn(daemon.command, [...daemon.args, ...extraArgs]);
   let output = '';
@@ -70,6 +75,7 @@ export async function startDaemon(
   exited.catch(() => {}); // only observed through the race below
   const wait = { timeoutMs: READY_TIMEOUT_MS };
   await Promise.race([
+    readyWhen ??
     (async () => {
       await host.waitForUnixSocket(LOCAL_SOCKET_PATH, wait);
       await host.waitForPort('tcp', RPCBIND_PORT, { ...wait, family: 4 });
