@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { Registry } from '../../../src/rpcbind/index.js';
 
 const reg = (prog: number, vers: number, netid: string, addr = '0.0.0.0.4.1', owner = 'superuser') => ({
@@ -88,4 +89,87 @@ test('lookups stay O(1) with many registrations', () => {
   for (let p = 0; p < 50_000; p++) r.set(reg(0x20000000 + p, 1, 'udp'));
   assert.equal(r.find(0x20000000 + 49_999, 1, 'udp')?.prog, 0x20000000 + 49_999);
   assert.equal([...r.findAllNetids(0x20000000 + 7, 1)].length, 1);
+});
+
+/** The table's rules written the plain way: one array in list order. */
+class ModelRegistry {
+  list: Array<{ prog: number; vers: number; netid: string; addr: string; owner: string }> = [];
+  set(r: ModelRegistry['list'][number], max: number): string {
+    const e = this.list.find((x) => x.prog === r.prog && x.vers === r.vers && x.netid.toLowerCase() === r.netid.toLowerCase());
+    if (e) return e.addr === r.addr ? 'exists' : 'conflict';
+    if (this.list.length >= max) return 'full';
+    this.list.push({ prog: r.prog, vers: r.vers, netid: r.netid, addr: r.addr, owner: r.owner });
+    return 'added';
+  }
+  unset(prog: number, vers: number, netid: string, owner: string): boolean {
+    for (const r of this.list.filter((x) => x.prog === prog && x.vers === vers && (netid === '' || x.netid.toLowerCase() === netid.toLowerCase()))) {
+      if (owner !== 'superuser' && r.owner !== owner) return false;
+      this.list.splice(this.list.indexOf(r), 1);
+    }
+    return true;
+  }
+  find(prog: number, vers: number, netid: string) {
+    const l = netid.toLowerCase();
+    return (
+      this.list.find((x) => x.prog === prog && x.vers === vers && x.netid.toLowerCase() === l) ??
+      [...this.list].reverse().find((x) => x.prog === prog && x.netid.toLowerCase() === l)
+    );
+  }
+}
+
+test('random SET/UNSET/remove sequences agree with a plain list (slot reuse, big programs, list order)', () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          op: fc.constantFrom('set', 'set', 'set', 'unset', 'remove', 'find'),
+          // Program 1 gets many rows (past the scan limit), the others a few.
+          prog: fc.oneof(fc.constant(1), fc.integer({ min: 2, max: 6 })),
+          vers: fc.integer({ min: 1, max: 12 }),
+          netid: fc.constantFrom('udp', 'tcp', 'UDP', 'udp6', 'tcp6', 'local', ''),
+          addr: fc.constantFrom('0.0.0.0.4.1', '0.0.0.0.4.2', '/run/x.sock'),
+          owner: fc.constantFrom('superuser', '1000', 'unknown'),
+        }),
+        { maxLength: 400 },
+      ),
+      (ops) => {
+        const r = new Registry(60, 1000);
+        const m = new ModelRegistry();
+        for (const o of ops) {
+          if (o.op === 'set' && o.netid !== '') assert.equal(r.set(o), m.set(o, 60));
+          else if (o.op === 'unset') assert.equal(r.unset(o.prog, o.vers, o.netid, o.owner), m.unset(o.prog, o.vers, o.netid, o.owner));
+          else if (o.op === 'remove' && o.netid !== '') {
+            const had = m.find(o.prog, o.vers, o.netid);
+            const exact = had && had.vers === o.vers ? had : undefined;
+            if (exact) m.list.splice(m.list.indexOf(exact), 1);
+            assert.equal(r.remove(o.prog, o.vers, o.netid), exact !== undefined);
+          } else if (o.op === 'find') {
+            assert.deepEqual(r.find(o.prog, o.vers, o.netid), m.find(o.prog, o.vers, o.netid));
+            assert.deepEqual(r.findAllNetids(o.prog, o.vers), m.list.filter((x) => x.prog === o.prog && x.vers === o.vers));
+          }
+          assert.equal(r.size, m.list.length);
+        }
+        assert.deepEqual([...r.entries()], m.list);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test('a looked-up entry keeps its identity until it changes; the listener sees every change', () => {
+  const r = new Registry();
+  const seen: string[] = [];
+  r.observe((op, e) => seen.push(`${op} ${e.prog}/${e.vers}/${e.netid}`));
+  r.set(reg(5, 1, 'udp'));
+  const a = r.find(5, 1, 'udp');
+  assert.equal(r.find(5, 1, 'UDP'), a);
+  r.unset(5, 1, 'udp', 'superuser');
+  r.set(reg(5, 1, 'udp', '0.0.0.0.4.9'));
+  assert.notEqual(r.find(5, 1, 'udp'), a);
+  assert.equal(r.find(5, 1, 'udp')?.addr, '0.0.0.0.4.9');
+  r.clear();
+  assert.deepEqual(seen, ['add 5/1/udp', 'remove 5/1/udp', 'add 5/1/udp', 'remove 5/1/udp']);
+  assert.equal(r.size, 0);
+  r.set(reg(6, 1, 'tcp'));
+  assert.deepEqual([...r.entries()].map((e) => e.prog), [6]);
 });
