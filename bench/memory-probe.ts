@@ -50,7 +50,7 @@ try {
       udpRetryMs: 200,
       generatorId: i,
     }));
-    const res = await host.load(specs);
+    const { results: res } = await host.load(specs);
     const rate = res.reduce((s, r) => s + (r.calls / r.elapsedMs) * 1000, 0);
     await report(`after ${n} (${Math.round(rate)} calls/s)`);
   }

@@ -96,7 +96,13 @@ export interface DispatchEvents<Ctx = unknown> {
   completed?(c: CompletedCall<Ctx>): void;
 }
 
-export type Reply = Buffer | undefined;
+/** The reply bytes, in parts when a large part is shared rather than copied (XdrWriter.shared). */
+export type Reply = Buffer | Buffer[] | undefined;
+
+/** A reply as one buffer (parts joined): for datagrams, which leave whole anyway, and tests. */
+export function replyBytes(r: Reply): Buffer | undefined {
+  return Array.isArray(r) ? Buffer.concat(r) : r;
+}
 
 export class Dispatcher<Ctx> {
   readonly #programs = new Map<number, Program<Ctx>>();
@@ -228,7 +234,7 @@ export class Dispatcher<Ctx> {
     }
     // The writer is this call's own and is dropped here: hand out its bytes without a copy
     // (bench/run.ts getport2-udp, getaddr4-udp).
-    return w.view();
+    return w.parts();
   }
 
   #acceptError(xid: number, stat: AcceptStat, t?: Tracking): Buffer {

@@ -60,16 +60,20 @@ export function cachedEncoding(encode: (w: XdrWriter) => void, generation: () =>
   return () => {
     const g = generation();
     if (g !== gen) {
-      const w = new XdrWriter(4096, MAX_REPLY_BYTES);
+      // Sized from the previous encoding, so that a big table is encoded into one buffer
+      // instead of a run of doublings (each a copy) up to twice its size.
+      const w = new XdrWriter(Math.max(4096, bytes.length + (bytes.length >> 4)), MAX_REPLY_BYTES);
       encode(w);
-      bytes = w.toBuffer();
+      const view = w.view();
+      // Kept as written unless the writer's buffer is much larger than what it holds.
+      bytes = view.buffer.byteLength - view.length > view.length >> 3 ? Buffer.from(view) : view;
       gen = g;
     }
     return bytes;
   };
 }
 
-/** Copies an encoding made by `cachedEncoding` (a whole number of XDR units) into a reply. */
+/** Puts an encoding made by `cachedEncoding` (a whole number of XDR units) in a reply, uncopied when large. */
 export const encodeCached = (w: XdrWriter, bytes: Buffer): void => {
-  w.fixedOpaque(bytes);
+  w.shared(bytes);
 };

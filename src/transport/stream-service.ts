@@ -12,7 +12,7 @@ import {
   MAX_REPLY_BYTES,
   RECORD_DEADLINE_MS,
 } from '../limits.js';
-import { RecordDecoder, encodeRecord } from '../rpc/index.js';
+import { RecordDecoder, encodeRecord, writeRecordMark } from '../rpc/index.js';
 import type { Reply } from '../rpc/index.js';
 import type { CallerContext, Netid } from '../rpcbind/index.js';
 import { normalizeAddress } from '../rpcbind/index.js';
@@ -48,6 +48,23 @@ export interface StreamCounters {
 }
 
 type Settings = Required<Omit<StreamServiceOptions, 'admit' | 'throttleMs' | 'counters' | 'onConnection'>>;
+
+
+/**
+ * One record from a reply in parts (a large shared part, see XdrWriter.shared): the mark and
+ * the parts leave in one writev, nothing copied. Returns what the last write() returned.
+ */
+function writeParts(sock: net.Socket, parts: readonly Buffer[]): boolean {
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const mark = Buffer.allocUnsafe(4);
+  writeRecordMark(mark, total);
+  sock.cork();
+  let ok = sock.write(mark);
+  for (const p of parts) ok = sock.write(p);
+  sock.uncork();
+  return ok;
+}
 
 export class StreamService {
   readonly #o: Settings;
@@ -183,7 +200,7 @@ export class StreamService {
         sock.destroy();
         return;
       }
-      if (!sock.write(encodeRecord(reply))) {
+      if (!(Array.isArray(reply) ? writeParts(sock, reply) : sock.write(encodeRecord(reply)))) {
         sock.pause();
         sock.once('drain', () => {
           if (throttle === undefined) sock.resume();

@@ -7,6 +7,7 @@ import dgram from 'node:dgram';
 import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { isIPv4 } from 'node:net';
 import { MAX_UDP_REPLY_BYTES, MIN_RPC_CALL_BYTES } from '../limits.js';
+import { replyBytes } from '../rpc/index.js';
 import type { CallerContext } from '../rpcbind/index.js';
 import { BATCH_DATAGRAMS, type DatagramBatch } from './datagram-batch.js';
 import type { MessageHandler, TransportLog } from './handler.js';
@@ -204,11 +205,11 @@ export class UdpService {
     if (reply instanceof Promise) {
       // Answered later, outside any batch: through Node.
       reply.then(
-        (r) => this.#send(where, r, peerAddress, peerPort, msg.length, -1),
+        (r) => this.#send(where, replyBytes(r), peerAddress, peerPort, msg.length, -1),
         (e: unknown) => this.#o.log.error(`udp: handler failed: ${String(e)}`),
       );
     } else {
-      this.#send(where, reply, peerAddress, peerPort, msg.length, slot);
+      this.#send(where, replyBytes(reply), peerAddress, peerPort, msg.length, slot);
     }
   }
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { XdrError, XdrReader } from '../../src/xdr/index.js';
-import { decodeCall, decodeReply, Dispatcher, RecordDecoder, encodeRecord } from '../../src/rpc/index.js';
+import { decodeCall, decodeReply, Dispatcher, RecordDecoder, encodeRecord, replyBytes } from '../../src/rpc/index.js';
 import { Registry, RpcbStats, createRpcbindProgram, selfRegistrations, type BindingState, type CallerContext } from '../../src/rpcbind/index.js';
 import { decodeMapping, decodeRpcb, decodeRmtCallArgs, decodeNetbuf, decodeRpcbStatByVers } from '../../src/rpcbind/index.js';
 import { everyProcedureCall } from '../helpers/rpc-calls.js';
@@ -25,7 +25,7 @@ function newDispatcher(): { d: Dispatcher<CallerContext>; state: BindingState; b
 
 /** Dispatches synchronously or awaits; asserts no throw and a decodable reply. */
 async function dispatchOk(d: Dispatcher<CallerContext>, msg: Buffer, ctx: CallerContext): Promise<Buffer | undefined> {
-  const r = await d.dispatch(msg, ctx, 8800);
+  const r = replyBytes(await d.dispatch(msg, ctx, 8800));
   if (r !== undefined) decodeReply(r); // throws if the reply is malformed
   return r;
 }

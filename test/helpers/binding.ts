@@ -1,7 +1,6 @@
 // An in-memory binding service (registry, stats, dispatcher) for unit tests: no sockets.
 
-import { Dispatcher } from '../../src/rpc/index.js';
-import type { Reply } from '../../src/rpc/index.js';
+import { Dispatcher, replyBytes } from '../../src/rpc/index.js';
 import {
   Registry,
   RpcbStats,
@@ -14,8 +13,8 @@ import {
 export interface TestBinding {
   state: BindingState;
   /** Dispatches synchronously; fails if the handler went asynchronous. */
-  call(ctx: CallerContext, msg: Buffer, maxReply?: number): Reply;
-  callAsync(ctx: CallerContext, msg: Buffer, maxReply?: number): Promise<Reply>;
+  call(ctx: CallerContext, msg: Buffer, maxReply?: number): Buffer | undefined;
+  callAsync(ctx: CallerContext, msg: Buffer, maxReply?: number): Promise<Buffer | undefined>;
 }
 
 export function newBinding(over: Partial<BindingState> = {}, withSelf = true): TestBinding {
@@ -38,10 +37,10 @@ export function newBinding(over: Partial<BindingState> = {}, withSelf = true): T
     call(ctx, msg, maxReply = 1 << 20) {
       const r = d.dispatch(msg, ctx, maxReply);
       if (r instanceof Promise) throw new Error('handler went asynchronous');
-      return r;
+      return replyBytes(r);
     },
     async callAsync(ctx, msg, maxReply = 1 << 20) {
-      return d.dispatch(msg, ctx, maxReply);
+      return replyBytes(await d.dispatch(msg, ctx, maxReply));
     },
   };
 }
