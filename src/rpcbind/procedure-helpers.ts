@@ -54,15 +54,20 @@ export const WEAK_AUTH = RpcOutcome.WEAK_AUTH;
  * (its generation moves): a DUMP of a large table is otherwise re-encoded on every call
  * (bench/run.ts dump4-tcp). Written into replies with `encodeCached`.
  */
-export function cachedEncoding(encode: (w: XdrWriter) => void, generation: () => number): () => Buffer {
+export function cachedEncoding(
+  encode: (w: XdrWriter) => void,
+  generation: () => number,
+  /** At least the bytes `encode` writes (its exact size is best: nothing is grown or copied). */
+  sizeHint: () => number,
+): () => Buffer {
   let gen = -1;
   let bytes: Buffer = Buffer.alloc(0);
   return () => {
     const g = generation();
     if (g !== gen) {
-      // Sized from the previous encoding, so that a big table is encoded into one buffer
-      // instead of a run of doublings (each a copy) up to twice its size.
-      const w = new XdrWriter(Math.max(4096, bytes.length + (bytes.length >> 4)), MAX_REPLY_BYTES);
+      // One buffer of the right size: growing by doubling would allocate twice the result in
+      // steps, garbage that only a GC returns (bench/memory-probe.ts dump4-tcp).
+      const w = new XdrWriter(Math.max(64, sizeHint()), MAX_REPLY_BYTES);
       encode(w);
       const view = w.view();
       // Kept as written unless the writer's buffer is much larger than what it holds.

@@ -29,6 +29,7 @@ import {
   encodeNetbuf,
   encodeRpcbEntryList,
   encodeRpcbList,
+  rpcbListBytes,
   encodeRpcbStatByVers,
   type Netbuf,
   type RpcbEntry,
@@ -43,7 +44,11 @@ function dumpEncoding(state: BindingState): () => Buffer {
   let c = dumpCaches.get(state.registry);
   if (!c) {
     const registry = state.registry;
-    c = cachedEncoding((w) => encodeRpcbList(w, registry.entries()), () => registry.generation);
+    c = cachedEncoding(
+      (w) => encodeRpcbList(w, registry.entries()),
+      () => registry.generation,
+      () => rpcbListBytes(registry.entries()),
+    );
     dumpCaches.set(registry, c);
   }
   return c;

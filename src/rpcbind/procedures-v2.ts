@@ -106,7 +106,12 @@ export function pmapProcedures(state: BindingState): Array<AnyProcedure<CallerCo
     'DUMP',
     decodeVoid,
     encodeCached,
-    cachedEncoding((w: XdrWriter) => encodePmapList(w, pmapList(state)), () => registry.generation),
+    cachedEncoding(
+      (w: XdrWriter) => encodePmapList(w, pmapList(state)),
+      () => registry.generation,
+      // An upper bound (entries that are not udp/tcp are left out): one more word per entry.
+      () => 4 + 20 * registry.size,
+    ),
   );
 
   const callit = remoteCallProcedure(state, PMAP_VERS, 'CALLIT');

@@ -94,6 +94,16 @@ export function encodeRpcb(w: XdrWriter, b: Rpcb): void {
   w.uint32(b.prog).uint32(b.vers).string(b.netid).string(b.addr).string(b.owner);
 }
 
+/** Bytes of an XDR string of `len` latin1 characters. */
+const stringBytes = (len: number): number => 4 + ((len + 3) & ~3);
+
+/** What encodeRpcbList writes for `list`, to the byte (a 100k list is sized once, not grown). */
+export function rpcbListBytes(list: Iterable<Rpcb>): number {
+  let n = 4;
+  for (const b of list) n += 12 + stringBytes(b.netid.length) + stringBytes(b.addr.length) + stringBytes(b.owner.length);
+  return n;
+}
+
 export function encodeRpcbList(w: XdrWriter, list: Iterable<Rpcb>): void {
   for (const b of list) {
     w.bool(true);

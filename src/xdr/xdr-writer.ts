@@ -32,12 +32,13 @@ export class XdrWriter {
 
   #ensure(n: number): void {
     const need = this.#pos + n;
-    if (need <= this.#buf.length) return;
-    // Bytes before #start are counted in #partsBytes too: the total is what the cap bounds.
+    if (need <= this.#buf.length && this.#parts === undefined) return;
+    // With shared parts the total, not the own buffer's fill, is what the cap bounds.
     const total = this.length + n;
     if (total > this.#max) {
       throw new XdrError('XDR_OVERFLOW', `encoding needs ${total} bytes, cap is ${this.#max}`);
     }
+    if (need <= this.#buf.length) return;
     let size = this.#buf.length * 2;
     while (size < need) size *= 2;
     const next = Buffer.allocUnsafe(Math.min(size, this.#max));

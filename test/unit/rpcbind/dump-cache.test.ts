@@ -10,6 +10,8 @@ import {
   createRpcbindProgram,
   decodePmapList,
   decodeRpcbList,
+  encodeRpcbList,
+  rpcbListBytes,
   type BindingState,
   type CallerContext,
 } from '../../../src/rpcbind/index.js';
@@ -59,4 +61,39 @@ test('v2 DUMP follows SET and UNSET', () => {
   assert.deepEqual(dump(), ['9/17/700']);
   assert.equal(call(2, 2, mapping(9, 17, 0)).bool(), true);
   assert.deepEqual(dump(), []);
+});
+
+test('rpcbListBytes is exactly what encodeRpcbList writes', () => {
+  const list = [
+    { prog: 1, vers: 2, netid: 'udp', addr: '0.0.0.0.3.232', owner: 'superuser' },
+    { prog: 3, vers: 4, netid: 'tcp6', addr: '::.3.232', owner: '' },
+    { prog: 5, vers: 6, netid: 'local', addr: '/run/rpcbind.sock', owner: '1000' },
+  ];
+  for (let n = 0; n <= list.length; n++) {
+    const w = new XdrWriter(16);
+    encodeRpcbList(w, list.slice(0, n));
+    assert.equal(rpcbListBytes(list.slice(0, n)), w.length);
+  }
+});
+
+test('a large DUMP reply shares the cached list (one buffer for every reply) and decodes whole', () => {
+  const state: BindingState = { registry: new Registry(), stats: new RpcbStats(), policy: { insecure: false }, now: () => 0 };
+  for (let i = 0; i < 2000; i++) state.registry.set({ prog: 0x20000000 + i, vers: 1, netid: 'udp', addr: '0.0.0.0.3.232', owner: 'superuser' });
+  const d = new Dispatcher<CallerContext>();
+  d.addProgram(createRpcbindProgram(state));
+  const dump = (xid: number): Buffer[] => {
+    const w = new XdrWriter();
+    writeCallHeader(w, { xid, prog: 100000, vers: 4, proc: 4 });
+    const reply = d.dispatch(w.toBuffer(), LOCAL, 1 << 20);
+    assert.ok(Array.isArray(reply));
+    return reply;
+  };
+  const a = dump(1);
+  const b = dump(2);
+  assert.equal(a[1], b[1]);
+  const r = decodeReply(Buffer.concat(a));
+  assert.equal(r.kind, 'success');
+  const list = decodeRpcbList((r as { results: XdrReader }).results, 10_000);
+  assert.equal(list.length, 2000);
+  assert.equal(list[1999]!.prog, 0x20000000 + 1999);
 });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { XdrError, XdrReader, XdrWriter } from '../../../src/xdr/index.js';
+import { SHARE_MIN_BYTES } from '../../../src/xdr/xdr-writer.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -69,4 +70,30 @@ test('strings are latin1 so any byte sequence round-trips', () => {
   const w2 = new XdrWriter();
   w2.string(s);
   assert.deepEqual(w2.toBuffer(), w.toBuffer());
+});
+
+test('shared() keeps a large part by reference: parts() hands it out uncopied, the cap still counts it', () => {
+  const big = Buffer.alloc(SHARE_MIN_BYTES, 7);
+  const w = new XdrWriter(16, SHARE_MIN_BYTES + 12);
+  w.uint32(1).shared(big).uint32(2);
+  assert.equal(w.length, SHARE_MIN_BYTES + 8);
+  const parts = w.parts();
+  assert.ok(Array.isArray(parts));
+  assert.equal(parts.length, 3);
+  assert.equal(parts[1], big);
+  assert.deepEqual(Buffer.concat(parts), Buffer.concat([Buffer.from([0, 0, 0, 1]), big, Buffer.from([0, 0, 0, 2])]));
+  assert.deepEqual(w.toBuffer(), Buffer.concat(parts));
+  assert.deepEqual(w.view(), Buffer.concat(parts));
+  w.uint32(3);
+  assert.throws(() => w.uint32(4), (e: unknown) => e instanceof XdrError && e.code === 'XDR_OVERFLOW');
+  assert.throws(() => new XdrWriter(16, SHARE_MIN_BYTES).uint32(0).shared(big), (e: unknown) => e instanceof XdrError);
+  w.reset();
+  assert.equal(w.length, 0);
+  assert.ok(!Array.isArray(w.uint32(9).parts()));
+});
+
+test('shared() copies a small part (or one that is not whole XDR units)', () => {
+  const w = new XdrWriter(16);
+  w.shared(Buffer.from([1, 2, 3, 4]));
+  assert.deepEqual(w.parts(), Buffer.from([1, 2, 3, 4]));
 });
