@@ -43,11 +43,12 @@ export function setUpPersistence(o: PersistenceOptions): Persistence {
     dir: o.stateDir,
     log,
     ...(o.onWrite ? { onWrite: o.onWrite } : {}),
-    snapshot: () => {
-      const out: Registration[] = [];
-      for (const r of registry.entries()) if (!isSelf(r)) out.push(r);
-      return out;
-    },
+    // Made entry by entry from the table's columns as the snapshot is encoded.
+    snapshot: () => ({
+      *[Symbol.iterator]() {
+        for (const r of registry.entries()) if (!isSelf(r)) yield r;
+      },
+    }),
   });
   const loaded = store.load();
   // Logged once the daemon serves, so that a failed start stays one line.

@@ -17,16 +17,30 @@ export type DecodedSnapshot =
   | { ok: true; epoch: number; entries: Registration[] }
   | { ok: false; reason: string };
 
-export function encodeSnapshot(entries: readonly Registration[], epoch: number): Buffer {
+/**
+ * `entries` is walked twice (sizing, then writing) and must yield the same entries both times.
+ * It may make each entry as it goes: nothing is kept between entries, so a 100k table is
+ * saved without 100k objects living long enough to reach the old space (issue 8).
+ */
+export function encodeSnapshot(entries: Iterable<Registration>, epoch: number): Buffer {
   let size = HEADER_BYTES + TRAILER_BYTES;
-  for (const e of entries) size += entryBytes(e);
+  let count = 0;
+  for (const e of entries) {
+    size += entryBytes(e);
+    count++;
+  }
   const buf = Buffer.allocUnsafe(size);
   buf.writeUInt32BE(SNAPSHOT_MAGIC, 0);
   buf.writeUInt32BE(STATE_FORMAT_VERSION, 4);
   writeEpoch(buf, 8, epoch);
-  buf.writeUInt32BE(entries.length, 16);
+  buf.writeUInt32BE(count, 16);
   let p = HEADER_BYTES;
-  for (const e of entries) p = writeEntry(buf, p, e);
+  let written = 0;
+  for (const e of entries) {
+    if (++written > count || p + entryBytes(e) > size - TRAILER_BYTES) throw new Error('snapshot entries changed while being saved');
+    p = writeEntry(buf, p, e);
+  }
+  if (written !== count) throw new Error('snapshot entries changed while being saved');
   buf.writeUInt32BE(crc32(buf, 0, p), p);
   return buf;
 }

@@ -34,8 +34,11 @@ export type LoadResult =
 export interface StateStoreOptions {
   dir: string;
   log: TransportLog;
-  /** The entries to save in a snapshot, read synchronously when a compaction starts. */
-  snapshot: () => readonly Registration[];
+  /**
+   * The entries to save in a snapshot, read synchronously when a compaction starts (walked
+   * twice, see encodeSnapshot).
+   */
+  snapshot: () => Iterable<Registration>;
   /** Told of every durable write (journal append or compaction): its duration and outcome. */
   onWrite?: (seconds: number, ok: boolean) => void;
 }
@@ -91,7 +94,7 @@ export class StateStore {
   readonly journalFile: string;
   readonly #temp: string;
   readonly #log: TransportLog;
-  readonly #snapshot: () => readonly Registration[];
+  readonly #snapshot: () => Iterable<Registration>;
   /** Callers waiting for a write that has not started yet. */
   #next: Waiters | undefined;
   #writing: Promise<void> | undefined;
@@ -342,7 +345,7 @@ export class StateStore {
     this.#journalBytes = header.length;
   }
 
-  async #compact(entries: readonly Registration[]): Promise<void> {
+  async #compact(entries: Iterable<Registration>): Promise<void> {
     this.#writes++;
     const epoch = Math.max(Date.now(), this.#highestEpoch + 1);
     const bytes = encodeSnapshot(entries, epoch);
