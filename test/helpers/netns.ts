@@ -252,8 +252,15 @@ export class TestHost {
     if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
       killQuietly(child.pid, signal);
     }
-    const timeout = delay(timeoutMs).then(() => 'timeout' as const);
+    // Cancelled once the child exits: a long timeout must not keep the test process alive.
+    const cancel = new AbortController();
+    // Only ever aborted after the race is decided: its rejection is just swallowed.
+    const timeout = delay(timeoutMs, undefined, { signal: cancel.signal }).then(
+      () => 'timeout' as const,
+      () => new Promise<never>(() => {}),
+    );
     const outcome = await Promise.race([exited, timeout]);
+    cancel.abort();
     if (outcome === 'timeout') {
       if (child.pid !== undefined) killQuietly(child.pid, 'SIGKILL');
       await exited;
