@@ -13,7 +13,9 @@ const names = (process.argv[3] ?? 'getport2-udp,getaddr4-tcp,dump4-tcp').split('
 const seconds = Number(process.argv[4] ?? '2');
 
 const base = daemonByName('ours');
-const [entry, ...rest] = base.args;
+// MEMPROBE_BIN: another build's bin/rpcbind.js, for before/after runs.
+const [defaultEntry, ...rest] = base.args;
+const entry = process.env.MEMPROBE_BIN ?? defaultEntry;
 const first = readFileSync(entry!, 'utf8').split('\n', 1)[0] ?? '';
 const shebang = /^#!\/usr\/bin\/env -S node (.*)$/.exec(first)?.[1]?.trim().split(/\s+/) ?? [];
 const extra = (process.env.MEMPROBE_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
