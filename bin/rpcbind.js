@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --max-old-space-size=192
+#!/usr/bin/env -S node --max-semi-space-size=4 --max-old-space-size=192
 // Launcher for the rpcbind daemon: the one-file bundle of src/daemon/main.ts (scripts/bundle.mjs).
 // CommonJS (bin/package.json), as is the bundle: node starts a CommonJS entry point faster.
 'use strict';
