@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { LoadSpec } from './load.js';
 
 const SOURCE = fileURLToPath(new URL('../../bench/loadgen.c', import.meta.url));
 const BINARY = fileURLToPath(new URL('./loadgen', import.meta.url));
@@ -18,20 +19,7 @@ export function loadgenBinary(): string {
 }
 
 /** The generator's command line for one LoadSpec (see loadgen.c for the order). */
-export function loadgenArgs(s: {
-  transport: string;
-  host: string;
-  port: number;
-  sockets: number;
-  window: number;
-  warmupMs: number;
-  durationMs: number;
-  udpRetryMs: number;
-  generatorId: number;
-  progOffset: number;
-  progBase: number;
-  messagesHex: string[];
-}): string[] {
+export function loadgenArgs(s: LoadSpec): string[] {
   return [
     s.transport,
     s.host,
