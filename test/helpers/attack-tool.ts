@@ -9,7 +9,8 @@ type Spec =
   | { op: 'tcp'; target: string; from?: string; port: number; chunks: string[]; gapMs: number; maxMs: number; reset?: boolean }
   | { op: 'local'; path: string; chunks: string[]; maxMs: number }
   | { op: 'idle'; target: string; from?: string; port: number; count: number; holdMs: number }
-  | { op: 'noread'; target: string; from?: string; port: number; record: string; count: number; maxMs: number };
+  | { op: 'noread'; target: string; from?: string; port: number; record: string; count: number; maxMs: number }
+  | { op: 'burst'; target: string; port: number; sockets: number; perSocket: number; wave: number; payload: string; waitMs: number };
 
 function readStdin(): Promise<string> {
   return new Promise((resolve) => {
@@ -38,6 +39,60 @@ async function udp(s: Extract<Spec, { op: 'udp' }>): Promise<unknown> {
   await delay(s.waitMs);
   sock.close();
   return { sent, replies, firstReplyMs };
+}
+
+/**
+ * Several sockets each fire `perSocket` copies of one call (xid = socket << 16 | i) in waves
+ * of `wave` per socket: a wave's sends are not awaited, so they queue at the daemon, and the
+ * next wave leaves once the replies are in (or after `waitMs`; the daemon's receive buffer
+ * holds a few hundred small datagrams, beyond which the kernel drops them). Reports, per
+ * socket, what came back to it.
+ */
+async function burst(s: Extract<Spec, { op: 'burst' }>): Promise<unknown> {
+  const v6 = s.target.includes(':');
+  const template = Buffer.from(s.payload, 'hex');
+  const socks: dgram.Socket[] = [];
+  const seen: Array<{ answered: Set<number>; foreign: number; duplicates: number; bodies: Set<string> }> = [];
+  let total = 0;
+  let waveDone: (() => void) | undefined;
+  let waveTarget = 0;
+  let done!: () => void;
+  const all = new Promise<void>((r) => (done = r));
+  for (let k = 0; k < s.sockets; k++) {
+    const sock = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', recvBufferSize: 4 * 1024 * 1024 });
+    sock.on('error', () => {});
+    const mine = { answered: new Set<number>(), foreign: 0, duplicates: 0, bodies: new Set<string>() };
+    seen.push(mine);
+    sock.on('message', (m) => {
+      const xid = m.length >= 4 ? m.readUInt32BE(0) : -1;
+      if (xid >>> 16 !== k || (xid & 0xffff) >= s.perSocket) mine.foreign++;
+      else if (mine.answered.has(xid)) mine.duplicates++;
+      else {
+        mine.answered.add(xid);
+        if (++total === s.sockets * s.perSocket) done();
+        if (total >= waveTarget) waveDone?.();
+      }
+      mine.bodies.add(m.subarray(4).toString('hex'));
+    });
+    await new Promise<void>((r) => sock.bind({ address: v6 ? '::1' : '127.0.0.1', port: 0 }, () => r()));
+    socks.push(sock);
+  }
+  for (let i0 = 0; i0 < s.perSocket; i0 += s.wave) {
+    const end = Math.min(s.perSocket, i0 + s.wave);
+    waveTarget = end * s.sockets;
+    const waveIn = new Promise<void>((r) => (waveDone = r));
+    for (let i = i0; i < end; i++) {
+      for (let k = 0; k < s.sockets; k++) {
+        const b = Buffer.from(template);
+        b.writeUInt32BE(((k << 16) | i) >>> 0, 0);
+        socks[k]!.send(b, s.port, s.target);
+      }
+    }
+    await Promise.race([waveIn, delay(s.waitMs)]);
+  }
+  await Promise.race([all, delay(s.waitMs)]);
+  for (const sock of socks) sock.close();
+  return seen.map((m) => ({ answered: m.answered.size, foreign: m.foreign, duplicates: m.duplicates, bodies: [...m.bodies] }));
 }
 
 function connect(target: string, port: number, from?: string): net.Socket {
@@ -155,6 +210,9 @@ async function main(): Promise<void> {
       break;
     case 'noread':
       out = await noread(spec);
+      break;
+    case 'burst':
+      out = await burst(spec);
       break;
   }
   // Let stdout drain (process.exit would cut a large result), then stop lingering timers.

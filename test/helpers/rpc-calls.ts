@@ -38,6 +38,10 @@ export function rpcbUnsetCall(xid: number, prog: number, vers: number, netid: st
   return call(xid, 4, 2, (w) => encodeRpcb(w, { prog, vers, netid, addr: '', owner: '' }));
 }
 
+export function getaddrCall(xid: number, prog: number, vers: number, netid: string, rpcbVers: 3 | 4 = 4): Buffer {
+  return call(xid, rpcbVers, 3, (w) => encodeRpcb(w, { prog, vers, netid, addr: '', owner: '' }));
+}
+
 export function dumpCall(xid: number, vers = 2): Buffer {
   return call(xid, vers, 4, () => {});
 }
