@@ -28,6 +28,11 @@ export const MAX_STAT_ADDR_ROWS = 256;
 export const MAX_STAT_RMT_ROWS = 256;
 /** Simultaneous stream (TCP + unix) connections. */
 export const MAX_CONNECTIONS = 1024;
+/**
+ * Simultaneous TCP connections from one non-loopback address: one source cannot take the
+ * shared slots from everyone else by churning through the least-active reaping.
+ */
+export const MAX_CONNECTIONS_PER_SOURCE = 64;
 /** A stream connection idle this long is closed. */
 export const CONNECTION_IDLE_MS = 30_000;
 /** Bytes queued for a client that does not read before we close it. */

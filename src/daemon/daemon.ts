@@ -149,6 +149,7 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
     handler,
     log,
     maxConnections: o.security.maxConnections,
+    maxConnectionsPerSource: o.security.maxConnectionsPerSource,
     idleMs: o.security.idleTimeoutMs,
     recordDeadlineMs: o.security.recordTimeoutMs,
     admit: streamRate?.admit,

@@ -5,6 +5,7 @@
 import {
   CONNECTION_IDLE_MS,
   MAX_CONNECTIONS,
+  MAX_CONNECTIONS_PER_SOURCE,
   MAX_REGISTRATIONS_PER_OWNER,
   RATE_GLOBAL_CALLS_PER_SECOND,
   RATE_PER_SOURCE_BURST_CALLS,
@@ -25,6 +26,7 @@ export interface SecurityOptions {
   /** Rate-limit loopback and local-socket callers too. */
   rateLimitLocal: boolean;
   maxConnections: number;
+  maxConnectionsPerSource: number;
   idleTimeoutMs: number;
   recordTimeoutMs: number;
   maxRegistrationsPerOwner: number;
@@ -47,6 +49,7 @@ export const SECURITY_ARG_SPEC: Record<string, Spec> = {
   'global-rate-limit': { type: 'string' },
   'rate-limit-local': { type: 'boolean' },
   'max-connections': { type: 'string' },
+  'max-connections-per-source': { type: 'string' },
   'idle-timeout-ms': { type: 'string' },
   'record-timeout-ms': { type: 'string' },
   'max-registrations-per-owner': { type: 'string' },
@@ -66,6 +69,8 @@ export const SECURITY_USAGE = `
   --global-rate-limit N  calls per second from all sources (default ${RATE_GLOBAL_CALLS_PER_SECOND}; 0 = off)
   --rate-limit-local     rate-limit loopback and local-socket callers too
   --max-connections N    TCP + local-socket connections (default ${MAX_CONNECTIONS})
+  --max-connections-per-source N  TCP connections from one address, loopback exempt
+                         (default ${MAX_CONNECTIONS_PER_SOURCE}; more are closed at once)
   --idle-timeout-ms N    close idle connections (default ${CONNECTION_IDLE_MS})
   --record-timeout-ms N  a record must arrive within N ms of its first byte (default ${RECORD_DEADLINE_MS})
   --max-registrations-per-owner N  (default ${MAX_REGISTRATIONS_PER_OWNER})`;
@@ -106,6 +111,7 @@ export function securityOptionsFrom(values: SecurityValues): SecurityOptions {
     globalRatePerSecond: count(values, 'global-rate-limit', RATE_GLOBAL_CALLS_PER_SECOND, 0),
     rateLimitLocal: values['rate-limit-local'] === true,
     maxConnections: count(values, 'max-connections', MAX_CONNECTIONS, 1),
+    maxConnectionsPerSource: count(values, 'max-connections-per-source', MAX_CONNECTIONS_PER_SOURCE, 1),
     idleTimeoutMs: count(values, 'idle-timeout-ms', CONNECTION_IDLE_MS, 100),
     recordTimeoutMs: count(values, 'record-timeout-ms', RECORD_DEADLINE_MS, 100),
     maxRegistrationsPerOwner: count(values, 'max-registrations-per-owner', MAX_REGISTRATIONS_PER_OWNER, 1),

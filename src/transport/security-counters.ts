@@ -11,6 +11,8 @@ export interface SecurityCounters {
   udpAmplificationDropped: number;
   /** Connections closed to make room for a new one at the connection limit. */
   connectionsReaped: number;
+  /** Connections closed at once because their source already held its share. */
+  connectionsPerSourceRefused: number;
   /** Connections closed for not completing a record in time. */
   recordDeadlineClosed: number;
   /** Connections closed for not reading their replies. */
@@ -36,6 +38,7 @@ export function newSecurityCounters(): SecurityCounters {
     streamThrottled: 0,
     udpAmplificationDropped: 0,
     connectionsReaped: 0,
+    connectionsPerSourceRefused: 0,
     recordDeadlineClosed: 0,
     outputCapClosed: 0,
     idleClosed: 0,

@@ -7,6 +7,7 @@ import net from 'node:net';
 import {
   CONNECTION_IDLE_MS,
   MAX_CONNECTIONS,
+  MAX_CONNECTIONS_PER_SOURCE,
   MAX_PENDING_OUTPUT_BYTES,
   MAX_RECORD_BYTES,
   MAX_REPLY_BYTES,
@@ -24,6 +25,8 @@ export interface StreamServiceOptions {
   handler: MessageHandler;
   log: TransportLog;
   maxConnections?: number;
+  /** TCP connections from one non-loopback address; more are closed at once. */
+  maxConnectionsPerSource?: number;
   idleMs?: number;
   maxRecordBytes?: number;
   maxPendingOutputBytes?: number;
@@ -41,6 +44,7 @@ export interface StreamServiceOptions {
 export interface StreamCounters {
   streamThrottled: number;
   connectionsReaped: number;
+  connectionsPerSourceRefused: number;
   recordDeadlineClosed: number;
   outputCapClosed: number;
   idleClosed: number;
@@ -71,6 +75,8 @@ export class StreamService {
   readonly #servers: net.Server[] = [];
   /** Open connections, least recently active first (touched on every chunk read). */
   readonly #conns = new Map<net.Socket, true>();
+  /** Open TCP connections per non-loopback source address (an entry per source with one). */
+  readonly #perSource = new Map<string, number>();
   readonly #counters: StreamCounters;
   #admit: ((ctx: CallerContext) => boolean) | undefined;
   readonly #throttleMs: () => number;
@@ -79,6 +85,7 @@ export class StreamService {
   constructor(o: StreamServiceOptions) {
     this.#o = {
       maxConnections: MAX_CONNECTIONS,
+      maxConnectionsPerSource: MAX_CONNECTIONS_PER_SOURCE,
       idleMs: CONNECTION_IDLE_MS,
       maxRecordBytes: MAX_RECORD_BYTES,
       maxPendingOutputBytes: MAX_PENDING_OUTPUT_BYTES,
@@ -91,7 +98,7 @@ export class StreamService {
     this.#onConnection = o.onConnection;
     this.#throttleMs = o.throttleMs ?? (() => 10);
     this.#counters = o.counters ?? {
-      streamThrottled: 0, connectionsReaped: 0, recordDeadlineClosed: 0, outputCapClosed: 0, idleClosed: 0, framingClosed: 0,
+      streamThrottled: 0, connectionsReaped: 0, connectionsPerSourceRefused: 0, recordDeadlineClosed: 0, outputCapClosed: 0, idleClosed: 0, framingClosed: 0,
     };
   }
 
@@ -142,10 +149,35 @@ export class StreamService {
     });
   }
 
+  /**
+   * Counts a TCP connection against its source's share; false when the source holds its
+   * share already. Loopback is exempt (local services and tools). The slot is given back
+   * when the connection closes.
+   */
+  #takeSourceSlot(sock: net.Socket): boolean {
+    const source = normalizeAddress(sock.remoteAddress ?? '');
+    if (source === '' || source === '127.0.0.1' || source === '::1') return true;
+    const held = this.#perSource.get(source) ?? 0;
+    if (held >= this.#o.maxConnectionsPerSource) return false;
+    this.#perSource.set(source, held + 1);
+    sock.once('close', () => {
+      const n = (this.#perSource.get(source) ?? 1) - 1;
+      if (n <= 0) this.#perSource.delete(source);
+      else this.#perSource.set(source, n);
+    });
+    return true;
+  }
+
   #accept(sock: net.Socket, listenNetid: Netid): void {
     // A dual-stack IPv6 listener (socket activation) also accepts IPv4 peers: they are tcp callers.
     const netid: Netid = listenNetid === 'tcp6' && isV4Mapped(sock.remoteAddress) ? 'tcp' : listenNetid;
     sock.on('error', (e) => this.#o.log.debug(`${netid} connection: ${e.message}`));
+    if (netid !== 'local' && !this.#takeSourceSlot(sock)) {
+      this.#counters.connectionsPerSourceRefused++;
+      this.#onConnection?.(netid, false);
+      sock.destroy();
+      return;
+    }
     if (this.#conns.size >= this.#o.maxConnections) {
       // Make room by closing the least recently active connection: idle holders of slots
       // lose them, clients that are being served keep theirs.

@@ -204,13 +204,24 @@ describe('daemon under attack', { timeout: 120_000 }, () => {
   });
 
   test('2,000 idle connections: the least active are reaped, a fresh client is served', async () => {
-    const idleRun = tool<{ opened: number; closedByServer: number }>({ op: 'idle', target: ATTACKER, from: ATTACKER, port: PORT, count: 2000, holdMs: 4000 }, 30_000);
+    // From loopback, which the per-source share does not limit: this is the shared cap.
+    const idleRun = tool<{ opened: number; closedByServer: number }>({ op: 'idle', target: '127.0.0.1', from: '127.0.0.1', port: PORT, count: 2000, holdMs: 4000 }, 30_000);
     await new Promise((r) => setTimeout(r, 2500));
     await healthy('2,000 idle connections (while held)');
     const r = await idleRun;
     assert.ok(r.opened >= 1900, JSON.stringify(r));
     assert.ok(r.closedByServer >= 2000 - 1024, JSON.stringify(r));
     figures.push(`idle connections: ${r.opened} opened, ${r.closedByServer} reaped by the daemon (limit 1024)`);
+  });
+
+  test('one source gets 64 connections at most; the others are closed at once, other sources are served', async () => {
+    const idleRun = tool<{ opened: number; closedByServer: number }>({ op: 'idle', target: ATTACKER, from: ATTACKER, port: PORT, count: 300, holdMs: 2500 }, 30_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    await healthy('300 connections from one source (while held)');
+    const r = await idleRun;
+    assert.ok(r.closedByServer >= 300 - 64, JSON.stringify(r));
+    assert.ok(r.closedByServer <= 300 - 64 + 5, `the source keeps its 64: ${JSON.stringify(r)}`);
+    figures.push(`connections from one source: ${r.opened} opened, ${r.closedByServer} closed by the daemon at once (share 64)`);
   });
 
   test('SET/UNSET from a non-loopback address are refused (AUTH_TOOWEAK)', async () => {
