@@ -97,7 +97,7 @@ export class DatagramBatch {
   readonly #in: { address: number; view: Buffer };
   readonly #out: { address: number; view: Buffer };
   #queued = 0;
-  /** Source address of each received slot, for queueing replies to it. */
+  /** Datagrams the last drain read: the slots whose senders queue() may answer. */
   #received = 0;
   readonly #ifName = Buffer.alloc(16);
   readonly #v4Names = new Map<number, string>();

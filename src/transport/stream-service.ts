@@ -20,6 +20,7 @@ import { normalizeAddress } from '../rpcbind/index.js';
 import type { MessageHandler, TransportLog } from './handler.js';
 import { describeListenError } from './handler.js';
 import { peerCred } from './peer-cred.js';
+import { newSecurityCounters, type SecurityCounters } from './security-counters.js';
 
 export interface StreamServiceOptions {
   handler: MessageHandler;
@@ -41,18 +42,18 @@ export interface StreamServiceOptions {
 }
 
 /** The counters this service increments (a subset of the daemon's SecurityCounters). */
-export interface StreamCounters {
-  streamThrottled: number;
-  connectionsReaped: number;
-  connectionsPerSourceRefused: number;
-  recordDeadlineClosed: number;
-  outputCapClosed: number;
-  idleClosed: number;
-  framingClosed: number;
-}
+export type StreamCounters = Pick<
+  SecurityCounters,
+  | 'streamThrottled'
+  | 'connectionsReaped'
+  | 'connectionsPerSourceRefused'
+  | 'recordDeadlineClosed'
+  | 'outputCapClosed'
+  | 'idleClosed'
+  | 'framingClosed'
+>;
 
 type Settings = Required<Omit<StreamServiceOptions, 'admit' | 'throttleMs' | 'counters' | 'onConnection'>>;
-
 
 /**
  * One record from a reply in parts (a large shared part, see XdrWriter.shared): the mark and
@@ -97,9 +98,7 @@ export class StreamService {
     this.#admit = o.admit;
     this.#onConnection = o.onConnection;
     this.#throttleMs = o.throttleMs ?? (() => 10);
-    this.#counters = o.counters ?? {
-      streamThrottled: 0, connectionsReaped: 0, connectionsPerSourceRefused: 0, recordDeadlineClosed: 0, outputCapClosed: 0, idleClosed: 0, framingClosed: 0,
-    };
+    this.#counters = o.counters ?? newSecurityCounters();
   }
 
   /** Replaces the rate-limit check (policy reload); open connections keep running. */

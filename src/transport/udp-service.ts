@@ -11,6 +11,7 @@ import { replyBytes } from '../rpc/index.js';
 import type { CallerContext } from '../rpcbind/index.js';
 import { BATCH_DATAGRAMS, type DatagramBatch } from './datagram-batch.js';
 import type { MessageHandler, TransportLog } from './handler.js';
+import type { SecurityCounters } from './security-counters.js';
 import { describeListenError } from './handler.js';
 
 export interface UdpServiceOptions {
@@ -36,7 +37,7 @@ export interface UdpServiceOptions {
   /** Rate limiting: false drops the datagram unread. Swappable through setAdmit(). */
   admit?: ((ctx: CallerContext) => boolean) | undefined;
   /** Counts the datagrams dropped by admit() and by the amplification guard. */
-  counters?: { udpRateLimited: number; udpAmplificationDropped: number };
+  counters?: Pick<SecurityCounters, 'udpRateLimited' | 'udpAmplificationDropped'>;
 }
 
 /** Batches per wake-up before the event loop gets a turn (TCP, timers, other sockets). */
