@@ -72,6 +72,13 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
   const served: DaemonMetrics | undefined = extras.metrics ?? (o.metrics ? enableMetrics() : undefined);
   const m: MetricsSink = served ?? defaultMetrics;
   const lock: InstanceLock = acquireInstanceLock(o.lockFile);
+  if (!lock.enforced) {
+    log.event(
+      'lock-not-enforced',
+      { lockFile: o.lockFile, reason: 'flock(2) unavailable: koffi did not load; a second rpcbind would not be refused' },
+      'warn',
+    );
+  }
   const registry = new Registry(undefined, o.security.maxRegistrationsPerOwner);
   const securityCounters = newSecurityCounters();
   const securityLog = new SecurityLog(log, securityCounters);
