@@ -6,7 +6,7 @@ import { MIN_REAP_INTERVAL_S } from '../limits.js';
 import { PMAP_PROG, type Registration, type Registry } from '../rpcbind/index.js';
 import type { TransportLog } from '../transport/handler.js';
 import { StateStore } from './state-store.js';
-import { importWarmStart, RPCBIND_WARMSTART_DIR } from './warmstart-import.js';
+import { consumeWarmStart, importWarmStart, RPCBIND_WARMSTART_DIR } from './warmstart-import.js';
 
 export const DEFAULT_STATE_DIR = '/run/rpcbind-ts';
 
@@ -54,6 +54,7 @@ export function setUpPersistence(o: PersistenceOptions): Persistence {
   // Logged once the daemon serves, so that a failed start stays one line.
   let report = '';
   let restored = 0;
+  let imported = false;
   if (loaded.kind === 'loaded') {
     registry.restoreAll(loaded.entries);
     for (const c of loaded.changes) {
@@ -63,11 +64,12 @@ export function setUpPersistence(o: PersistenceOptions): Persistence {
     restored = registry.size - o.self.length;
     report = `restored ${restored} registrations from ${store.file}`;
   } else if (loaded.kind === 'missing') {
-    const imported = importWarmStart(o.warmStartDir ?? RPCBIND_WARMSTART_DIR);
-    if (imported.kind === 'imported') {
-      for (const p of imported.problems) log.warn(`rpcbind warm-start import: ${p}`);
-      registry.restoreAll(imported.entries);
-      restored = imported.entries.length;
+    const warm = importWarmStart(o.warmStartDir ?? RPCBIND_WARMSTART_DIR);
+    if (warm.kind === 'imported') {
+      for (const p of warm.problems) log.warn(`rpcbind warm-start import: ${p}`);
+      registry.restoreAll(warm.entries);
+      restored = warm.entries.length;
+      imported = true;
       report = `imported ${restored} registrations from rpcbind's warm-start files`;
     }
   }
@@ -101,6 +103,12 @@ export function setUpPersistence(o: PersistenceOptions): Persistence {
       // are logged loudly by the store. It waits one turn of the event loop, so that calls
       // already queued are answered first (bench: first answer after start).
       first = new Promise<void>((resolve) => setImmediate(resolve)).then(persist);
+      // Imported entries are ours once written: rpcbind's files go, as rpcbind removes them.
+      if (imported) {
+        first = first.then(() => {
+          for (const p of consumeWarmStart(o.warmStartDir ?? RPCBIND_WARMSTART_DIR)) log.warn(`rpcbind warm-start import: ${p}`);
+        });
+      }
       // The checks start after the first answers can go out: they never delay the start.
       if (restored > 0) setImmediate(() => check('restored entries'));
       if (o.reapIntervalS >= MIN_REAP_INTERVAL_S) {

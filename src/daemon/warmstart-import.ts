@@ -2,7 +2,7 @@
 // rpcbind.xdr, an XDR rpcblist, and portmap.xdr, an XDR pmaplist, on SIGTERM) into registrations.
 // The portmapper's own entries are left out: this daemon adds its own.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { MAX_REGISTRATIONS, MAX_WARMSTART_FILE_BYTES } from '../limits.js';
 import {
@@ -78,4 +78,21 @@ export function importWarmStart(dir: string = RPCBIND_WARMSTART_DIR): ImportResu
     }
   }
   return { kind: 'imported', entries, problems };
+}
+
+/**
+ * Removes rpcbind's warm-start files once their entries are ours (durably saved), as rpcbind
+ * itself does after reading them: a later rpcbind -w (the way back to Debian's) must not take
+ * up registrations that are long gone. Returns the problems met (never throws).
+ */
+export function consumeWarmStart(dir: string = RPCBIND_WARMSTART_DIR): string[] {
+  const problems: string[] = [];
+  for (const name of [RPCBIND_FILE, PORTMAP_FILE]) {
+    try {
+      unlinkSync(join(dir, name));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') problems.push(`cannot remove ${join(dir, name)}: ${(e as Error).message}`);
+    }
+  }
+  return problems;
 }

@@ -316,6 +316,12 @@ describe('durable registrations', { timeout: 120_000 }, () => {
       const d = await startDaemon(host, ours);
       assert.deepEqual(await others(host), registered, d.output());
       assert.match(d.output(), /imported 5 registrations/);
+      // Once saved as ours, rpcbind's files are consumed, as rpcbind -w consumes them: a later
+      // rpcbind -w (the way back) must not take up stale entries.
+      await waitFor(async () => (await host.run('sh', ['-c', 'test -e /run/rpcbind/rpcbind.xdr || test -e /run/rpcbind/portmap.xdr'])).code === 1, {
+        timeoutMs: 5_000,
+        what: `warm-start files removed; output: ${d.output()}`,
+      });
       await delay(1500);
       assert.deepEqual(await others(host), registered, `the live ones stay: ${d.output()}`);
       assert.equal((await host.run(programs.client, ['127.0.0.1', 'tcp', 'add', '2', '3'])).stdout.trim(), '5');
