@@ -1,5 +1,6 @@
 // -s: after binding the privileged ports, continue as an unprivileged user. Directories the
-// daemon keeps writing to (the state directory) are handed to that user first.
+// daemon keeps writing to (the state directory) are handed to that user first. A daemon that
+// was started unprivileged (the shipped systemd unit's User=) has nothing to drop: -s is a no-op.
 
 import { execFileSync } from 'node:child_process';
 import { chownSync, statSync } from 'node:fs';
@@ -39,8 +40,16 @@ export function dropPrivileges(user: string, keepWritable: readonly string[] = [
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot hand ${dir} to ${user}: ${(e as Error).message}`);
     }
   }
-  process.setgroups?.([ids.gid]);
-  process.setgid?.(ids.gid);
-  process.setuid?.(ids.uid);
+  try {
+    process.setgroups?.([ids.gid]);
+    process.setgid?.(ids.gid);
+    process.setuid?.(ids.uid);
+  } catch (e) {
+    // Some Node.js builds refuse these calls (Debian 13's nodejs 20.19: "setgroups() disabled:
+    // io_uring may be enabled", CVE-2024-22017). The unit's User= does it before the start.
+    throw new Error(
+      `cannot drop privileges to ${user} inside the process (${(e as Error).message}); start it as that user instead (systemd: User=${user} with the sockets from rpcbind.socket, as the shipped unit does)`,
+    );
+  }
   if (ids.uid !== 0 && process.getuid() === 0) throw new Error(`cannot drop privileges to ${user}`);
 }

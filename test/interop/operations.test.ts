@@ -44,9 +44,9 @@ describe('operations', { timeout: SUITE_TIMEOUT_MS }, () => {
     assert.equal(r.code, 0, r.stderr);
     const units = join(root, 'etc', 'systemd', 'system');
     // verify resolves ExecStart: point it at the launcher install.sh wrote.
-    const service = join(units, 'rpcbind-ts.service');
+    const service = join(units, 'rpcbind.service');
     writeFileSync(service, readFileSync(service, 'utf8').replace('/usr/local/sbin/rpcbind-ts', join(root, 'usr/local/sbin/rpcbind-ts')));
-    const v = await host.run('systemd-analyze', ['verify', '--man=no', service, join(units, 'rpcbind-ts.socket')], { timeoutMs: 20_000 });
+    const v = await host.run('systemd-analyze', ['verify', '--man=no', service, join(units, 'rpcbind.socket')], { timeoutMs: 20_000 });
     assert.equal(v.code, 0, v.stdout + v.stderr);
     assert.doesNotMatch(v.stderr, /Unknown key|Invalid|Failed/);
     assert.equal(readFileSync(join(root, 'usr/local/sbin/rpcbind-ts'), 'utf8').includes(ENTRY), true);
