@@ -1,4 +1,5 @@
 #!/usr/bin/env node
-// Launcher for rpcinfo (src/cli/rpcinfo-main.ts). CommonJS like bin/rpcbind.js (bin/package.json).
+// Launcher for rpcinfo: the one-file bundle of src/cli/rpcinfo-main.ts (scripts/bundle.mjs).
+// CommonJS like bin/rpcbind.js (bin/package.json).
 'use strict';
-import('../dist/src/cli/rpcinfo-main.js').then(({ main }) => main());
+require('../dist/src/cli/rpcinfo.bundle.cjs').main();
