@@ -37,7 +37,8 @@ if [ "$UNINSTALL" = yes ]; then
     "$SBIN/rpcbind-ts" "$SBIN/rpcinfo-ts" "$MAN8/rpcbind-ts.8" "$MAN8/rpcinfo-ts.8"
   [ "$START" = no ] && exit 0
   systemctl daemon-reload
-  # The distribution's units again, if it has them.
+  # The distribution's units again, if it has them (enable links pointed at ours).
+  systemctl reenable rpcbind.socket rpcbind.service 2>/dev/null || true
   systemctl start rpcbind.socket rpcbind.service 2>/dev/null || true
   exit 0
 fi

@@ -54,22 +54,24 @@ export class Guest {
   readonly #work: string;
   readonly #merged: string;
   readonly #cgroup: string;
+  readonly #nspawnArgs: readonly string[];
   #nspawn: ChildProcess | undefined;
   #pid1 = 0;
   #console = '';
 
-  private constructor(suite: string, work: string) {
+  private constructor(suite: string, work: string, nspawnArgs: readonly string[]) {
     this.suite = suite;
+    this.#nspawnArgs = nspawnArgs;
     this.#work = work;
     this.#merged = join(work, 'root');
     this.#cgroup = `rpcbind-ts-guest-${process.pid}-${suite}`;
   }
 
-  /** Boots a fresh guest of `suite`. */
-  static async boot(suite: string): Promise<Guest> {
+  /** Boots a fresh guest of `suite`; `bindRo` maps host directories read-only into it. */
+  static async boot(suite: string, { bindRo = {} }: { bindRo?: Readonly<Record<string, string>> } = {}): Promise<Guest> {
     const lower = ensureRootfs(suite);
     const work = mkdtempSync(join(tmpdir(), `guest-${suite}-`));
-    const guest = new Guest(suite, work);
+    const guest = new Guest(suite, work, Object.entries(bindRo).map(([host, inGuest]) => `--bind-ro=${host}:${inGuest}`));
     for (const d of ['upper', 'work', 'root']) mkdirSync(join(work, d));
     const m = spawnSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${join(work, 'upper')},workdir=${join(work, 'work')}`, guest.#merged], { encoding: 'utf8' });
     if (m.status !== 0) {
@@ -103,7 +105,13 @@ export class Guest {
     // nspawn dies with the test process (parent-death signal), its guest with it.
     const child = spawn(
       'sh',
-      ['-c', 'for f in "$@"; do echo $$ > "$f"; done; exec setpriv --pdeathsig SIGKILL systemd-nspawn --quiet --boot --private-network --register=no --keep-unit -D "$0"', this.#merged, ...procs],
+      [
+        '-c',
+        'for f in $1; do echo $$ > "$f"; done; shift; exec setpriv --pdeathsig SIGKILL systemd-nspawn --quiet --boot --private-network --register=no --keep-unit -D "$0" "$@"',
+        this.#merged,
+        procs.join(' '),
+        ...this.#nspawnArgs,
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.#nspawn = child;
