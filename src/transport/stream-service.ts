@@ -53,6 +53,10 @@ export type StreamCounters = Pick<
   | 'framingClosed'
 >;
 
+export type StreamLimits = Required<
+  Pick<StreamServiceOptions, 'maxConnections' | 'maxConnectionsPerSource' | 'idleMs' | 'recordDeadlineMs'>
+>;
+
 type Settings = Required<Omit<StreamServiceOptions, 'admit' | 'throttleMs' | 'counters' | 'onConnection'>>;
 
 /**
@@ -104,6 +108,28 @@ export class StreamService {
   /** Replaces the rate-limit check (policy reload); open connections keep running. */
   setAdmit(admit: ((ctx: CallerContext) => boolean) | undefined): void {
     this.#admit = admit;
+  }
+
+  /**
+   * New connection limits and timeouts (reload). The connection cap holds at once: connections
+   * over it are closed, least recently active first. The idle timeout applies to open connections
+   * too; the per-source share to connections accepted from now on; the record deadline to
+   * records begun from now on.
+   */
+  setLimits(l: StreamLimits): void {
+    this.#o.maxConnections = l.maxConnections;
+    this.#o.maxConnectionsPerSource = l.maxConnectionsPerSource;
+    this.#o.recordDeadlineMs = l.recordDeadlineMs;
+    if (l.idleMs !== this.#o.idleMs) {
+      this.#o.idleMs = l.idleMs;
+      for (const c of this.#conns.keys()) c.setTimeout(l.idleMs);
+    }
+    while (this.#conns.size > l.maxConnections) {
+      const victim = this.#conns.keys().next().value!;
+      this.#conns.delete(victim);
+      victim.destroy();
+      this.#counters.connectionsReaped++;
+    }
   }
 
   get connectionCount(): number {
