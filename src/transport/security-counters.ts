@@ -1,8 +1,10 @@
 // Counters of the daemon's defences, in one plain object that metrics can read as they are.
 
 export interface SecurityCounters {
-  /** Calls refused by the access policy. */
+  /** Calls refused (AUTH_TOOWEAK): by the access lists and hosts files, or as not local. */
   denied: number;
+  /** Of those, refused because only local callers may make them without -i (SET, UNSET, GETSTAT). */
+  deniedNotLocal: number;
   /** UDP datagrams dropped by the rate limiter. */
   udpRateLimited: number;
   /** Times a stream was paused by the rate limiter. */
@@ -34,6 +36,7 @@ export interface SecurityCounters {
 export function newSecurityCounters(): SecurityCounters {
   return {
     denied: 0,
+    deniedNotLocal: 0,
     udpRateLimited: 0,
     streamThrottled: 0,
     udpAmplificationDropped: 0,

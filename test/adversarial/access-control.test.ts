@@ -50,7 +50,7 @@ describe('access control, reload and rate limits', { timeout: 60_000 }, () => {
     assert.deepEqual(d, { kind: 'auth-error', xid: 2, stat: 5 });
     const l = await tool<UdpResult>({ op: 'udp', target: '127.0.0.1', port: 111, payloads: [dumpCall(3, 2).toString('hex')], waitMs: 400 });
     assert.ok(l.replies[0]!.bytes > 100);
-    assert.match(daemon.output(), /security: denied dump call \(version 4 procedure 4\) from 198\.18\.0\.1/);
+    assert.match(daemon.output(), /access-denied class=dump version=4 procedure=4 reason=access-rule transport=tcp caller=198\.18\.0\.1 /);
   });
 
   test('SIGHUP re-reads hosts.deny without dropping connections or registrations', async () => {
@@ -78,7 +78,7 @@ describe('access control, reload and rate limits', { timeout: 60_000 }, () => {
     assert.ok(r.replies.length >= 40 && r.replies.length < 150, `replies: ${r.replies.length}`);
     const l = await tool<UdpResult>({ op: 'udp', target: '127.0.0.1', port: 111, payloads: [getportCall(9, 100000, 2).toString('hex')], waitMs: 300 });
     assert.equal(l.replies.length, 1);
-    assert.match(daemon.output(), /security: rate limit: dropping datagrams from 198\.18\.0\.1/);
+    assert.match(daemon.output(), /rate-limited action=dropped transport=udp caller=198\.18\.0\.1 /);
     console.log(`# rate limit 50/s burst 50: ${r.replies.length} of 400 datagrams answered`);
   });
 });
