@@ -4,7 +4,7 @@
 
 import dgram from 'node:dgram';
 import { chmodSync, unlinkSync } from 'node:fs';
-import { Dispatcher, RpcOutcome } from '../rpc/index.js';
+import { Dispatcher } from '../rpc/index.js';
 import {
   ForwardRules,
   Registry,
@@ -169,7 +169,7 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
     counters: securityCounters,
     onConnection: (netid, ok) => m.recordConnection(netid, ok),
   });
-  m.setSources({ registrations: () => registry.size, openConnections: () => streams.connectionCount });
+  m.setSources({ registrations: () => registry.size, openConnections: () => streams.connectionCount, security: securityCounters });
   const forwarding = o.remoteCalls ? new ForwardingSocket(log) : undefined;
   const forwarder = forwarding
     ? new Forwarder({
@@ -181,17 +181,8 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
       })
     : undefined;
   if (forwarder) {
-    const table = (): void => m.setForwardTable(forwarder.inFlight, o.forwardMax);
-    state.remoteCall = (req) => {
-      const result = forwarder.forward(req);
-      table();
-      return result.then((r) => {
-        // An outcome instead of results: timed out, given up, refused or the target's error.
-        m.recordForward(r instanceof RpcOutcome ? 'not-replied' : 'replied');
-        table();
-        return r;
-      });
-    };
+    state.remoteCall = (req) => forwarder.forward(req);
+    m.setSources({ forwarding: () => ({ counters: forwarder.counters, inFlight: forwarder.inFlight, capacity: o.forwardMax }) });
   }
   let metricsServer: MetricsServer | undefined;
   const cleanup = async (): Promise<void> => {
@@ -207,7 +198,7 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
     for (const s of inheritedUdp) await adoptUdp(udp, s);
     await udp.start();
     // recvmmsg/sendmmsg through koffi where available (falls back to Node's dgram otherwise).
-    udp.enableBatching(DatagramBatch.create());
+    udp.enableBatching(DatagramBatch.create(securityCounters));
     if (forwarding) {
       await forwarding.start(ipv4, ipv6);
       const p = forwarding.ports;

@@ -72,8 +72,8 @@ export class SecurityLog implements SecurityObserver {
   }
 
   denied(ctx: CallerContext, cls: OperationClass, vers: number, proc: number, reason: DenialReason): void {
-    this.#counters.denied++;
     if (reason === 'not-local') this.#counters.deniedNotLocal++;
+    else this.#counters.deniedAccessRule++;
     this.event('warn', 'access-denied', { class: cls, version: vers, procedure: proc, reason, ...callerFields(ctx) });
   }
 

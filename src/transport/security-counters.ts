@@ -1,9 +1,10 @@
-// Counters of the daemon's defences, in one plain object that metrics can read as they are.
+// Counters of the daemon's defences, in one plain object: the parts increment it where the
+// event happens, and the Prometheus series read it as it is (daemon/metrics.ts).
 
 export interface SecurityCounters {
-  /** Calls refused (AUTH_TOOWEAK): by the access lists and hosts files, or as not local. */
-  denied: number;
-  /** Of those, refused because only local callers may make them without -i (SET, UNSET, GETSTAT). */
+  /** Calls refused (AUTH_TOOWEAK) by the access lists or hosts.allow/deny. */
+  deniedAccessRule: number;
+  /** Calls refused (AUTH_TOOWEAK) because only local callers may make them without -i (SET, UNSET, GETSTAT). */
   deniedNotLocal: number;
   /** UDP datagrams dropped by the rate limiter. */
   udpRateLimited: number;
@@ -11,6 +12,10 @@ export interface SecurityCounters {
   streamThrottled: number;
   /** UDP replies not sent because they were larger than a datagram that was no whole call. */
   udpAmplificationDropped: number;
+  /** Datagrams the batched read dropped: longer than a slot, or of an unknown address family. */
+  udpBatchDropped: number;
+  /** UDP replies the kernel refused (batched sends, and send errors Node reports). */
+  udpSendErrors: number;
   /** Connections closed to make room for a new one at the connection limit. */
   connectionsReaped: number;
   /** Connections closed at once because their source already held its share. */
@@ -35,11 +40,13 @@ export interface SecurityCounters {
 
 export function newSecurityCounters(): SecurityCounters {
   return {
-    denied: 0,
+    deniedAccessRule: 0,
     deniedNotLocal: 0,
     udpRateLimited: 0,
     streamThrottled: 0,
     udpAmplificationDropped: 0,
+    udpBatchDropped: 0,
+    udpSendErrors: 0,
     connectionsReaped: 0,
     connectionsPerSourceRefused: 0,
     recordDeadlineClosed: 0,

@@ -37,7 +37,7 @@ export interface StreamServiceOptions {
   admit?: ((ctx: CallerContext) => boolean) | undefined;
   throttleMs?: () => number;
   counters?: StreamCounters;
-  /** Told of every connection accepted (true) or of one closed to make room (false); for metrics. */
+  /** Told of every connection accepted (true) or refused at once (false); for metrics. */
   onConnection?: ((netid: Netid, accepted: boolean) => void) | undefined;
 }
 
@@ -211,7 +211,6 @@ export class StreamService {
         this.#conns.delete(victim);
         victim.destroy();
         this.#counters.connectionsReaped++;
-        this.#onConnection?.(netid, false);
         this.#o.log.debug(`${netid}: connection limit ${this.#o.maxConnections} reached; closed the least active connection`);
       }
     }
