@@ -42,7 +42,7 @@ interface SeriesSpec {
 /** The counter series read from SecurityCounters. */
 const SECURITY_SERIES = {
   rpcbind_denials_total: {
-    help: 'Calls refused with AUTH_TOOWEAK, by reason: access-rule (allow/deny lists, hosts.allow/deny) or not-local (SET/UNSET/GETSTAT from a remote caller without -i)',
+    help: 'Calls refused with AUTH_TOOWEAK, by reason: access-rule (allow/deny lists, hosts.allow/deny), not-local (SET/UNSET/GETSTAT from a remote caller without -i), forward-rule (a remote call to a target on the forwarding deny list)',
     labelNames: ['reason'],
   },
   rpcbind_rate_limited_calls_total: {
@@ -70,6 +70,7 @@ type SecuritySeriesName = keyof typeof SECURITY_SERIES;
 export const SECURITY_COUNTER_SERIES: { readonly [K in keyof SecurityCounters]: { series: SecuritySeriesName; labels: Record<string, string> } } = {
   deniedAccessRule: { series: 'rpcbind_denials_total', labels: { reason: 'access-rule' } },
   deniedNotLocal: { series: 'rpcbind_denials_total', labels: { reason: 'not-local' } },
+  deniedForwardRule: { series: 'rpcbind_denials_total', labels: { reason: 'forward-rule' } },
   udpRateLimited: { series: 'rpcbind_rate_limited_calls_total', labels: { transport: 'udp' } },
   streamThrottled: { series: 'rpcbind_rate_limited_calls_total', labels: { transport: 'stream' } },
   udpAmplificationDropped: { series: 'rpcbind_udp_dropped_datagrams_total', labels: { reason: 'amplification' } },

@@ -73,6 +73,7 @@ export class SecurityLog implements SecurityObserver {
 
   denied(ctx: CallerContext, cls: OperationClass, vers: number, proc: number, reason: DenialReason): void {
     if (reason === 'not-local') this.#counters.deniedNotLocal++;
+    else if (reason === 'forward-rule') this.#counters.deniedForwardRule++;
     else this.#counters.deniedAccessRule++;
     this.event('warn', 'access-denied', { class: cls, version: vers, procedure: proc, reason, ...callerFields(ctx) });
   }

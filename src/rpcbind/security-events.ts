@@ -5,12 +5,13 @@
 import type { OperationClass } from './access-policy.js';
 import type { CallerContext } from './caller.js';
 
-export type DenialReason = 'access-rule' | 'not-local';
+export type DenialReason = 'access-rule' | 'not-local' | 'forward-rule';
 
 export interface SecurityObserver {
   /**
    * A call refused (answered with AUTH_TOOWEAK): by the access lists or hosts files
-   * ('access-rule'), or because only local callers may make it without -i ('not-local').
+   * ('access-rule'), because only local callers may make it without -i ('not-local'), or a
+   * remote call whose target the forwarding deny list names ('forward-rule').
    */
   denied(ctx: CallerContext, cls: OperationClass, vers: number, proc: number, reason: DenialReason): void;
   /** A DUMP or GETSTAT from a caller that is not local. */

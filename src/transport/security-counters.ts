@@ -6,6 +6,8 @@ export interface SecurityCounters {
   deniedAccessRule: number;
   /** Calls refused (AUTH_TOOWEAK) because only local callers may make them without -i (SET, UNSET, GETSTAT). */
   deniedNotLocal: number;
+  /** Remote calls (CALLIT, BCAST, INDIRECT) refused because the forwarding deny list names their target. */
+  deniedForwardRule: number;
   /** UDP datagrams dropped by the rate limiter. */
   udpRateLimited: number;
   /** Times a stream was paused by the rate limiter. */
@@ -42,6 +44,7 @@ export function newSecurityCounters(): SecurityCounters {
   return {
     deniedAccessRule: 0,
     deniedNotLocal: 0,
+    deniedForwardRule: 0,
     udpRateLimited: 0,
     streamThrottled: 0,
     udpAmplificationDropped: 0,

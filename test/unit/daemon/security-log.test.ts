@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AccessPolicy, type CallerContext } from '../../../src/rpcbind/index.js';
+import { AccessPolicy, encodeRmtCallArgs, type CallerContext } from '../../../src/rpcbind/index.js';
 import { createLog } from '../../../src/daemon/logger.js';
 import { SecurityLog } from '../../../src/daemon/security-log.js';
 import { newSecurityCounters } from '../../../src/transport/security-counters.js';
@@ -109,4 +109,18 @@ test('GETSTAT, SET and a denied DUMP from a remote caller go through the audited
   );
   assert.equal(counters.deniedAccessRule, 1);
   assert.equal(counters.deniedNotLocal, 2);
+});
+
+test('a remote call to a target on the forwarding deny list is reported as access-denied, reason forward-rule', () => {
+  const { sec, lines, counters } = jsonAudit();
+  const b = newBinding({ security: sec });
+  // PMAP CALLIT (v2 procedure 5) to NFS (100003) procedure 1: on the built-in deny list.
+  const callit = buildCall({ vers: 2, proc: 5, args: (w) => encodeRmtCallArgs(w, { prog: 100003, vers: 3, proc: 1, args: Buffer.alloc(0) }) });
+  assert.equal(reply(b.call(remoteUdp, callit)).kind, 'auth-error');
+  const denied = lines().filter((l) => l['event'] === 'access-denied');
+  assert.deepEqual(
+    denied.map((l) => [l['class'], l['version'], l['procedure'], l['reason'], l['caller']]),
+    [['callit', 2, 5, 'forward-rule', remoteUdp.peerAddress]],
+  );
+  assert.equal(counters.deniedForwardRule, 1);
 });
