@@ -240,7 +240,9 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
     state.policy.insecure = next.insecure;
     state.policy.access = built.policy;
     udp.setAdmit(buildRateAdmit(next.security, securityLog, 'udp')?.admit);
-    streams.setAdmit(buildRateAdmit(next.security, securityLog, 'stream')?.admit);
+    const streamRate = buildRateAdmit(next.security, securityLog, 'stream');
+    // The throttle's wait follows the new rate too, not the one the daemon started with.
+    streams.setAdmit(streamRate?.admit, () => streamRate?.waitMs() ?? 10);
     return built.warnings;
   };
   const daemon: RunningDaemon = {

@@ -84,7 +84,7 @@ export class StreamService {
   readonly #perSource = new Map<string, number>();
   readonly #counters: StreamCounters;
   #admit: ((ctx: CallerContext) => boolean) | undefined;
-  readonly #throttleMs: () => number;
+  #throttleMs: () => number;
   readonly #onConnection: ((netid: Netid, accepted: boolean) => void) | undefined;
 
   constructor(o: StreamServiceOptions) {
@@ -105,9 +105,10 @@ export class StreamService {
     this.#counters = o.counters ?? newSecurityCounters();
   }
 
-  /** Replaces the rate-limit check (policy reload); open connections keep running. */
-  setAdmit(admit: ((ctx: CallerContext) => boolean) | undefined): void {
+  /** Replaces the rate-limit check and its wait (policy reload); open connections keep running. */
+  setAdmit(admit: ((ctx: CallerContext) => boolean) | undefined, throttleMs: () => number = () => 10): void {
     this.#admit = admit;
+    this.#throttleMs = throttleMs;
   }
 
   /**
