@@ -43,3 +43,30 @@ test('setLimits: a lower connection cap closes the least active at once; a new i
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('setAdmit: a throttled stream waits for the interval of the rate limiter given last', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'stream-admit-'));
+  const path = join(dir, 's.sock');
+  let served = 0;
+  const svc = new StreamService({ handler: () => void served++, log: quiet, admit: () => true, throttleMs: () => 10 });
+  let c: net.Socket | undefined;
+  try {
+    await svc.listenUnix(path);
+    c = net.connect(path);
+    let refusals = 1;
+    let asked = 0;
+    svc.setAdmit(
+      () => refusals-- <= 0,
+      () => (asked++, 5),
+    );
+    c.on('error', () => {});
+    await new Promise<void>((r) => c!.once('connect', () => r()));
+    c.write(Buffer.from([0x80, 0, 0, 4, 1, 2, 3, 4]));
+    await waitFor(() => served === 1, { timeoutMs: 5000, what: 'the record served after its wait' });
+    assert.equal(asked, 1);
+  } finally {
+    c?.destroy();
+    await svc.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
