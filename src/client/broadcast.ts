@@ -33,13 +33,15 @@ export function broadcastAddresses(): string[] {
 }
 
 /**
- * Sends the call and invokes onReply for each answer; returns the number of replies when
+ * Sends the call and invokes onReply for each answer; resolves with the number of replies when
  * `onReply` returns true or the timeout passes. RPC_UNKNOWNPROTO when no interface can broadcast.
+ * An exception thrown by `onReply` ends the broadcast: the returned promise rejects with it.
+ * `port` (default 111) is where the portmappers are asked.
  */
 export async function broadcast(
   call: { prog: number; vers: number; proc: number; args?: Buffer },
   onReply: (r: BroadcastReply) => boolean | void,
-  opts: { timeoutMs?: number; addresses?: string[] } = {},
+  opts: { timeoutMs?: number; addresses?: string[]; port?: number } = {},
 ): Promise<number> {
   const targets = opts.addresses ?? broadcastAddresses();
   if (targets.length === 0) throw new RpcClientError('RPC_UNKNOWNPROTO', { detail: 'no broadcast-capable interface' });
@@ -50,30 +52,45 @@ export async function broadcast(
   const msg = w.toBuffer();
   const sock = dgram.createSocket('udp4');
   let count = 0;
-  return new Promise<number>((resolve) => {
+  return new Promise<number>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
-    const finish = (): void => {
+    let done = false;
+    const finish = (failure?: { error: unknown }): void => {
+      if (done) return;
+      done = true;
       clearTimeout(timer);
       sock.close();
-      resolve(count);
+      if (failure) reject(failure.error);
+      else resolve(count);
     };
-    sock.on('error', finish);
+    sock.on('error', () => finish());
     sock.on('message', (m, rinfo) => {
-      if (m.length > MAX_DATAGRAM_BYTES || m.length < 4 || m.readUInt32BE(0) !== xid) return;
+      if (done || m.length > MAX_DATAGRAM_BYTES || m.length < 4 || m.readUInt32BE(0) !== xid) return;
+      let reply: BroadcastReply;
       try {
         const d = decodeReply(m);
         if (d.kind !== 'success') return;
         const res = decodePmapCallResult(d.results as XdrReader, MAX_DATAGRAM_BYTES);
-        count++;
-        if (onReply({ address: rinfo.address, port: res.port, results: Buffer.from(res.res) })) finish();
+        reply = { address: rinfo.address, port: res.port, results: Buffer.from(res.res) };
       } catch {
-        // malformed reply: ignore it
+        return; // malformed reply: ignore it
       }
+      count++;
+      // The caller's exception is the caller's to see, not a malformed reply.
+      let stop: boolean | void;
+      try {
+        stop = onReply(reply);
+      } catch (error) {
+        finish({ error });
+        return;
+      }
+      if (stop) finish();
     });
     sock.bind(0, () => {
+      if (done) return;
       sock.setBroadcast(true);
-      for (const t of targets) sock.send(msg, PMAP_PORT, t);
-      timer = setTimeout(finish, opts.timeoutMs ?? 10_000);
+      for (const t of targets) sock.send(msg, opts.port ?? PMAP_PORT, t);
+      timer = setTimeout(() => finish(), opts.timeoutMs ?? 10_000);
     });
   });
 }

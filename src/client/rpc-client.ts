@@ -26,6 +26,17 @@ const ACCEPT_TO_CLNT: Record<number, ClntStatName> = {
   [AcceptStat.SYSTEM_ERR]: 'RPC_SYSTEMERROR',
 };
 
+/**
+ * A mismatch reply whose range holds no version (low > high) is malformed: no caller can act on
+ * it (rpcinfo would try no version at all and report success), so it fails like any reply that
+ * cannot be decoded.
+ */
+function badRange(low: number | undefined, high: number | undefined): void {
+  if (low !== undefined && high !== undefined && low > high) {
+    throw new RpcClientError('RPC_CANTDECODERES', { detail: `version range ${low} > ${high}` });
+  }
+}
+
 export const voidArgs: ArgEncoder = () => undefined;
 export const voidResult: ResultDecoder<void> = () => undefined;
 
@@ -77,9 +88,11 @@ export class RpcClient {
         }
       case 'accepted-error': {
         const code = ACCEPT_TO_CLNT[decoded.stat] ?? 'RPC_FAILED';
+        badRange(decoded.low, decoded.high);
         throw new RpcClientError(code, { low: decoded.low, high: decoded.high });
       }
       case 'rpc-mismatch':
+        badRange(decoded.low, decoded.high);
         throw new RpcClientError('RPC_VERSMISMATCH', { low: decoded.low, high: decoded.high });
       case 'auth-error':
         throw new RpcClientError('RPC_AUTHERROR', { authWhy: decoded.stat });

@@ -4,7 +4,7 @@
 
 import dgram from 'node:dgram';
 import { chmodSync, unlinkSync } from 'node:fs';
-import { Dispatcher, RpcOutcome } from '../rpc/index.js';
+import { Dispatcher } from '../rpc/index.js';
 import {
   ForwardRules,
   Registry,
@@ -17,7 +17,7 @@ import {
 import { newSecurityCounters, type SecurityCounters } from '../transport/security-counters.js';
 import { buildAccessPolicy, buildRateAdmit } from './security-setup.js';
 import { SecurityLog } from './security-log.js';
-import { StreamService } from '../transport/stream-service.js';
+import { StreamService, type StreamLimits } from '../transport/stream-service.js';
 import { UdpService } from '../transport/udp-service.js';
 import { DatagramBatch } from '../transport/datagram-batch.js';
 import { ForwardingSocket } from '../transport/forwarding-socket.js';
@@ -30,6 +30,7 @@ import { enableMetrics, metrics as defaultMetrics, type DaemonMetrics, type Metr
 import type { MetricsServer } from './metrics-server.js';
 import type { DaemonOptions } from './options.js';
 import { setUpPersistence } from './persistence.js';
+import { planReload } from './reload.js';
 import { describeInherited, type InheritedSocket } from './socket-activation.js';
 
 /** Runs on SIGHUP with the new and the old options; throw to report the new ones unusable. */
@@ -47,7 +48,10 @@ export interface RunningDaemon {
    * calls it.
    */
   applyPolicy(o: DaemonOptions): string[];
-  /** Applies what can change at run time; returns the names of changed options that need a restart. */
+  /**
+   * Applies every changed option that can change at run time (reload.ts says which) and logs
+   * them; returns the names of the changed options that wait for a restart.
+   */
   reload(next: DaemonOptions): string[];
   /** For features with run-time settings (access lists, rate limits): called on every reload. */
   onReload(hook: ReloadHook): void;
@@ -63,8 +67,6 @@ export interface StartExtras {
 }
 
 const ADDRESS_POLL_MS = 2000;
-/** Options applied at run time by reload(); every other change waits for a restart. */
-const RELOADABLE = new Set<keyof DaemonOptions>(['debug', 'logCalls', 'insecure', 'configFile', 'foreground', 'security']);
 
 export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: StartExtras = {}): Promise<RunningDaemon> {
   const inherited = extras.inherited ?? [];
@@ -152,19 +154,22 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
     counters: securityCounters,
   });
   const streamRate = buildRateAdmit(o.security, securityLog, 'stream');
+  const streamLimits = (s: DaemonOptions['security']): StreamLimits => ({
+    maxConnections: s.maxConnections,
+    maxConnectionsPerSource: s.maxConnectionsPerSource,
+    idleMs: s.idleTimeoutMs,
+    recordDeadlineMs: s.recordTimeoutMs,
+  });
   const streams = new StreamService({
     handler,
     log,
-    maxConnections: o.security.maxConnections,
-    maxConnectionsPerSource: o.security.maxConnectionsPerSource,
-    idleMs: o.security.idleTimeoutMs,
-    recordDeadlineMs: o.security.recordTimeoutMs,
+    ...streamLimits(o.security),
     admit: streamRate?.admit,
     throttleMs: () => streamRate?.waitMs() ?? 10,
     counters: securityCounters,
     onConnection: (netid, ok) => m.recordConnection(netid, ok),
   });
-  m.setSources({ registrations: () => registry.size, openConnections: () => streams.connectionCount });
+  m.setSources({ registrations: () => registry.size, openConnections: () => streams.connectionCount, security: securityCounters });
   const forwarding = o.remoteCalls ? new ForwardingSocket(log) : undefined;
   const forwarder = forwarding
     ? new Forwarder({
@@ -176,17 +181,8 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
       })
     : undefined;
   if (forwarder) {
-    const table = (): void => m.setForwardTable(forwarder.inFlight, o.forwardMax);
-    state.remoteCall = (req) => {
-      const result = forwarder.forward(req);
-      table();
-      return result.then((r) => {
-        // An outcome instead of results: timed out, given up, refused or the target's error.
-        m.recordForward(r instanceof RpcOutcome ? 'not-replied' : 'replied');
-        table();
-        return r;
-      });
-    };
+    state.remoteCall = (req) => forwarder.forward(req);
+    m.setSources({ forwarding: () => ({ counters: forwarder.counters, inFlight: forwarder.inFlight, capacity: o.forwardMax }) });
   }
   let metricsServer: MetricsServer | undefined;
   const cleanup = async (): Promise<void> => {
@@ -202,7 +198,7 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
     for (const s of inheritedUdp) await adoptUdp(udp, s);
     await udp.start();
     // recvmmsg/sendmmsg through koffi where available (falls back to Node's dgram otherwise).
-    udp.enableBatching(DatagramBatch.create());
+    udp.enableBatching(DatagramBatch.create(securityCounters));
     if (forwarding) {
       await forwarding.start(ipv4, ipv6);
       const p = forwarding.ports;
@@ -244,7 +240,9 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
     state.policy.insecure = next.insecure;
     state.policy.access = built.policy;
     udp.setAdmit(buildRateAdmit(next.security, securityLog, 'udp')?.admit);
-    streams.setAdmit(buildRateAdmit(next.security, securityLog, 'stream')?.admit);
+    const streamRate = buildRateAdmit(next.security, securityLog, 'stream');
+    // The throttle's wait follows the new rate too, not the one the daemon started with.
+    streams.setAdmit(streamRate?.admit, () => streamRate?.waitMs() ?? 10);
     return built.warnings;
   };
   const daemon: RunningDaemon = {
@@ -257,12 +255,16 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
     reload(next: DaemonOptions): string[] {
       const prev = current;
       for (const hook of hooks) hook(next, prev);
+      const plan = planReload(prev, next);
+      // The policy is rebuilt on every reload: hosts.allow/deny may have changed on their own.
       for (const w of applyPolicy(next)) log.warn(w);
-      log.setDebug(next.debug);
-      state.policy.insecure = next.insecure;
-      if (next.logCalls !== prev.logCalls) callLog = makeCallLog(next.logCalls);
+      if (plan.effects.has('log')) log.setDebug(next.debug);
+      if (plan.effects.has('call-log')) callLog = makeCallLog(next.logCalls);
+      if (plan.effects.has('streams')) streams.setLimits(streamLimits(next.security));
+      if (plan.effects.has('quota')) registry.setMaxPerOwner(next.security.maxRegistrationsPerOwner);
+      if (plan.applied.length > 0) log.info(`changed settings applied: ${plan.applied.join(', ')}`);
       current = next;
-      return changedNeedingRestart(prev, next);
+      return plan.restart;
     },
     onReload(hook: ReloadHook): void {
       hooks.push(hook);
@@ -288,15 +290,6 @@ function adoptUdp(udp: UdpService, s: InheritedSocket): Promise<void> {
       resolve();
     });
   });
-}
-
-function changedNeedingRestart(prev: DaemonOptions, next: DaemonOptions): string[] {
-  const out: string[] = [];
-  for (const k of Object.keys(next) as (keyof DaemonOptions)[]) {
-    if (RELOADABLE.has(k)) continue;
-    if (JSON.stringify(prev[k]) !== JSON.stringify(next[k])) out.push(k);
-  }
-  return out;
 }
 
 function removeStale(path: string): void {

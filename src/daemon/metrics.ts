@@ -1,12 +1,15 @@
-// The daemon's Prometheus series (prom-client), every one named rpcbind_*. One module-level
-// `metrics` object that any part of the daemon calls; the helpers below are the stable API for
-// the features that report into it (access control, rate limits, forwarding, persistence).
-// Recording is a counter increment: nothing here waits or does I/O.
+// The daemon's Prometheus series (prom-client), every one named rpcbind_*. Counts the daemon
+// keeps anyway (SecurityCounters, the forwarder's counters, the table and connection sizes) are
+// not counted a second time: their series read them at scrape time (collect()), so a series
+// moves exactly when the daemon's own counter does. What only metrics count (calls, accepted
+// connections, state writes, reloads) is recorded through MetricsSink, an increment each.
 
 import { createRequire } from 'node:module';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CompletedCall } from '../rpc/index.js';
 import type { CallerContext } from '../rpcbind/index.js';
+import type { SecurityCounters } from '../transport/security-counters.js';
+import type { ForwarderCounters } from './forwarder.js';
 
 export const METRIC_PREFIX = 'rpcbind_';
 const KNOWN_VERSIONS = new Set([2, 3, 4]);
@@ -14,35 +17,99 @@ const PMAP_PROG = 100000;
 
 type PromClient = typeof import('prom-client');
 
+/** Where the series read the daemon's live state at scrape time. */
+export interface MetricsSources {
+  registrations?: () => number;
+  openConnections?: () => number;
+  security?: Readonly<SecurityCounters>;
+  forwarding?: () => { counters: Readonly<ForwarderCounters>; inFlight: number; capacity: number };
+}
+
 /** The recording side of the metrics: what the daemon's parts call. */
 export interface MetricsSink {
-  setSources(s: { registrations?: () => number; openConnections?: () => number }): void;
+  setSources(s: MetricsSources): void;
   recordCall(c: CompletedCall<CallerContext>): void;
   recordConnection(transport: string, accepted: boolean): void;
-  recordDenial(reason: string, transport: string): void;
-  recordRateLimited(reason: string, transport: string): void;
-  recordForward(outcome: string): void;
-  setForwardTable(inUse: number, capacity: number): void;
   recordStateWrite(seconds: number, ok: boolean): void;
   recordReload(ok: boolean): void;
 }
+
+interface SeriesSpec {
+  help: string;
+  labelNames: readonly string[];
+}
+
+/** The counter series read from SecurityCounters. */
+const SECURITY_SERIES = {
+  rpcbind_denials_total: {
+    help: 'Calls refused with AUTH_TOOWEAK, by reason: access-rule (allow/deny lists, hosts.allow/deny), not-local (SET/UNSET/GETSTAT from a remote caller without -i), forward-rule (a remote call to a target on the forwarding deny list)',
+    labelNames: ['reason'],
+  },
+  rpcbind_rate_limited_calls_total: {
+    help: 'Calls over the rate limits: UDP datagrams dropped (transport="udp"), stream records held back until a token was due (transport="stream")',
+    labelNames: ['transport'],
+  },
+  rpcbind_udp_dropped_datagrams_total: {
+    help: 'UDP datagrams dropped unanswered, by reason: amplification (the reply would be larger than a datagram too short to be a call), unreadable (longer than a batch slot, or of an unknown address family)',
+    labelNames: ['reason'],
+  },
+  rpcbind_udp_send_errors_total: { help: 'UDP replies the kernel refused to send', labelNames: [] },
+  rpcbind_connections_closed_total: {
+    help: 'Stream connections closed by the daemon, by reason: limit (least active, at --max-connections), per-source (share held, closed at once), record-timeout, output-cap, idle, framing',
+    labelNames: ['reason'],
+  },
+  rpcbind_registration_quota_refusals_total: { help: 'SETs refused because the owner quota or the table is full', labelNames: [] },
+  rpcbind_remote_dumps_total: { help: 'DUMP and GETSTAT calls answered to non-local callers', labelNames: [] },
+  rpcbind_lookup_sweeps_total: { help: 'Lookup sweeps detected (one source asking for many programs)', labelNames: [] },
+  rpcbind_security_events_suppressed_total: { help: 'Security log events not written (the security log rate limit)', labelNames: [] },
+} as const satisfies Record<string, SeriesSpec>;
+
+type SecuritySeriesName = keyof typeof SECURITY_SERIES;
+
+/** Every field of SecurityCounters has its series (and labels): complete by type. */
+export const SECURITY_COUNTER_SERIES: { readonly [K in keyof SecurityCounters]: { series: SecuritySeriesName; labels: Record<string, string> } } = {
+  deniedAccessRule: { series: 'rpcbind_denials_total', labels: { reason: 'access-rule' } },
+  deniedNotLocal: { series: 'rpcbind_denials_total', labels: { reason: 'not-local' } },
+  deniedForwardRule: { series: 'rpcbind_denials_total', labels: { reason: 'forward-rule' } },
+  udpRateLimited: { series: 'rpcbind_rate_limited_calls_total', labels: { transport: 'udp' } },
+  streamThrottled: { series: 'rpcbind_rate_limited_calls_total', labels: { transport: 'stream' } },
+  udpAmplificationDropped: { series: 'rpcbind_udp_dropped_datagrams_total', labels: { reason: 'amplification' } },
+  udpBatchDropped: { series: 'rpcbind_udp_dropped_datagrams_total', labels: { reason: 'unreadable' } },
+  udpSendErrors: { series: 'rpcbind_udp_send_errors_total', labels: {} },
+  connectionsReaped: { series: 'rpcbind_connections_closed_total', labels: { reason: 'limit' } },
+  connectionsPerSourceRefused: { series: 'rpcbind_connections_closed_total', labels: { reason: 'per-source' } },
+  recordDeadlineClosed: { series: 'rpcbind_connections_closed_total', labels: { reason: 'record-timeout' } },
+  outputCapClosed: { series: 'rpcbind_connections_closed_total', labels: { reason: 'output-cap' } },
+  idleClosed: { series: 'rpcbind_connections_closed_total', labels: { reason: 'idle' } },
+  framingClosed: { series: 'rpcbind_connections_closed_total', labels: { reason: 'framing' } },
+  quotaRefused: { series: 'rpcbind_registration_quota_refusals_total', labels: {} },
+  remoteDumps: { series: 'rpcbind_remote_dumps_total', labels: {} },
+  sweeps: { series: 'rpcbind_lookup_sweeps_total', labels: {} },
+  logSuppressed: { series: 'rpcbind_security_events_suppressed_total', labels: {} },
+};
+
+/** Forwarded calls by outcome, from the forwarder's counters. */
+export const FORWARD_OUTCOMES: { readonly [K in Exclude<keyof ForwarderCounters, 'forwarded' | 'stray'>]: string } = {
+  answered: 'replied',
+  timedOut: 'timeout',
+  evicted: 'table-full',
+  refused: 'refused',
+  duplicates: 'duplicate',
+};
 
 export class DaemonMetrics implements MetricsSink {
   readonly registry: Registry;
   readonly #prom: PromClient;
   readonly #calls: Counter<'version' | 'procedure' | 'transport' | 'outcome'>;
   readonly #callChildren = new Map<string, Counter.Internal>();
-  readonly #denials: Counter<'reason' | 'transport'>;
-  readonly #rateLimited: Counter<'reason' | 'transport'>;
   readonly #connections: Counter<'transport' | 'result'>;
-  readonly #forwarded: Counter<'outcome'>;
-  readonly #forwardInUse: Gauge;
-  readonly #forwardCapacity: Gauge;
   readonly #stateWrites: Counter<'result'>;
   readonly #stateWriteSeconds: Histogram;
   readonly #reloads: Counter<'result'>;
   #registrations: () => number = () => 0;
   #openConnections: () => number = () => 0;
+  #security: Readonly<SecurityCounters> | undefined;
+  #forwarding: MetricsSources['forwarding'];
   #defaultsOn = false;
 
   constructor(prom: PromClient) {
@@ -78,33 +145,50 @@ export class DaemonMetrics implements MetricsSink {
       labelNames: ['transport', 'result'],
       registers,
     });
-    this.#denials = new prom.Counter({
-      name: 'rpcbind_denials_total',
-      help: 'Calls refused by access rules, by reason and transport',
-      labelNames: ['reason', 'transport'],
-      registers,
-    });
-    this.#rateLimited = new prom.Counter({
-      name: 'rpcbind_rate_limited_calls_total',
-      help: 'Calls dropped or refused by rate limits, by reason and transport',
-      labelNames: ['reason', 'transport'],
-      registers,
-    });
-    this.#forwarded = new prom.Counter({
+    for (const [name, spec] of Object.entries(SECURITY_SERIES)) {
+      const fields = (Object.keys(SECURITY_COUNTER_SERIES) as (keyof SecurityCounters)[]).filter(
+        (k) => SECURITY_COUNTER_SERIES[k].series === name,
+      );
+      new prom.Counter({
+        name,
+        help: spec.help,
+        labelNames: spec.labelNames,
+        registers,
+        collect() {
+          const c = self.#security;
+          if (!c) return;
+          this.reset();
+          for (const k of fields) this.inc(SECURITY_COUNTER_SERIES[k].labels, c[k]);
+        },
+      });
+    }
+    new prom.Counter({
       name: 'rpcbind_forwarded_calls_total',
-      help: 'Remote calls (CALLIT/BCAST/INDIRECT) forwarded, by outcome',
+      help: 'Remote calls (CALLIT/BCAST/INDIRECT) forwarded, by outcome: replied, timeout, table-full (dropped for a newer one), refused (not forwardable), duplicate (a retransmission of a call in flight)',
       labelNames: ['outcome'],
       registers,
+      collect() {
+        const f = self.#forwarding?.();
+        if (!f) return;
+        this.reset();
+        for (const [k, outcome] of Object.entries(FORWARD_OUTCOMES)) this.inc({ outcome }, f.counters[k as keyof typeof FORWARD_OUTCOMES]);
+      },
     });
-    this.#forwardInUse = new prom.Gauge({
+    new prom.Gauge({
       name: 'rpcbind_forward_table_entries',
       help: 'Forwarded calls awaiting their reply',
       registers,
+      collect() {
+        this.set(self.#forwarding?.().inFlight ?? 0);
+      },
     });
-    this.#forwardCapacity = new prom.Gauge({
+    new prom.Gauge({
       name: 'rpcbind_forward_table_capacity',
       help: 'Forwarded calls that may await replies at once',
       registers,
+      collect() {
+        this.set(self.#forwarding?.().capacity ?? 0);
+      },
     });
     this.#stateWrites = new prom.Counter({
       name: 'rpcbind_state_writes_total',
@@ -133,10 +217,12 @@ export class DaemonMetrics implements MetricsSink {
     this.#prom.collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
   }
 
-  /** Where the gauges read their values at scrape time. */
-  setSources(s: { registrations?: () => number; openConnections?: () => number }): void {
+  /** Where the series read the daemon's state at scrape time. */
+  setSources(s: MetricsSources): void {
     if (s.registrations) this.#registrations = s.registrations;
     if (s.openConnections) this.#openConnections = s.openConnections;
+    if (s.security) this.#security = s.security;
+    if (s.forwarding) this.#forwarding = s.forwarding;
   }
 
   /** One finished call (the dispatcher's `completed` event). */
@@ -153,30 +239,9 @@ export class DaemonMetrics implements MetricsSink {
     child.inc();
   }
 
-  /** A stream connection was accepted (true) or refused at a limit (false). */
+  /** A stream connection was accepted (true) or refused at once (false: its source's share was held). */
   recordConnection(transport: string, accepted: boolean): void {
     this.#connections.labels(transport, accepted ? 'accepted' : 'refused').inc();
-  }
-
-  /** A call refused by an access rule; `reason` is a short stable word ("acl", "not-local"). */
-  recordDenial(reason: string, transport: string): void {
-    this.#denials.labels(reason, transport).inc();
-  }
-
-  /** A call dropped or refused by a rate limit; `reason` names the limit ("per-source", "global"). */
-  recordRateLimited(reason: string, transport: string): void {
-    this.#rateLimited.labels(reason, transport).inc();
-  }
-
-  /** A forwarded remote call finished: "replied", "timeout", "table-full", "error". */
-  recordForward(outcome: string): void {
-    this.#forwarded.labels(outcome).inc();
-  }
-
-  /** The forwarding table's current use and size. */
-  setForwardTable(inUse: number, capacity: number): void {
-    this.#forwardInUse.set(inUse);
-    this.#forwardCapacity.set(capacity);
   }
 
   /** A state file write finished after `seconds`; ok=false when it failed. */
@@ -217,10 +282,6 @@ const NO_METRICS: MetricsSink = {
   setSources: NOOP,
   recordCall: NOOP,
   recordConnection: NOOP,
-  recordDenial: NOOP,
-  recordRateLimited: NOOP,
-  recordForward: NOOP,
-  setForwardTable: NOOP,
   recordStateWrite: NOOP,
   recordReload: NOOP,
 };

@@ -1,6 +1,7 @@
 // The daemon's command line: rpcbind's flags plus long options for what rpcbind hard-codes.
-// Every long option also works as a key of the configuration file (config-file.ts), so a new
-// option needs only its entry in DAEMON_OPTION_SPEC and its field in toDaemonOptions().
+// Every long option also works as a key of the configuration file (config-file.ts). A new
+// option needs its entry in DAEMON_OPTION_SPEC, its DaemonOptions field set in toDaemonOptions(),
+// its USAGE line and its SIGHUP rule in reload.ts (the type checker asks for that one).
 
 import { parseArgs } from 'node:util';
 import {

@@ -13,4 +13,4 @@ export { protToNetid, toMapping, uaddrPort } from './procedures-v2.js';
 export { isForwardingDenied } from './remote-call.js';
 export * from './forward-rules.js';
 export * from './access-policy.js';
-export type { SecurityObserver } from './security-events.js';
+export type { DenialReason, SecurityObserver } from './security-events.js';

@@ -49,7 +49,7 @@ function sameNetid(netid: string, lower: string): boolean {
 
 export class Registry {
   readonly #maxEntries: number;
-  readonly #maxPerOwner: number;
+  #maxPerOwner: number;
   // Slot columns. A slot is in the list (prev/next, list order) and in its program's chain
   // (progNext, newest first, so the last-listed row of a program is met first).
   #prog = new Uint32Array(MIN_SLOTS);
@@ -80,6 +80,11 @@ export class Registry {
   constructor(maxEntries = MAX_REGISTRATIONS, maxPerOwner = MAX_REGISTRATIONS_PER_OWNER) {
     this.#maxEntries = maxEntries;
     this.#maxPerOwner = maxPerOwner;
+  }
+
+  /** A new per-owner quota (reload) for the SETs to come; entries held already stay. */
+  setMaxPerOwner(n: number): void {
+    this.#maxPerOwner = n;
   }
 
   get size(): number {

@@ -50,7 +50,11 @@ export function remoteCallProcedure(
     if (!datagram && !(indirect && state.remoteCall)) return RpcOutcome.NO_REPLY;
     if (!args) return quiet(AcceptStat.GARBAGE_ARGS);
     const rules = state.policy.forwardRules ?? DEFAULT_FORWARD_RULES;
-    if (rules.denies(args.prog, args.proc, state.policy.insecure)) return RpcOutcome.WEAK_AUTH;
+    if (rules.denies(args.prog, args.proc, state.policy.insecure)) {
+      // Decided on the decoded target, so after admission; reported the same way.
+      state.security?.denied(ctx, 'callit', call.vers, call.proc, 'forward-rule');
+      return RpcOutcome.WEAK_AUTH;
+    }
     const netid = forwardNetid(ctx.netid);
     const target = state.registry.find(args.prog, args.vers, netid);
     const exact = target !== undefined && target.vers === args.vers;

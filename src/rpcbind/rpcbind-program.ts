@@ -7,7 +7,7 @@ import { classify } from './access-policy.js';
 import { isLocalCaller } from './caller.js';
 import type { BindingState } from './binding-state.js';
 import type { CallerContext } from './caller.js';
-import { PMAP_PROG, RPCB_HIGH_VERS, RPCB_LOW_VERS } from './constants.js';
+import { PMAP_PROG, RPCB_HIGH_VERS, RPCB_LOW_VERS, RPCB_VERS4, RpcbProc } from './constants.js';
 import { pmapProcedures } from './procedures-v2.js';
 import { rpcbProcedures } from './procedures-rpcb.js';
 import type { Registration } from './registry.js';
@@ -28,11 +28,15 @@ export function createRpcbindProgram(state: BindingState): Program<CallerContext
     admit: (vers, proc, ctx, requestBytes, maxReplyBytes) => {
       const access = state.policy.access;
       const cls = classify(vers, proc);
-      // SET/UNSET stay local-only without -i (the procedures check again); refusing here
-      // puts every refusal through one audited path.
-      const refused = cls === 'register' && !state.policy.insecure && !isLocalCaller(ctx);
-      if (refused || (access && access.decide(cls, ctx) === 'deny')) {
-        state.security?.denied(ctx, cls, vers, proc);
+      // SET, UNSET and GETSTAT stay local-only without -i (the procedures check again);
+      // refusing here puts every refusal through one audited path.
+      const localOnly = cls === 'register' || (vers === RPCB_VERS4 && proc === RpcbProc.GETSTAT);
+      if (localOnly && !state.policy.insecure && !isLocalCaller(ctx)) {
+        state.security?.denied(ctx, cls, vers, proc, 'not-local');
+        return RpcOutcome.WEAK_AUTH;
+      }
+      if (access && access.decide(cls, ctx) === 'deny') {
+        state.security?.denied(ctx, cls, vers, proc, 'access-rule');
         return RpcOutcome.WEAK_AUTH;
       }
       if (cls === 'dump' && !isLocalCaller(ctx)) state.security?.remoteDump(ctx, vers, proc);

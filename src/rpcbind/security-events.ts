@@ -5,9 +5,15 @@
 import type { OperationClass } from './access-policy.js';
 import type { CallerContext } from './caller.js';
 
+export type DenialReason = 'access-rule' | 'not-local' | 'forward-rule';
+
 export interface SecurityObserver {
-  /** A call refused by the access policy (answered with AUTH_TOOWEAK). */
-  denied(ctx: CallerContext, cls: OperationClass, vers: number, proc: number): void;
+  /**
+   * A call refused (answered with AUTH_TOOWEAK): by the access lists or hosts files
+   * ('access-rule'), because only local callers may make it without -i ('not-local'), or a
+   * remote call whose target the forwarding deny list names ('forward-rule').
+   */
+  denied(ctx: CallerContext, cls: OperationClass, vers: number, proc: number, reason: DenialReason): void;
   /** A DUMP or GETSTAT from a caller that is not local. */
   remoteDump(ctx: CallerContext, vers: number, proc: number): void;
   /** A lookup of `prog` (GETPORT, GETADDR, GETVERSADDR, GETADDRLIST): feeds sweep detection. */

@@ -9,6 +9,10 @@
 // handler keeps (a forwarded call's arguments, say) points into the arena.
 
 import { loadKoffi } from './load-koffi.js';
+import { newSecurityCounters, type SecurityCounters } from './security-counters.js';
+
+/** What the batch counts: datagrams it drops unread, and replies the kernel refuses. */
+export type BatchCounters = Pick<SecurityCounters, 'udpBatchDropped' | 'udpSendErrors'>;
 
 /** Datagrams read (and replies sent) per system call. */
 export const BATCH_DATAGRAMS = 32;
@@ -102,12 +106,12 @@ export class DatagramBatch {
   readonly #ifName = Buffer.alloc(16);
   readonly #v4Names = new Map<number, string>();
   readonly #v6Names = new Map<string, string>();
-  /** Datagrams dropped because they did not fit a slot, and sends the kernel refused. */
-  truncated = 0;
-  sendErrors = 0;
+  /** Datagrams dropped (too long for a slot, unknown family) and sends the kernel refused. */
+  readonly counters: BatchCounters;
 
-  private constructor(n: Native) {
+  private constructor(n: Native, counters: BatchCounters) {
     this.#n = n;
+    this.counters = counters;
     this.#in = n.alloc(BATCH_DATAGRAMS * (BATCH_SLOT_BYTES + NAME_BYTES + IOVEC_BYTES + MMSGHDR_BYTES));
     this.#out = n.alloc(BATCH_DATAGRAMS * (BATCH_REPLY_SLOT_BYTES + NAME_BYTES + IOVEC_BYTES + MMSGHDR_BYTES));
     for (let i = 0; i < BATCH_DATAGRAMS; i++) {
@@ -116,10 +120,13 @@ export class DatagramBatch {
     }
   }
 
-  /** The batch, or null where it cannot work (no koffi, not Linux x64/arm64). */
-  static create(): DatagramBatch | null {
+  /**
+   * The batch, or null where it cannot work (no koffi, not Linux x64/arm64). It counts into
+   * `counters` (the daemon's SecurityCounters), or into its own.
+   */
+  static create(counters: BatchCounters = newSecurityCounters()): DatagramBatch | null {
     const n = loadNative();
-    return n ? new DatagramBatch(n) : null;
+    return n ? new DatagramBatch(n, counters) : null;
   }
 
   // Arena layout: [slots x data][slots x sockaddr][slots x iovec][slots x mmsghdr].
@@ -163,11 +170,14 @@ export class DatagramBatch {
     for (let i = 0; i < got; i++) {
       const h = DatagramBatch.#hdrOff(BATCH_SLOT_BYTES, i);
       if ((view.readUInt32LE(h + HDR_FLAGS) & MSG_TRUNC) !== 0) {
-        this.truncated++;
+        this.counters.udpBatchDropped++;
         continue;
       }
       const peer = this.#peer(view, DatagramBatch.#nameOff(BATCH_SLOT_BYTES, i));
-      if (peer === undefined) continue;
+      if (peer === undefined) {
+        this.counters.udpBatchDropped++;
+        continue;
+      }
       const len = view.readUInt32LE(h + HDR_LEN);
       const data = Buffer.allocUnsafe(len);
       view.copy(data, 0, i * BATCH_SLOT_BYTES, i * BATCH_SLOT_BYTES + len);
@@ -183,7 +193,7 @@ export class DatagramBatch {
   queue(fd: number, reply: Buffer, slot: number): void {
     if (slot < 0 || slot >= this.#received) {
       // Not a slot of the last drain (a caller's bug): nowhere to send it; never throw here.
-      this.sendErrors++;
+      this.counters.udpSendErrors++;
       return;
     }
     const nameOff = DatagramBatch.#nameOff(BATCH_SLOT_BYTES, slot);
@@ -191,7 +201,7 @@ export class DatagramBatch {
     const nameLen = name.readUInt16LE(0) === AF_INET6 ? NAME_BYTES : 16;
     if (reply.length > BATCH_REPLY_SLOT_BYTES || this.#queued === BATCH_DATAGRAMS) {
       if (reply.length > BATCH_REPLY_SLOT_BYTES) {
-        if (this.#n.sendto(fd, reply, reply.length, 0, name, nameLen) < 0) this.sendErrors++;
+        if (this.#n.sendto(fd, reply, reply.length, 0, name, nameLen) < 0) this.counters.udpSendErrors++;
         return;
       }
       this.flush(fd);
@@ -212,7 +222,7 @@ export class DatagramBatch {
       if (sent <= 0) {
         // One datagram the kernel will not take (EAGAIN: buffer full; EPERM: filtered...):
         // drop it and go on with the rest.
-        this.sendErrors++;
+        this.counters.udpSendErrors++;
         done++;
         continue;
       }

@@ -37,7 +37,7 @@ export interface StreamServiceOptions {
   admit?: ((ctx: CallerContext) => boolean) | undefined;
   throttleMs?: () => number;
   counters?: StreamCounters;
-  /** Told of every connection accepted (true) or of one closed to make room (false); for metrics. */
+  /** Told of every connection accepted (true) or refused at once (false); for metrics. */
   onConnection?: ((netid: Netid, accepted: boolean) => void) | undefined;
 }
 
@@ -51,6 +51,10 @@ export type StreamCounters = Pick<
   | 'outputCapClosed'
   | 'idleClosed'
   | 'framingClosed'
+>;
+
+export type StreamLimits = Required<
+  Pick<StreamServiceOptions, 'maxConnections' | 'maxConnectionsPerSource' | 'idleMs' | 'recordDeadlineMs'>
 >;
 
 type Settings = Required<Omit<StreamServiceOptions, 'admit' | 'throttleMs' | 'counters' | 'onConnection'>>;
@@ -80,7 +84,7 @@ export class StreamService {
   readonly #perSource = new Map<string, number>();
   readonly #counters: StreamCounters;
   #admit: ((ctx: CallerContext) => boolean) | undefined;
-  readonly #throttleMs: () => number;
+  #throttleMs: () => number;
   readonly #onConnection: ((netid: Netid, accepted: boolean) => void) | undefined;
 
   constructor(o: StreamServiceOptions) {
@@ -101,9 +105,32 @@ export class StreamService {
     this.#counters = o.counters ?? newSecurityCounters();
   }
 
-  /** Replaces the rate-limit check (policy reload); open connections keep running. */
-  setAdmit(admit: ((ctx: CallerContext) => boolean) | undefined): void {
+  /** Replaces the rate-limit check and its wait (policy reload); open connections keep running. */
+  setAdmit(admit: ((ctx: CallerContext) => boolean) | undefined, throttleMs: () => number = () => 10): void {
     this.#admit = admit;
+    this.#throttleMs = throttleMs;
+  }
+
+  /**
+   * New connection limits and timeouts (reload). The connection cap holds at once: connections
+   * over it are closed, least recently active first. The idle timeout applies to open connections
+   * too; the per-source share to connections accepted from now on; the record deadline to
+   * records begun from now on.
+   */
+  setLimits(l: StreamLimits): void {
+    this.#o.maxConnections = l.maxConnections;
+    this.#o.maxConnectionsPerSource = l.maxConnectionsPerSource;
+    this.#o.recordDeadlineMs = l.recordDeadlineMs;
+    if (l.idleMs !== this.#o.idleMs) {
+      this.#o.idleMs = l.idleMs;
+      for (const c of this.#conns.keys()) c.setTimeout(l.idleMs);
+    }
+    while (this.#conns.size > l.maxConnections) {
+      const victim = this.#conns.keys().next().value!;
+      this.#conns.delete(victim);
+      victim.destroy();
+      this.#counters.connectionsReaped++;
+    }
   }
 
   get connectionCount(): number {
@@ -185,7 +212,6 @@ export class StreamService {
         this.#conns.delete(victim);
         victim.destroy();
         this.#counters.connectionsReaped++;
-        this.#onConnection?.(netid, false);
         this.#o.log.debug(`${netid}: connection limit ${this.#o.maxConnections} reached; closed the least active connection`);
       }
     }

@@ -32,12 +32,10 @@ export interface UdpServiceOptions {
    * service manager passed us (the kernel delivers to the most specific one).
    */
   reuseAddr?: boolean;
-  /** Called for every datagram dropped without a reply (REPLY messages, junk). */
-  onDrop?: () => void;
   /** Rate limiting: false drops the datagram unread. Swappable through setAdmit(). */
   admit?: ((ctx: CallerContext) => boolean) | undefined;
-  /** Counts the datagrams dropped by admit() and by the amplification guard. */
-  counters?: Pick<SecurityCounters, 'udpRateLimited' | 'udpAmplificationDropped'>;
+  /** Counts the datagrams dropped by admit() and by the amplification guard, and send errors. */
+  counters?: Pick<SecurityCounters, 'udpRateLimited' | 'udpAmplificationDropped' | 'udpSendErrors'>;
 }
 
 /** Batches per wake-up before the event loop gets a turn (TCP, timers, other sockets). */
@@ -157,7 +155,11 @@ export class UdpService {
     const local = scope >= 0 ? address.slice(0, scope) : address;
     const netid = local.includes(':') ? 'udp6' : 'udp';
     const where: Where = { sock, netid, local, fd: socketFd(sock) };
-    sock.on('error', (e) => this.#o.log.warn(`udp ${fmt(address)}: ${e.message}`));
+    sock.on('error', (e) => {
+      // Once bound, what dgram reports here are sends that failed (send() has no callback).
+      if (this.#o.counters) this.#o.counters.udpSendErrors++;
+      this.#o.log.warn(`udp ${fmt(address)}: ${e.message}`);
+    });
     sock.on('message', (msg, rinfo) => {
       this.#onDatagram(where, msg, rinfo.address, rinfo.port, -1);
       if (this.#batch && where.fd >= 0) this.#drain(this.#batch, where);
@@ -170,11 +172,6 @@ export class UdpService {
       const n = batch.drain(where.fd, (data, peer, slot) => this.#onDatagram(where, data, peer.address, peer.port, slot));
       batch.flush(where.fd);
       if (n < BATCH_DATAGRAMS) break;
-    }
-    const dropped = batch.truncated;
-    if (dropped > 0) {
-      batch.truncated = 0;
-      for (let i = 0; i < dropped; i++) this.#o.onDrop?.();
     }
   }
 
@@ -215,10 +212,8 @@ export class UdpService {
   }
 
   #send(where: Where, reply: Buffer | undefined, peerAddress: string, peerPort: number, requestBytes: number, slot: number): void {
-    if (reply === undefined) {
-      this.#o.onDrop?.();
-      return;
-    }
+    // Not a call, or deliberately unanswered: the dispatcher reports both (calls metric, debug log).
+    if (reply === undefined) return;
     // A datagram too short to be a call (answered with GARBAGE_ARGS or a denial) must not earn
     // a reply larger than itself: spoofed tiny datagrams would be amplified.
     if (requestBytes < MIN_RPC_CALL_BYTES && reply.length > requestBytes) {

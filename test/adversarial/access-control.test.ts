@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { decodeReply } from '../../src/rpc/index.js';
 import { daemons, findRepoRoot, startDaemon, type RunningDaemon } from '../helpers/daemons.js';
 import { TestHost, waitFor } from '../helpers/netns.js';
-import { dumpCall, getportCall, record } from '../helpers/rpc-calls.js';
+import { dumpCall, getportCall, record, setCall } from '../helpers/rpc-calls.js';
 
 const A = '198.18.0.1';
 const B = '198.18.0.2';
@@ -39,6 +39,7 @@ describe('access control, reload and rate limits', { timeout: 60_000 }, () => {
       '--deny-dump', 'all', '--allow-dump', '127.0.0.1,::1',
       '--hosts-allow', '/run/t.allow', '--hosts-deny', '/run/t.deny',
       '--rate-limit', '50', '--rate-burst', '50',
+      '--metrics', '127.0.0.1:9111',
     ]);
   });
   after(async () => host?.dispose());
@@ -50,7 +51,7 @@ describe('access control, reload and rate limits', { timeout: 60_000 }, () => {
     assert.deepEqual(d, { kind: 'auth-error', xid: 2, stat: 5 });
     const l = await tool<UdpResult>({ op: 'udp', target: '127.0.0.1', port: 111, payloads: [dumpCall(3, 2).toString('hex')], waitMs: 400 });
     assert.ok(l.replies[0]!.bytes > 100);
-    assert.match(daemon.output(), /security: denied dump call \(version 4 procedure 4\) from 198\.18\.0\.1/);
+    assert.match(daemon.output(), /access-denied class=dump version=4 procedure=4 reason=access-rule transport=tcp caller=198\.18\.0\.1 /);
   });
 
   test('SIGHUP re-reads hosts.deny without dropping connections or registrations', async () => {
@@ -78,7 +79,24 @@ describe('access control, reload and rate limits', { timeout: 60_000 }, () => {
     assert.ok(r.replies.length >= 40 && r.replies.length < 150, `replies: ${r.replies.length}`);
     const l = await tool<UdpResult>({ op: 'udp', target: '127.0.0.1', port: 111, payloads: [getportCall(9, 100000, 2).toString('hex')], waitMs: 300 });
     assert.equal(l.replies.length, 1);
-    assert.match(daemon.output(), /security: rate limit: dropping datagrams from 198\.18\.0\.1/);
+    assert.match(daemon.output(), /rate-limited action=dropped transport=udp caller=198\.18\.0\.1 /);
     console.log(`# rate limit 50/s burst 50: ${r.replies.length} of 400 datagrams answered`);
+  });
+
+  test('the denials and rate-limit drops above are in the Prometheus series', async () => {
+    const sets = [1, 2, 3].map((i) => setCall(2000 + i, 0x20000002, 1, 999).toString('hex'));
+    const u = await tool<UdpResult>({ op: 'udp', target: A, from: B, port: 111, payloads: sets, waitMs: 400 });
+    assert.equal(u.replies.length, 3);
+    const r = await host.run(process.execPath, [
+      '-e',
+      "fetch('http://127.0.0.1:9111/metrics').then(async (r) => { if (r.status !== 200) process.exit(2); process.stdout.write(await r.text()); })",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const value = (series: string): number => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(r.stdout)?.[1] ?? 0);
+    // DUMP from A over TCP and UDP, GETPORT from B after hosts.deny named it (B's SETs are refused as not local first).
+    assert.equal(value('rpcbind_denials_total{reason="access-rule"}'), 3, r.stdout);
+    assert.equal(value('rpcbind_denials_total{reason="not-local"}'), 3, r.stdout);
+    assert.ok(value('rpcbind_rate_limited_calls_total{transport="udp"}') >= 250, r.stdout);
+    assert.equal(value('rpcbind_remote_dumps_total'), 0, r.stdout);
   });
 });

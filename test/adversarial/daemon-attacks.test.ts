@@ -249,9 +249,9 @@ describe('daemon under attack', { timeout: 120_000 }, () => {
 
   test('daemon counters and log show the attacks', () => {
     const out = daemon.output();
-    assert.match(out, /security: denied register call/);
-    assert.match(out, /security: SET 536870913 version 1 udp 0\.0\.0\.0\.8\.1 by local socket uid 0: ok/);
-    assert.match(out, /security: UNSET 536870913 version 1 udp by local socket uid 65534: refused/);
-    assert.match(out, /security: DUMP \(version 2\) from remote/);
+    assert.match(out, /access-denied class=register version=\d procedure=\d reason=not-local transport=(udp|tcp) caller=198\.18\.0\.1 /);
+    assert.match(out, /registration op=SET program=536870913 version=1 netid=udp address=0\.0\.0\.0\.8\.1 result=ok transport=local uid=0\n/);
+    assert.match(out, /registration op=UNSET program=536870913 version=1 netid=udp result=refused transport=local uid=65534\n/);
+    assert.match(out, /remote-dump procedure=DUMP version=2 transport=(udp|tcp) caller=/);
   });
 });

@@ -164,3 +164,48 @@ test('rpcinfo -a over a local socket: a server that lies about versions is cappe
   assert.equal(r.code, 0);
   assert.equal(r.stdout.split('\n').length - 1, 1024);
 });
+
+test('rpcinfo -t/-u fail on PROG_MISMATCH low > high as Debian rpcinfo fails on a malformed reply', async () => {
+  // In a private namespace: Debian's rpcbind on port 111, and a service whose every answer lies.
+  const { TestHost } = await import('../helpers/netns.js');
+  const host = await TestHost.create();
+  try {
+    host.spawn('/usr/sbin/rpcbind', ['-f', '-w']);
+    await host.waitForUnixSocket('/run/rpcbind.sock', { timeoutMs: 5_000 });
+    const start = async (args: string[]): Promise<void> => {
+      const svc = host.spawn(process.execPath, [resolve(REPO, 'dist/test/helpers/lying-service.js'), ...args]);
+      let out = '';
+      const ready = await new Promise<boolean>((res) => {
+        const t = setTimeout(() => res(false), 10_000);
+        svc.stdout?.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('ready')) {
+            clearTimeout(t);
+            res(true);
+          }
+        });
+        svc.once('exit', () => res(false));
+      });
+      assert.ok(ready, `lying service ${args.join(' ')} did not register`);
+    };
+    await start(['536870930', '20030', 'mismatch', '7', '3']);
+    await start(['536870931', '20031', 'garbage']);
+    const debian = (argv: string[]) => host.run('bash', ['-c', 'exec -a "$0" "$@"', 'rpcinfo', '/usr/sbin/rpcinfo', ...argv], { timeoutMs: 20_000 });
+    const ours = (argv: string[]) => host.run(process.execPath, [resolve(REPO, 'bin/rpcinfo.js'), ...argv], { timeoutMs: 20_000 });
+    // The reference: a datagram reply that cannot be decoded (libtirpc's clnt_dg gives
+    // RPC_CANTDECODERES; its clnt_vc skips an undecodable record and waits, so TCP cannot show it).
+    const malformed = await debian(['-u', '127.0.0.1', '536870931']);
+    assert.equal(malformed.code, 1, JSON.stringify(malformed));
+    assert.match(malformed.stderr, /Can't decode result/);
+    for (const proto of ['-t', '-u']) {
+      const r = await ours([proto, '127.0.0.1', '536870930']);
+      assert.deepEqual(
+        { code: r.code, stderr: r.stderr, stdout: r.stdout },
+        { code: malformed.code, stderr: malformed.stderr, stdout: malformed.stdout.replace('536870931', '536870930') },
+        `rpcinfo ${proto}`,
+      );
+    }
+  } finally {
+    await host.dispose();
+  }
+});

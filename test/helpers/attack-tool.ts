@@ -8,7 +8,7 @@ type Spec =
   | { op: 'udp'; target: string; from?: string; port: number; payloads: string[]; waitMs: number; paceEvery?: number }
   | { op: 'tcp'; target: string; from?: string; port: number; chunks: string[]; gapMs: number; maxMs: number; reset?: boolean }
   | { op: 'local'; path: string; chunks: string[]; maxMs: number }
-  | { op: 'idle'; target: string; from?: string; port: number; count: number; holdMs: number }
+  | { op: 'idle'; target: string; from?: string; port: number; count: number; holdMs: number; untilClosed?: number }
   | { op: 'noread'; target: string; from?: string; port: number; record: string; count: number; maxMs: number }
   | { op: 'burst'; target: string; port: number; sockets: number; perSocket: number; wave: number; payload: string; waitMs: number };
 
@@ -138,7 +138,9 @@ async function idle(s: Extract<Spec, { op: 'idle' }>): Promise<unknown> {
     socks.push(c);
     if (i % 200 === 199) await delay(20);
   }
-  await delay(s.holdMs);
+  // Held for holdMs, or (untilClosed) until that many were closed by the server, within holdMs.
+  if (s.untilClosed === undefined) await delay(s.holdMs);
+  else for (const t0 = Date.now(); closed < s.untilClosed && Date.now() - t0 < s.holdMs; ) await delay(20);
   const result = { opened, closedByServer: closed };
   for (const c of socks) c.destroy();
   return result;

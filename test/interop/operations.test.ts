@@ -199,6 +199,14 @@ describe('operations', { timeout: SUITE_TIMEOUT_MS }, () => {
       const afterCalls = await scrape();
       assert.equal(afterCalls.get(dumpKey), 2);
       assert.ok((afterCalls.get('rpcbind_connections_total{transport="tcp",result="accepted"}') ?? 0) >= 2);
+      // From 198.18.0.1, which is not loopback: a DUMP is answered (and audited), a GETSTAT refused.
+      assert.equal(before.get('rpcbind_denials_total{reason="not-local"}') ?? 0, 0);
+      await host.run('rpcinfo', ['-p', '198.18.0.1']);
+      const m = await host.run('rpcinfo', ['-m', '198.18.0.1']);
+      assert.notEqual(m.code, 0, m.stdout);
+      const afterRemote = await scrape();
+      assert.equal(afterRemote.get('rpcbind_denials_total{reason="not-local"}'), 1);
+      assert.equal(afterRemote.get('rpcbind_remote_dumps_total'), 1);
       const ss = await host.run('ss', ['-H', '-l', '-n', '-t']);
       assert.match(ss.stdout, new RegExp(`127\\.0\\.0\\.1:${METRICS_PORT}\\b`));
       assert.doesNotMatch(ss.stdout, new RegExp(`(\\*|0\\.0\\.0\\.0|\\[::\\]):${METRICS_PORT}\\b`));
@@ -208,6 +216,15 @@ describe('operations', { timeout: SUITE_TIMEOUT_MS }, () => {
     const lines = d.output().trim().split('\n');
     const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.ok(records.some((r) => r.event === 'call' && r.procedure === 'dump' && r.source === '127.0.0.1'), d.output());
+    const audit = records.filter((r) => r.event === 'remote-dump' || r.event === 'access-denied');
+    assert.deepEqual(
+      audit.map((r) => [r.event, r.procedure, r.version, r.reason, r.transport, r.caller]),
+      [
+        ['remote-dump', 'DUMP', 2, undefined, 'tcp', '198.18.0.1'],
+        ['access-denied', 12, 4, 'not-local', 'tcp', '198.18.0.1'],
+      ],
+      d.output(),
+    );
     assert.ok(records.every((r) => typeof r.level === 'string' && typeof r.time === 'string'));
   });
 });

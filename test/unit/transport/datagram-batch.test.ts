@@ -158,12 +158,54 @@ test('a datagram longer than a slot is dropped and counted, not answered truncat
     client.send(huge, port, '127.0.0.1');
     client.send(small, port, '127.0.0.1');
     const got = await replies;
-    const truncated = batch.truncated;
-    batch.truncated = 0;
+    const truncated = batch.counters.udpBatchDropped;
+    batch.counters.udpBatchDropped = 0;
     // Depending on timing the huge one is read by Node (answered whole) or by the batch (dropped).
     if (seen.viaBatch + seen.viaNode === 3 && truncated === 1) assert.equal(got.length, 2);
     else assert.equal(got.length, 3 - truncated);
     assert.ok(got.every((m) => m.length === 16 || m.subarray(0, 5).toString() === 'node:'));
+  } finally {
+    client.close();
+    server.close();
+  }
+});
+
+/** Stops Node reading a bound socket, so the batch alone reads what arrives (test-only). */
+function stopNodeReading(s: dgram.Socket): void {
+  const state = Object.getOwnPropertySymbols(s).find((x) => x.description === 'state symbol')!;
+  const handle = (s as unknown as Record<symbol, { handle: { recvStop(): number } }>)[state]!.handle;
+  assert.equal(handle.recvStop(), 0);
+}
+
+test('the batch counts into the counters it is given: datagrams too long for a slot, refused sends', async () => {
+  const counters = { udpBatchDropped: 0, udpSendErrors: 0 };
+  const batch = DatagramBatch.create(counters)!;
+  const server = await bound('udp4', '127.0.0.1');
+  const client = await bound('udp4', '127.0.0.1');
+  try {
+    stopNodeReading(server);
+    const port = (server.address() as { port: number }).port;
+    const sent = (b: Buffer): Promise<void> => new Promise((res, rej) => client.send(b, port, '127.0.0.1', (e) => (e ? rej(e) : res())));
+    await sent(Buffer.alloc(40, 1));
+    await sent(Buffer.alloc(BATCH_SLOT_BYTES + 100, 2));
+    await sent(Buffer.alloc(40, 3));
+    const fd = socketFd(server);
+    const read: number[] = [];
+    let slotOfLast = -1;
+    assert.equal(
+      batch.drain(fd, (data, _peer, slot) => {
+        read.push(data[0]!);
+        slotOfLast = slot;
+      }),
+      3,
+    );
+    assert.deepEqual(read, [1, 3]);
+    assert.deepEqual(counters, { udpBatchDropped: 1, udpSendErrors: 0 });
+    // A reply larger than any datagram (EMSGSIZE), and one for a slot the last drain did not read.
+    batch.queue(fd, Buffer.alloc(70_000), slotOfLast);
+    batch.queue(fd, Buffer.alloc(40), BATCH_DATAGRAMS - 1);
+    batch.flush(fd);
+    assert.deepEqual(counters, { udpBatchDropped: 1, udpSendErrors: 2 });
   } finally {
     client.close();
     server.close();
