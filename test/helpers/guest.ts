@@ -28,24 +28,26 @@ export interface GuestResult {
 }
 
 /**
- * The root filesystem for `suite` (bookworm, trixie), built on first use. It is rebuilt when
- * make-rootfs.sh changes (its hash is stored in the tree).
+ * The root filesystem for `suite` (bookworm, trixie), built on first use (several suites may be
+ * built at once). It is rebuilt when make-rootfs.sh changes (its hash is stored in the tree).
  */
-export function ensureRootfs(suite: string): string {
+export async function ensureRootfs(suite: string): Promise<string> {
   const id = createHash('sha256').update(readFileSync(MAKE_ROOTFS)).digest('hex').slice(0, 16);
   const dir = join(ROOTFS_CACHE, `${suite}-rootfs`);
   const idFile = join(dir, '.rootfs-id');
   if (existsSync(idFile) && readFileSync(idFile, 'utf8').trim() === id) return dir;
   mkdirSync(ROOTFS_CACHE, { recursive: true });
-  // One builder at a time per cache (flock from util-linux).
+  // One builder at a time per cache and suite (flock from util-linux).
   const lock = join(ROOTFS_CACHE, `${suite}.lock`);
   closeSync(openSync(lock, 'a'));
-  const r = spawnSync('flock', [lock, 'sh', '-c', `[ "$(cat "$2/.rootfs-id" 2>/dev/null)" = "$3" ] || ROOTFS_ID="$3" "$1" "$4" "$2"`, 'sh', MAKE_ROOTFS, dir, id, suite], {
-    encoding: 'utf8',
-    timeout: ROOTFS_BUILD_TIMEOUT_MS,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  if (r.status !== 0) throw new Error(`cannot build the ${suite} root filesystem: ${r.stderr || r.error?.message || `status ${r.status}`}`);
+  const script = `[ "$(cat "$2/.rootfs-id" 2>/dev/null)" = "$3" ] || ROOTFS_ID="$3" "$1" "$4" "$2"`;
+  const child = spawn('flock', [lock, 'sh', '-c', script, 'sh', MAKE_ROOTFS, dir, id, suite], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-4000)));
+  const timer = setTimeout(() => child.kill('SIGKILL'), ROOTFS_BUILD_TIMEOUT_MS);
+  const { code, signal } = await waitForExit(child);
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`cannot build the ${suite} root filesystem: ${stderr || `status ${code ?? signal}`}`);
   return dir;
 }
 
@@ -69,7 +71,7 @@ export class Guest {
 
   /** Boots a fresh guest of `suite`; `bindRo` maps host directories read-only into it. */
   static async boot(suite: string, { bindRo = {} }: { bindRo?: Readonly<Record<string, string>> } = {}): Promise<Guest> {
-    const lower = ensureRootfs(suite);
+    const lower = await ensureRootfs(suite);
     const work = mkdtempSync(join(tmpdir(), `guest-${suite}-`));
     const guest = new Guest(suite, work, Object.entries(bindRo).map(([host, inGuest]) => `--bind-ro=${host}:${inGuest}`));
     for (const d of ['upper', 'work', 'root']) mkdirSync(join(work, d));
@@ -177,9 +179,24 @@ export class Guest {
   async must(command: string, options: { timeoutMs?: number } = {}): Promise<string> {
     const r = await this.run(command, options);
     if (r.code !== 0) {
-      throw new Error(`in the ${this.suite} guest, "${command}" ${r.timedOut ? 'timed out' : `exited ${r.code}`}:\n${r.stdout}\n${r.stderr}`);
+      // The guest's last journal lines say what the services did meanwhile.
+      const journal = await this.run('journalctl --no-pager -o short-monotonic -n 40', { timeoutMs: 10_000 }).catch(() => undefined);
+      throw new Error(
+        `in the ${this.suite} guest, "${command}" ${r.timedOut ? 'timed out' : `exited ${r.code}`}:\n${r.stdout}\n${r.stderr}\n--- journal:\n${journal?.stdout ?? ''}`,
+      );
     }
     return r.stdout;
+  }
+
+  /** Waits until systemd says `unit` is active. */
+  async waitActive(unit: string, what = `${unit} active in the ${this.suite} guest`): Promise<void> {
+    await waitFor(async () => (await this.run(`systemctl is-active ${unit}`)).stdout.trim() === 'active', { timeoutMs: 20_000, intervalMs: 50, what });
+  }
+
+  /** The name of `unit`'s main process (for rpcbind.service: "rpcbind" is Debian's, "node" ours). */
+  async mainComm(unit = 'rpcbind.service'): Promise<string> {
+    const pid = (await this.must(`systemctl show -p MainPID --value ${unit}`)).trim();
+    return (await this.must(`cat /proc/${pid}/comm`)).trim();
   }
 
   /** Puts a file into the guest (through the overlay's merged view). */

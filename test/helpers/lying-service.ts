@@ -4,11 +4,10 @@
 //   garbage:           a reply cut after its accept status word's first byte (malformed).
 // Run: node lying-service.js PROG PORT mismatch LOW HIGH | node lying-service.js PROG PORT garbage
 
-import dgram from 'node:dgram';
-import net from 'node:net';
 import { XdrWriter } from '../../src/xdr/index.js';
-import { RecordDecoder, decodeCall, encodeRecord, writeProgMismatch } from '../../src/rpc/index.js';
+import { decodeCall, writeProgMismatch } from '../../src/rpc/index.js';
 import { registerService } from '../../src/client/index.js';
+import { serveUdpAndTcp } from './rpc-responder.js';
 
 const [progText, portText, mode, lowText, highText] = process.argv.slice(2);
 const prog = Number(progText);
@@ -29,30 +28,6 @@ function answer(msg: Buffer): Buffer | undefined {
   return Buffer.concat([w.toBuffer(), Buffer.from([0])]);
 }
 
-const udp = dgram.createSocket('udp4');
-udp.on('error', () => undefined);
-udp.on('message', (m, r) => {
-  const a = answer(m);
-  if (a) udp.send(a, r.port, r.address);
-});
-const tcp = net.createServer((s) => {
-  s.on('error', () => s.destroy());
-  const dec = new RecordDecoder();
-  s.on('data', (chunk) => {
-    const recs = dec.push(chunk);
-    if (typeof recs === 'string') return void s.destroy();
-    for (const r of recs) {
-      const a = answer(r);
-      if (a) s.write(encodeRecord(a));
-    }
-  });
-});
-await new Promise<void>((r) => udp.bind(port, '0.0.0.0', () => r()));
-await new Promise<void>((r) => tcp.listen(port, '0.0.0.0', () => r()));
+await serveUdpAndTcp(port, answer);
 await registerService({ prog, vers: 1, endpoints: [{ netid: 'udp', port }, { netid: 'tcp', port }], unregisterOnExit: false });
 process.stdout.write('ready\n');
-process.once('SIGTERM', () => {
-  udp.close();
-  tcp.close();
-  process.exit(0);
-});

@@ -2,11 +2,10 @@
 // and TCP on fixed ports, PROG_MISMATCH otherwise; registers itself with the local rpcbind
 // through the client library and unregisters on SIGTERM. Run: node null-service.js PROG LOW HIGH PORT
 
-import dgram from 'node:dgram';
-import net from 'node:net';
 import { XdrWriter } from '../../src/xdr/index.js';
-import { AcceptStat, RecordDecoder, decodeCall, encodeRecord, writeAcceptedHeader, writeProgMismatch } from '../../src/rpc/index.js';
+import { AcceptStat, decodeCall, writeAcceptedHeader, writeProgMismatch } from '../../src/rpc/index.js';
 import { registerService } from '../../src/client/index.js';
+import { serveUdpAndTcp } from './rpc-responder.js';
 
 const [prog, low, high, port] = process.argv.slice(2).map(Number) as [number, number, number, number];
 // `node --test dist/test/` also loads helpers: without arguments this is not a service run.
@@ -24,31 +23,7 @@ function answer(msg: Buffer): Buffer | undefined {
   return w.toBuffer();
 }
 
-const udp = dgram.createSocket('udp4');
-udp.on('error', () => undefined);
-udp.on('message', (m, r) => {
-  const a = answer(m);
-  if (a) udp.send(a, r.port, r.address);
-});
-const tcp = net.createServer((s) => {
-  s.on('error', () => s.destroy());
-  const dec = new RecordDecoder();
-  s.on('data', (chunk) => {
-    const recs = dec.push(chunk);
-    if (typeof recs === 'string') return void s.destroy();
-    for (const r of recs) {
-      const a = answer(r);
-      if (a) s.write(encodeRecord(a));
-    }
-  });
-});
-await new Promise<void>((r) => udp.bind(port, '0.0.0.0', () => r()));
-await new Promise<void>((r) => tcp.listen(port, '0.0.0.0', () => r()));
+await serveUdpAndTcp(port, answer);
 const endpoints = [{ netid: 'udp' as const, port }, { netid: 'tcp' as const, port }];
 for (let v = low; v <= high; v++) await registerService({ prog, vers: v, endpoints, unregisterOnExit: false });
 process.stdout.write('ready\n');
-process.once('SIGTERM', () => {
-  udp.close();
-  tcp.close();
-  process.exit(0);
-});

@@ -12,11 +12,6 @@ const ROOT = findRepoRoot();
 const SUITE_TIMEOUT_MS = 8 * 60_000;
 const STATD = 100024;
 
-async function mainComm(guest: Guest): Promise<string> {
-  const pid = (await guest.must('systemctl show -p MainPID --value rpcbind.service')).trim();
-  return (await guest.must(`cat /proc/${pid}/comm`)).trim();
-}
-
 async function statdRegistered(guest: Guest): Promise<boolean> {
   const r = await guest.run('rpcinfo -p');
   return r.code === 0 && new RegExp(`^\\s*${STATD}\\s`, 'm').test(r.stdout);
@@ -34,7 +29,7 @@ describe('deploy/install.sh on a booted Debian 12 with Debian rpcbind installed'
   test('install.sh puts ours under rpcbind.service; restart, reload and statd work', async () => {
     const out = await guest.must('sh /opt/rpcbind-ts/deploy/install.sh', { timeoutMs: 60_000 });
     assert.match(out, /Active: active \(running\)/);
-    assert.equal(await mainComm(guest), 'node');
+    assert.equal(await guest.mainComm(), 'node');
     assert.match(await guest.must('systemctl show -p User --value rpcbind.service'), /^_rpc$/m);
     assert.match(await guest.must('journalctl -u rpcbind --no-pager -o cat'), /serving program 100000 versions 2-4/);
     await guest.must('systemctl start rpc-statd');
@@ -46,21 +41,15 @@ describe('deploy/install.sh on a booted Debian 12 with Debian rpcbind installed'
 
   test("an update of Debian's rpcbind package leaves ours serving", async () => {
     await guest.must('apt-get -y -q -o Dpkg::Use-Pty=0 install --reinstall rpcbind', { timeoutMs: 120_000 });
-    await waitFor(async () => (await guest.run('systemctl is-active rpcbind.service')).stdout.trim() === 'active', {
-      timeoutMs: 20_000,
-      what: 'rpcbind.service active after the package update',
-    });
-    assert.equal(await mainComm(guest), 'node');
+    await guest.waitActive('rpcbind.service', 'rpcbind.service active after the package update');
+    assert.equal(await guest.mainComm(), 'node');
     assert.equal((await guest.run('rpcinfo -p')).code, 0, 'port 111 answers');
   });
 
   test("install.sh --uninstall gives the host back to Debian's rpcbind", async () => {
     await guest.must('sh /opt/rpcbind-ts/deploy/install.sh --uninstall', { timeoutMs: 60_000 });
-    await waitFor(async () => (await guest.run('systemctl is-active rpcbind.service')).stdout.trim() === 'active', {
-      timeoutMs: 20_000,
-      what: "Debian's rpcbind active",
-    });
-    assert.equal(await mainComm(guest), 'rpcbind');
+    await guest.waitActive('rpcbind.service', "Debian's rpcbind active");
+    assert.equal(await guest.mainComm(), 'rpcbind');
     assert.equal((await guest.run('rpcinfo -p')).code, 0);
   });
 });
