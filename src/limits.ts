@@ -63,6 +63,13 @@ export const MAX_STATE_FILE_BYTES = 96 * 1024 * 1024;
 export const JOURNAL_COMPACT_FLOOR_BYTES = 1024 * 1024;
 /** ...or past this multiple of the last snapshot's size, whichever is larger (bounded disk use). */
 export const JOURNAL_COMPACT_SNAPSHOT_MULTIPLE = 1;
+/** Journal space kept allocated ahead of its end (fallocate), so a full disk fails the reserve, not a change. */
+export const JOURNAL_RESERVE_BYTES = 64 * 1024;
+/** The smallest piece of reserve taken when the file system has less than JOURNAL_RESERVE_BYTES. */
+export const JOURNAL_RESERVE_MIN_BYTES = 4 * 1024;
+/** First wait before trying again to save the state after a failure; doubled up to the next. */
+export const STATE_RETRY_FIRST_MS = 100;
+export const STATE_RETRY_MAX_MS = 5_000;
 /** Largest journal read at start (it never outgrows the floor or the largest snapshot). */
 export const MAX_JOURNAL_FILE_BYTES = MAX_STATE_FILE_BYTES;
 /** Largest rpcbind warm-start file (rpcbind.xdr, portmap.xdr) we import. */

@@ -40,6 +40,8 @@ export interface RunningDaemon {
   readonly state: BindingState;
   /** The options in force (replaced by reload). */
   readonly options: DaemonOptions;
+  /** One line for systemd's STATUS=: "serving", or what is wrong. */
+  readonly status: string;
   /** Counters of the defences (denials, rate-limit drops, reaped connections...), live. */
   readonly securityCounters: SecurityCounters;
   /**
@@ -64,6 +66,8 @@ export interface StartExtras {
   metrics?: DaemonMetrics;
   /** Program names for the call log (/etc/rpc). */
   programNames?: ReadonlyMap<number, string>;
+  /** Told when the daemon's one-line status changes (systemd's STATUS=). */
+  onStatus?: (status: string) => void;
 }
 
 const ADDRESS_POLL_MS = 2000;
@@ -132,15 +136,23 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
       : undefined;
   const self = selfRegistrations({ port, socketPath: localPath, ipv4, ipv6 });
   for (const r of self) registry.restore(r);
+  /** systemd's STATUS= line. */
+  let status = 'serving';
   const persistence = setUpPersistence({
     stateDir: o.stateDir,
     reapIntervalS: o.reapIntervalS,
     registry,
     self,
     log,
+    policy: o.stateFailure,
     onWrite: (seconds, ok) => m.recordStateWrite(seconds, ok),
+    onHealth: (durable, reason) => {
+      const changes = persistence.store.policy === 'refuse' ? 'changes refused' : 'changes kept in memory only';
+      status = durable ? 'serving' : `serving; REGISTRATIONS NOT SAVED (${changes}): ${reason}`;
+      extras.onStatus?.(status);
+    },
   });
-  state.persist = persistence.persist;
+  state.journal = persistence.journal;
 
   const udp = new UdpService({
     port: o.port,
@@ -169,7 +181,15 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
     counters: securityCounters,
     onConnection: (netid, ok) => m.recordConnection(netid, ok),
   });
-  m.setSources({ registrations: () => registry.size, openConnections: () => streams.connectionCount, security: securityCounters });
+  m.setSources({
+    registrations: () => registry.size,
+    openConnections: () => streams.connectionCount,
+    security: securityCounters,
+    state: () => {
+      const st = persistence.store;
+      return { durable: st.durable, refusedChanges: st.refusedChanges, reserveBytes: st.reserveBytes };
+    },
+  });
   const forwarding = o.remoteCalls ? new ForwardingSocket(log) : undefined;
   const forwarder = forwarding
     ? new Forwarder({
@@ -252,6 +272,9 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
     get options() {
       return current;
     },
+    get status() {
+      return status;
+    },
     reload(next: DaemonOptions): string[] {
       const prev = current;
       for (const hook of hooks) hook(next, prev);
@@ -263,6 +286,7 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
       if (plan.effects.has('streams')) streams.setLimits(streamLimits(next.security));
       if (plan.effects.has('quota')) registry.setMaxPerOwner(next.security.maxRegistrationsPerOwner);
       if (plan.applied.length > 0) log.info(`changed settings applied: ${plan.applied.join(', ')}`);
+      if (plan.effects.has('state')) persistence.store.policy = next.stateFailure;
       current = next;
       return plan.restart;
     },

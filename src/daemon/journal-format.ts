@@ -14,6 +14,11 @@ const JOURNAL_MAGIC = 0x5242544a; // "RBTJ"
 export const JOURNAL_HEADER_BYTES = 20;
 const RECORD_HEAD_BYTES = 8;
 const MAX_BODY_BYTES = 1 + MAX_ENTRY_BYTES;
+/** The largest record one change makes. */
+export const MAX_RECORD_BYTES = RECORD_HEAD_BYTES + MAX_BODY_BYTES;
+
+/** The bytes the record of `reg` takes in the journal. */
+export const recordBytes = (reg: Registration): number => RECORD_HEAD_BYTES + 1 + entryBytes(reg);
 
 export type ChangeOp = 'add' | 'remove';
 export interface Change {

@@ -1,5 +1,5 @@
 // The few libc calls Node does not offer (sd_notify datagrams, socket introspection for
-// activation), loaded once through koffi. Every function is null when libc cannot be loaded.
+// activation, fallocate for the journal's reserve), loaded once through koffi. Every function is null when libc cannot be loaded.
 
 import { loadKoffi } from '../transport/load-koffi.js';
 
@@ -9,6 +9,8 @@ export interface Libc {
   close(fd: number): number;
   getsockoptInt(fd: number, level: number, name: number, out: number[], len: number[]): number;
   getsockname(fd: number, addr: Buffer, len: number[]): number;
+  /** fallocate(2): 0, or -errno. */
+  fallocate(fd: number, mode: number, offset: number, len: number): number;
 }
 
 let libc: Libc | null | undefined;
@@ -26,12 +28,14 @@ export function loadLibc(): Libc | null {
     const close = func('int close(int)');
     const getsockopt = func('int getsockopt(int, int, int, _Out_ int *, _Inout_ uint32_t *)');
     const getsockname = func('int getsockname(int, _Out_ void *, _Inout_ uint32_t *)');
+    const fallocate = func('int fallocate(int, int, int64_t, int64_t)');
     libc = {
       socket: (d, t, p) => socket(d, t, p),
       sendto: (fd, buf, len, flags, addr, addrlen) => Number(sendto(fd, buf, len, flags, addr, addrlen)),
       close: (fd) => close(fd),
       getsockoptInt: (fd, level, name, out, len) => getsockopt(fd, level, name, out, len),
       getsockname: (fd, addr, len) => getsockname(fd, addr, len),
+      fallocate: (fd, mode, offset, len) => (fallocate(fd, mode, offset, len) === 0 ? 0 : -koffi.errno()),
     };
   } catch {
     libc = null;

@@ -4,15 +4,15 @@
 import { networkInterfaces } from 'node:os';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { LIVENESS_CONCURRENT_PROBES, LIVENESS_PROBES_BETWEEN_PAUSES } from '../limits.js';
-import { PMAP_PROG, type Registration, type Registry } from '../rpcbind/index.js';
+import { PMAP_PROG, type ChangeJournal, type Registration, type Registry } from '../rpcbind/index.js';
 import type { TransportLog } from '../transport/handler.js';
 import { probeRegistration, type ProbeOptions } from './liveness-probe.js';
 
 export interface LivenessCheckOptions {
   registry: Registry;
   log: TransportLog;
-  /** Saves the table after drops. */
-  persist?: () => Promise<void>;
+  /** Saves the table after drops (none are made while it cannot). */
+  journal?: ChangeJournal;
   /** Overrides for tests. */
   probe?: Partial<ProbeOptions>;
   /** Set when shutting down: no new probes start. */
@@ -48,15 +48,24 @@ export async function reapDeadRegistrations(o: LivenessCheckOptions): Promise<nu
     }
   };
   await Promise.all(Array.from({ length: Math.min(LIVENESS_CONCURRENT_PROBES, candidates.length) }, worker));
-  let dropped = 0;
+  // While the state cannot be saved, nothing is dropped: the next check will see them again.
+  if (dead.length > 0 && o.journal && !o.journal.accepting()) {
+    o.log.info(`liveness check: ${dead.length} dead registrations kept while the state cannot be saved`);
+    return 0;
+  }
+  const dropped: Array<{ reg: Registration; reason: string }> = [];
   for (const { reg, reason } of dead) {
     // The service may have re-registered meanwhile: only the very entry probed goes.
     const now = o.registry.find(reg.prog, reg.vers, reg.netid);
     if (!now || now.vers !== reg.vers || now.addr !== reg.addr || now.owner !== reg.owner) continue;
     o.registry.unset(reg.prog, reg.vers, reg.netid, 'superuser');
-    dropped++;
-    o.log.warn(`dropped dead registration prog ${reg.prog} vers ${reg.vers} ${reg.netid} ${reg.addr} (owner ${reg.owner}): ${reason}`);
+    dropped.push({ reg, reason });
   }
-  if (dropped > 0) await o.persist?.();
-  return dropped;
+  if (dropped.length === 0) return 0;
+  const saved = (await o.journal?.persist()) ?? true;
+  for (const { reg, reason } of dropped) {
+    const what = `dead registration prog ${reg.prog} vers ${reg.vers} ${reg.netid} ${reg.addr} (owner ${reg.owner}): ${reason}`;
+    o.log.warn(saved ? `dropped ${what}` : `kept ${what}; the state could not be saved`);
+  }
+  return saved ? dropped.length : 0;
 }

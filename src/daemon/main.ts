@@ -84,7 +84,7 @@ async function runForeground(o: DaemonOptions, cli: RawValues, inherited: Inheri
   let daemon: RunningDaemon;
   try {
     const programNames = loadProgramNames();
-    daemon = await startDaemon(o, log, { inherited, programNames });
+    daemon = await startDaemon(o, log, { inherited, programNames, onStatus: (st) => notifier.notify(`STATUS=${st}`) });
     if (o.dropPrivileges) {
       const { dropPrivileges, writableDirs } = await import('./privileges.js');
       dropPrivileges(o.user, writableDirs(o));
@@ -99,7 +99,7 @@ async function runForeground(o: DaemonOptions, cli: RawValues, inherited: Inheri
     return 1;
   }
   report('ready\n');
-  notifier.notify('READY=1\nSTATUS=serving');
+  notifier.notify(`READY=1\nSTATUS=${daemon.status}`);
   notifier.startWatchdog();
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -145,7 +145,7 @@ async function reload(daemon: RunningDaemon, cli: RawValues, log: DaemonLog, not
     metrics.recordReload(false);
     log.error(`reload failed, keeping the running configuration: ${(e as Error).message.replace(/\n/g, '; ')}`);
   }
-  notifier.notify('READY=1\nSTATUS=serving');
+  notifier.notify(`READY=1\nSTATUS=${daemon.status}`);
 }
 
 /** Starts a detached copy in the foreground mode and waits for it to report. */

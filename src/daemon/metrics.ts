@@ -23,6 +23,15 @@ export interface MetricsSources {
   openConnections?: () => number;
   security?: Readonly<SecurityCounters>;
   forwarding?: () => { counters: Readonly<ForwarderCounters>; inFlight: number; capacity: number };
+  state?: () => StateHealth;
+}
+
+/** The state store's health, read at scrape time. */
+export interface StateHealth {
+  durable: boolean;
+  refusedChanges: number;
+  /** Journal space reserved ahead (Infinity where the file system cannot preallocate). */
+  reserveBytes: number;
 }
 
 /** The recording side of the metrics: what the daemon's parts call. */
@@ -110,6 +119,7 @@ export class DaemonMetrics implements MetricsSink {
   #openConnections: () => number = () => 0;
   #security: Readonly<SecurityCounters> | undefined;
   #forwarding: MetricsSources['forwarding'];
+  #state: (() => StateHealth) | undefined;
   #defaultsOn = false;
 
   constructor(prom: PromClient) {
@@ -202,6 +212,32 @@ export class DaemonMetrics implements MetricsSink {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers,
     });
+    new prom.Gauge({
+      name: 'rpcbind_state_durable',
+      help: '1 while registration changes are being saved, 0 while they cannot be (see the state-not-durable log event)',
+      registers,
+      collect() {
+        this.set(self.#state === undefined || self.#state().durable ? 1 : 0);
+      },
+    });
+    new prom.Counter({
+      name: 'rpcbind_state_refused_changes_total',
+      help: 'SET and UNSET calls answered FALSE because the change could not be saved',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(self.#state?.().refusedChanges ?? 0);
+      },
+    });
+    new prom.Gauge({
+      name: 'rpcbind_state_journal_reserve_bytes',
+      help: 'Journal space allocated ahead and not yet written (-1 where the file system cannot preallocate)',
+      registers,
+      collect() {
+        const r = self.#state?.().reserveBytes ?? 0;
+        this.set(r === Infinity ? -1 : r);
+      },
+    });
     this.#reloads = new prom.Counter({
       name: 'rpcbind_config_reloads_total',
       help: 'SIGHUP configuration reloads, by result',
@@ -223,6 +259,7 @@ export class DaemonMetrics implements MetricsSink {
     if (s.openConnections) this.#openConnections = s.openConnections;
     if (s.security) this.#security = s.security;
     if (s.forwarding) this.#forwarding = s.forwarding;
+    if (s.state) this.#state = s.state;
   }
 
   /** One finished call (the dispatcher's `completed` event). */

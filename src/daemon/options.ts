@@ -45,6 +45,8 @@ export interface DaemonOptions {
   abstractSocket: boolean;
   lockFile: string;
   stateDir: string;
+  /** What SET/UNSET get while the state cannot be saved: refused (FALSE), or accepted in memory. */
+  stateFailure: 'refuse' | 'accept';
   reapIntervalS: number;
   /** Access control, rate and connection limits (security-options.ts). */
   security: SecurityOptions;
@@ -60,7 +62,7 @@ export const DEFAULT_CONFIG_FILE = '/etc/rpcbind-ts.conf';
 export const USAGE = `usage: rpcbind [-adfhilLrsw] [-h bindip] [--port N] [--socket PATH] [--lock-file PATH]
                 [--no-abstract] [--user NAME] [--forward-max N] [--forward-timeout MS]
                 [--forward-deny PROG[:PROC]] [--forward-allow PROG[:PROC]] [--state-dir DIR]
-                [--reap-interval S] [--config FILE] [--check-config]
+                [--state-failure refuse|accept] [--reap-interval S] [--config FILE] [--check-config]
                 [--log-format text|json] [--metrics ADDR:PORT] [--version] [--help]
 
   -a            accepted for compatibility (abort on errors when debugging)
@@ -83,6 +85,8 @@ export const USAGE = `usage: rpcbind [-adfhilLrsw] [-h bindip] [--port N] [--soc
   --forward-deny P[:N]   never forward to program P (procedure N); repeatable
   --forward-allow P[:N]  take P[:N] off the built-in deny list (NFS, MOUNT, NIS, ...); repeatable
   --state-dir D where registrations are saved (default /run/rpcbind-ts)
+  --state-failure refuse|accept  while registrations cannot be saved, answer SET/UNSET
+                FALSE (refuse, the default) or keep changes in memory only (accept)
   --reap-interval S  every S seconds, drop registrations whose service is gone (default off)
   --config FILE configuration file (default ${DEFAULT_CONFIG_FILE}, if it exists);
                 one "long-option = value" per line, the command line wins
@@ -118,6 +122,7 @@ export const DAEMON_OPTION_SPEC = {
   'log-format': { type: 'string' },
   metrics: { type: 'string' },
   'state-dir': { type: 'string' },
+  'state-failure': { type: 'string' },
   'reap-interval': { type: 'string' },
   version: { type: 'boolean' },
   help: { type: 'boolean' },
@@ -211,6 +216,8 @@ export function toDaemonOptions(values: RawValues): DaemonOptions {
   );
   const stateDir = str(values, 'state-dir') ?? DEFAULT_STATE_DIR;
   if (stateDir === '') throw new UsageError('bad state directory: empty');
+  const stateFailure = str(values, 'state-failure') ?? 'refuse';
+  if (stateFailure !== 'refuse' && stateFailure !== 'accept') throw new UsageError(`bad state failure policy: ${stateFailure} (refuse or accept)`);
   const reapText = str(values, 'reap-interval');
   const reapIntervalS = reapText === undefined ? 0 : Number(reapText);
   if (!Number.isInteger(reapIntervalS) || (reapIntervalS !== 0 && reapIntervalS < MIN_REAP_INTERVAL_S)) {
@@ -245,6 +252,7 @@ export function toDaemonOptions(values: RawValues): DaemonOptions {
     logFormat,
     metrics: metricsText === undefined ? undefined : parseListenAddress(metricsText),
     stateDir,
+    stateFailure,
     reapIntervalS,
     security,
   };

@@ -13,10 +13,11 @@ import type { SecurityOptions } from './security-options.js';
  *   runs on every reload, so hosts.allow/deny are re-read even when no option changed);
  * - `streams`: the connection limits and timeouts of the stream service;
  * - `quota`: the registry's per-owner quota;
+ * - `state`: what SET/UNSET get while the state cannot be saved (the store's policy);
  * - `none`: nothing to do (the value only says where the options came from);
  * - `restart`: not applied; logged as taking effect at the next restart.
  */
-export type ReloadEffect = 'log' | 'call-log' | 'policy' | 'streams' | 'quota' | 'none' | 'restart';
+export type ReloadEffect = 'log' | 'call-log' | 'policy' | 'streams' | 'quota' | 'state' | 'none' | 'restart';
 
 /** Every option, daemon-wide and security ones side by side (their names do not collide). */
 export type FlatOptions = Omit<DaemonOptions, 'security'> & SecurityOptions;
@@ -47,6 +48,7 @@ export const RELOAD_RULES: { readonly [K in OptionKey]: ReloadRule } = {
   abstractSocket: { option: 'no-abstract', effect: 'restart' },
   lockFile: { option: 'lock-file', effect: 'restart' },
   stateDir: { option: 'state-dir', effect: 'restart' },
+  stateFailure: { option: 'state-failure', effect: 'state' },
   reapIntervalS: { option: 'reap-interval', effect: 'restart' },
   configFile: { option: 'config', effect: 'none' },
   logFormat: { option: 'log-format', effect: 'restart' },

@@ -1,121 +1,115 @@
 // Crash-safe storage of the registration table: a snapshot (the whole table, written to a
 // temporary file, fsynced, renamed, directory fsynced) plus a journal of the changes since,
-// appended and fdatasynced once per group commit through one long-lived handle. persist() calls
-// arriving while a write is in flight share the next write. When the journal would outgrow its
-// bound, the next write is a new snapshot (compaction) instead, and the journal starts over.
+// appended and fdatasynced once per group commit into space reserved ahead (journal-file.ts).
+// When the journal would outgrow its bound, the next write is a new snapshot instead.
+//
+// The promise: a change is reported saved only once it is on disk. When a write fails, or the
+// reserve runs out and cannot be extended, an episode begins: with the policy 'refuse' (the
+// default) every change not yet saved is undone (`undo`, newest first) and reported unsaved,
+// and accepting() is false until a full snapshot has been written again; with 'accept' the
+// changes stay in memory, reported saved, and the next snapshot holds them. Either way the
+// store says so once (event state-not-durable), retries with a doubling wait, and says so
+// again once a snapshot is written (state-durable-again).
 
-import { closeSync, copyFileSync, fstatSync, mkdirSync, openSync, readSync, renameSync } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   JOURNAL_COMPACT_FLOOR_BYTES,
   JOURNAL_COMPACT_SNAPSHOT_MULTIPLE,
-  MAX_JOURNAL_FILE_BYTES,
-  MAX_STATE_FILE_BYTES,
+  JOURNAL_RESERVE_MIN_BYTES,
+  STATE_RETRY_FIRST_MS,
+  STATE_RETRY_MAX_MS,
 } from '../limits.js';
 import type { Registration } from '../rpcbind/index.js';
 import type { TransportLog } from '../transport/handler.js';
-import { JOURNAL_HEADER_BYTES, decodeJournal, encodeJournalHeader, encodeRecords, type Change, type ChangeOp } from './journal-format.js';
-import { decodeState as decodeLegacyState } from './legacy-state-format.js';
-import { decodeSnapshot, encodeSnapshot } from './snapshot-format.js';
+import { JournalFile } from './journal-file.js';
+import { JOURNAL_HEADER_BYTES, MAX_RECORD_BYTES, encodeRecords, recordBytes, type Change, type ChangeOp } from './journal-format.js';
+import { encodeSnapshot } from './snapshot-format.js';
+import { fileIoFor, type FileIo } from './state-io.js';
+import { JOURNAL_FILE_NAME, LEGACY_STATE_FILE_NAME, STATE_FILE_NAME, loadState, type LoadResult } from './state-load.js';
 
-export const STATE_FILE_NAME = 'registrations.v2';
-export const JOURNAL_FILE_NAME = 'registrations.v2.journal';
+export { JOURNAL_FILE_NAME, LEGACY_STATE_FILE_NAME, STATE_FILE_NAME, type LoadResult } from './state-load.js';
 const TEMP_FILE_NAME = 'registrations.v2.tmp';
-/** The previous format (one snapshot rewritten per change), migrated once. */
-export const LEGACY_STATE_FILE_NAME = 'registrations.v1';
 
-export type LoadResult =
-  | { kind: 'missing' }
-  /** The snapshot's entries, then the journal's changes to replay over them, in order. */
-  | { kind: 'loaded'; entries: Registration[]; changes: Change[] }
-  | { kind: 'discarded'; reason: string };
+/** What changes get while the state cannot be saved: refused (answered FALSE), or kept in memory. */
+export type FailurePolicy = 'refuse' | 'accept';
+
+export interface StoreLog extends TransportLog {
+  event(name: string, fields: Readonly<Record<string, string | number | boolean | undefined>>, level?: 'info' | 'notice' | 'warn' | 'error'): void;
+}
 
 export interface StateStoreOptions {
   dir: string;
-  log: TransportLog;
+  log: StoreLog;
   /**
    * The entries to save in a snapshot, read synchronously when a compaction starts (walked
    * twice, see encodeSnapshot).
    */
   snapshot: () => Iterable<Registration>;
-  /** Told of every durable write (journal append or compaction): its duration and outcome. */
+  /** Undoes changes that could not be saved, given newest first (policy 'refuse'). */
+  undo?: (changes: readonly Change[]) => void;
+  policy?: FailurePolicy;
+  /** Told of every write (journal append or compaction): its duration and outcome. */
   onWrite?: (seconds: number, ok: boolean) => void;
+  /** Told when the state stops (with the reason) or starts again being saved. */
+  onHealth?: (durable: boolean, reason: string | undefined) => void;
+  /** File operations (tests inject faults); by default chosen for the directory's file system. */
+  io?: FileIo;
 }
 
 interface Waiters {
-  promise: Promise<void>;
-  resolve: () => void;
+  promise: Promise<boolean>;
+  resolve: (saved: boolean) => void;
 }
 
 function waiters(): Waiters {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
+  let resolve!: (saved: boolean) => void;
+  const promise = new Promise<boolean>((r) => (resolve = r));
   return { promise, resolve };
 }
 
-// node:fs/promises (with readline, which it loads) takes milliseconds to load: not before the
-// first write, which comes after the first answers (persistence.ts).
-let fsPromises: Promise<typeof import('node:fs/promises')> | undefined;
-const files = (): Promise<typeof import('node:fs/promises')> => (fsPromises ??= import('node:fs/promises'));
-
-type FileRead = { kind: 'missing' } | { kind: 'read'; bytes: Buffer } | { kind: 'error'; reason: string };
-
-/** Reads a whole file after checking its size against `cap` (nothing read from disk is trusted). */
-function readCapped(path: string, cap: number): FileRead {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
-    return { kind: 'error', reason: `cannot read ${path}: ${(e as Error).message}` };
-  }
-  try {
-    const size = fstatSync(fd).size;
-    if (size > cap) return { kind: 'error', reason: `${size} bytes exceed the cap ${cap}` };
-    const bytes = Buffer.allocUnsafe(size);
-    let got = 0;
-    while (got < size) {
-      const n = readSync(fd, bytes, got, size - got, got);
-      if (n === 0) break;
-      got += n;
-    }
-    return { kind: 'read', bytes: bytes.subarray(0, got) };
-  } catch (e) {
-    return { kind: 'error', reason: `cannot read ${path}: ${(e as Error).message}` };
-  } finally {
-    closeSync(fd);
-  }
+interface Episode {
+  since: number;
+  reason: string;
+  retryMs: number;
+  timer: NodeJS.Timeout | undefined;
 }
+
+type Compaction = { ok: true } | { ok: false; renamed: boolean; error: Error };
 
 export class StateStore {
   readonly dir: string;
   readonly file: string;
   readonly journalFile: string;
   readonly #temp: string;
-  readonly #log: TransportLog;
+  readonly #log: StoreLog;
   readonly #snapshot: () => Iterable<Registration>;
+  readonly #undo: ((changes: readonly Change[]) => void) | undefined;
+  readonly #onWrite: ((seconds: number, ok: boolean) => void) | undefined;
+  readonly #onHealth: ((durable: boolean, reason: string | undefined) => void) | undefined;
+  #io: FileIo | undefined;
+  policy: FailurePolicy;
   /** Callers waiting for a write that has not started yet. */
   #next: Waiters | undefined;
   #writing: Promise<void> | undefined;
-  /** Changes not yet handed to a write. */
+  /** Changes not yet handed to a write, and the journal bytes they will take. */
   #pending: Change[] = [];
-  #durable = true;
+  #claimed = 0;
   #writes = 0;
   #compactions = 0;
-  /** Epoch of the snapshot on disk; undefined until there is one of ours. */
+  #refused = 0;
   #epoch: number | undefined;
-  /** Highest epoch seen in any file, so that a new one never matches a stale journal. */
   #highestEpoch = 0;
   #snapshotBytes = 0;
-  /** Set when the next write must be a snapshot (no usable one, or a failed write). */
+  /** Set when the next write must be a snapshot (none of ours, or after a failure). */
   #needSnapshot = true;
-  /** Where appends to the journal found at start continue; undefined: the journal needs a reset. */
   #journalValidBytes: number | undefined;
-  #journal: FileHandle | undefined;
-  #journalBytes = 0;
-  readonly #onWrite: ((seconds: number, ok: boolean) => void) | undefined;
+  #journal: JournalFile | undefined;
   #legacyToRemove = false;
+  #episode: Episode | undefined;
+  #reserveWarned = false;
+  #unsupportedLogged = false;
+  #closing = false;
 
   constructor(o: StateStoreOptions) {
     this.dir = o.dir;
@@ -124,12 +118,21 @@ export class StateStore {
     this.#temp = join(o.dir, TEMP_FILE_NAME);
     this.#log = o.log;
     this.#snapshot = o.snapshot;
+    this.#undo = o.undo;
     this.#onWrite = o.onWrite;
+    this.#onHealth = o.onHealth;
+    this.#io = o.io;
+    this.policy = o.policy ?? 'refuse';
   }
 
-  /** False after a failed write, until a write succeeds again. */
+  /** False from a failed write (or a used-up reserve) until a snapshot is written again. */
   get durable(): boolean {
-    return this.#durable;
+    return this.#episode === undefined;
+  }
+
+  /** Why the state is not durable now (undefined when it is). */
+  get problem(): string | undefined {
+    return this.#episode?.reason;
   }
 
   /** Completed write attempts, appends and compactions (for tests and benchmarks). */
@@ -142,51 +145,80 @@ export class StateStore {
     return this.#compactions;
   }
 
-  /** Bytes in the journal after the last write. */
-  get journalBytes(): number {
-    return this.#journalBytes;
+  /** Changes answered FALSE because they could not be saved (counted by refused()). */
+  get refusedChanges(): number {
+    return this.#refused;
   }
 
-  /**
-   * Reads the saved table: the snapshot, and the journal of the same epoch. A missing snapshot
-   * is an empty table (or the previous format's file, migrated); anything unusable is moved
-   * aside with a warning. Never throws.
-   */
+  /** Bytes in the journal after the last write. */
+  get journalBytes(): number {
+    return this.#journal?.bytes ?? 0;
+  }
+
+  /** Journal space reserved and not yet written; Infinity where preallocation is unsupported. */
+  get reserveBytes(): number {
+    return this.#journal ? Math.max(0, this.#journal.left) : 0;
+  }
+
+  /** Reads the saved table (state-load.ts). Never throws. */
   load(): LoadResult {
-    try {
-      mkdirSync(this.dir, { recursive: true, mode: 0o755 });
-    } catch (e) {
-      this.#log.error(`cannot create state directory ${this.dir}: ${(e as Error).message}`);
-    }
-    const read = readCapped(this.file, MAX_STATE_FILE_BYTES);
-    if (read.kind === 'missing') {
-      this.#moveAside(this.journalFile, 'is left without its snapshot', 'orphan');
-      return this.#loadLegacy();
-    }
-    const decoded = read.kind === 'read' ? decodeSnapshot(read.bytes) : { ok: false as const, reason: read.reason };
-    if (!decoded.ok) {
-      this.#moveAside(this.file, `is unusable (${decoded.reason})`, 'bad');
-      this.#moveAside(this.journalFile, 'is left without its snapshot', 'orphan');
-      return { kind: 'discarded', reason: decoded.reason };
-    }
-    this.#epoch = decoded.epoch;
-    this.#highestEpoch = decoded.epoch;
-    this.#snapshotBytes = read.kind === 'read' ? read.bytes.length : 0;
-    this.#needSnapshot = false;
-    return { kind: 'loaded', entries: decoded.entries, changes: this.#loadJournal(decoded.epoch) };
+    const s = loadState(this.dir, this.#log);
+    this.#io ??= fileIoFor(this.dir);
+    this.#epoch = s.epoch;
+    this.#highestEpoch = s.highestEpoch;
+    this.#snapshotBytes = s.snapshotBytes;
+    this.#journalValidBytes = s.journalValidBytes;
+    this.#legacyToRemove = s.legacyToRemove;
+    this.#needSnapshot = s.epoch === undefined;
+    return s.result;
   }
 
   /** Queues a change for the next write (the registry's change listener). */
   record(op: ChangeOp, reg: Registration): void {
     this.#pending.push({ op, reg });
+    this.#claimed += recordBytes(reg);
   }
 
-  /** Resolves once a write that started after this call has finished (or failed, logged). */
-  persist(): Promise<void> {
-    this.#next ??= waiters();
-    const p = this.#next.promise;
-    this.#writing ??= this.#drain();
-    return p;
+  /**
+   * Whether a change may be made now. With 'refuse': not during an episode, nor when the
+   * reserve left (less what queued changes will take) could not hold one more record; the
+   * latter begins an episode.
+   */
+  accepting(): boolean {
+    if (this.policy === 'accept') return true;
+    if (this.#episode) return false;
+    const j = this.#journal;
+    if (j && j.left - this.#claimed < MAX_RECORD_BYTES) {
+      this.#beginEpisode(`the journal's reserved space is used up (${j.shortReason ?? 'it could not be extended'})`);
+      return false;
+    }
+    return true;
+  }
+
+  /** Counts a change answered FALSE because the state could not be saved. */
+  refused(): void {
+    this.#refused++;
+  }
+
+  /**
+   * Resolves true once every change recorded before this call is on disk, false when they
+   * could not be saved and were undone (policy 'refuse').
+   */
+  persist(): Promise<boolean> {
+    if (this.#episode && !this.#closing) {
+      // 'accept': kept in memory; the snapshot that ends the episode holds them.
+      if (this.policy === 'accept') return Promise.resolve(true);
+      // 'refuse': accepting() let nothing in; anything queued regardless is undone.
+      if (this.#pending.length === 0) return Promise.resolve(true);
+      this.#rollBack([]);
+      return Promise.resolve(false);
+    }
+    return this.#request();
+  }
+
+  /** The first write: reopens the journal found (cutting an unfinished record) or writes a snapshot. */
+  open(): Promise<boolean> {
+    return this.#request();
   }
 
   /** Waits for the write in flight and any requested after it. */
@@ -196,74 +228,32 @@ export class StateStore {
 
   /** Finishes the writes, folds the journal into a snapshot (a quicker next start), closes. */
   async close(): Promise<void> {
+    this.#closing = true;
     await this.flush();
-    if (this.#durable && this.#journalBytes > JOURNAL_HEADER_BYTES) {
+    const ep = this.#episode;
+    if (ep) clearTimeout(ep.timer);
+    if (ep || (this.#journal && this.#journal.bytes > JOURNAL_HEADER_BYTES)) {
       this.#needSnapshot = true;
-      await this.persist();
+      await this.#request();
+      if (ep && this.#episode) {
+        this.#log.event(
+          'state-not-durable',
+          { dir: this.dir, reason: this.#episode.reason, at: 'exit', lost: this.policy === 'accept' ? 'changes accepted in memory since the failure' : 'nothing' },
+          'error',
+        );
+      }
     }
-    await this.#journal?.close().catch(() => {});
+    await this.#journal?.close();
     this.#journal = undefined;
   }
 
-  #loadJournal(epoch: number): Change[] {
-    const read = readCapped(this.journalFile, MAX_JOURNAL_FILE_BYTES);
-    if (read.kind === 'missing') return [];
-    const decoded = read.kind === 'read' ? decodeJournal(read.bytes) : { ok: false as const, reason: read.reason };
-    if (!decoded.ok) {
-      this.#moveAside(this.journalFile, `is unusable (${decoded.reason}); the snapshot alone is restored`, 'bad');
-      return [];
-    }
-    if (decoded.epoch !== undefined) this.#highestEpoch = Math.max(this.#highestEpoch, decoded.epoch);
-    // Another epoch: written before the snapshot (a crash between a compaction's two steps)
-    // or after it (an older snapshot put back by hand). Either way it does not apply.
-    if (decoded.epoch !== epoch) {
-      if (decoded.epoch !== undefined) this.#log.info(`journal ${this.journalFile} belongs to another snapshot; ignored`);
-      return [];
-    }
-    this.#journalValidBytes = decoded.validBytes;
-    if (decoded.damage?.kind === 'torn') {
-      this.#log.info(`journal ${this.journalFile}: dropped an unfinished last record (${decoded.damage.reason})`);
-    } else if (decoded.damage) {
-      // Not a crash: damage from outside. What precedes it is a state the table really had.
-      const copy = `${this.journalFile}.bad-${Date.now()}`;
-      let saved = `a copy is in ${copy}`;
-      try {
-        copyFileSync(this.journalFile, copy);
-      } catch (e) {
-        saved = `no copy could be kept (${(e as Error).message})`;
-      }
-      this.#log.warn(
-        `journal ${this.journalFile} is damaged (${decoded.damage.reason}): restoring the ${decoded.changes.length} changes before it, dropping the rest; ${saved}`,
-      );
-    }
-    return decoded.changes;
-  }
-
-  #loadLegacy(): LoadResult {
-    const legacy = join(this.dir, LEGACY_STATE_FILE_NAME);
-    const read = readCapped(legacy, MAX_STATE_FILE_BYTES);
-    if (read.kind === 'missing') return { kind: 'missing' };
-    const decoded = read.kind === 'read' ? decodeLegacyState(read.bytes) : { ok: false as const, reason: read.reason };
-    if (!decoded.ok) {
-      this.#moveAside(legacy, `is unusable (${decoded.reason})`, 'bad');
-      return { kind: 'discarded', reason: decoded.reason };
-    }
-    this.#legacyToRemove = true;
-    this.#log.info(`migrating ${decoded.entries.length} registrations from ${legacy} to ${this.file}`);
-    return { kind: 'loaded', entries: decoded.entries, changes: [] };
-  }
-
-  #moveAside(path: string, why: string, tag: 'bad' | 'orphan'): void {
-    const aside = `${path}.${tag}-${Date.now()}`;
-    try {
-      renameSync(path, aside);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return;
-      this.#log.warn(`state file ${path} ${why} and could not be moved aside (${(e as Error).message}); starting without it`);
-      return;
-    }
-    this.#log.warn(`state file ${path} ${why}; moved to ${aside}; starting without it`);
+  #request(): Promise<boolean> {
+    this.#next ??= waiters();
+    const p = this.#next.promise;
+    // Started after the current callback: the SETs of one read (a burst on one connection)
+    // share the write.
+    this.#writing ??= Promise.resolve().then(() => this.#drain());
+    return p;
   }
 
   #journalLimitBytes(): number {
@@ -275,133 +265,194 @@ export class StateStore {
       while (this.#next) {
         const batch = this.#next;
         this.#next = undefined;
-        // Taken in the same tick as the snapshot below: the snapshot holds exactly these changes.
+        // Taken in the same tick as the snapshot: a snapshot holds exactly these changes.
         const changes = this.#pending;
         this.#pending = [];
-        const records = changes.length > 0 ? encodeRecords(changes) : undefined;
-        const tooBig = records !== undefined && this.#journalBytes + records.length > this.#journalLimitBytes();
+        this.#claimed = 0;
         const started = process.hrtime.bigint();
-        if (this.#needSnapshot || tooBig) await this.#compact(this.#snapshot());
-        else await this.#append(records);
-        this.#onWrite?.(Number(process.hrtime.bigint() - started) / 1e9, this.#durable);
-        batch.resolve();
+        const ok = await this.#write(changes);
+        this.#onWrite?.(Number(process.hrtime.bigint() - started) / 1e9, ok);
+        if (ok || this.policy === 'accept') {
+          batch.resolve(true);
+          continue;
+        }
+        // Nothing of what was not saved stays: the changes made during the write (built on
+        // these) and these, newest first. Their callers are answered FALSE.
+        this.#rollBack(changes);
+        batch.resolve(false);
+        // (Re-read: the write awaited above let callers queue meanwhile.)
+        const meanwhile = this.#next as Waiters | undefined;
+        this.#next = undefined;
+        meanwhile?.resolve(false);
       }
     } finally {
       this.#writing = undefined;
     }
   }
 
-  async #append(records: Buffer | undefined): Promise<void> {
+  /** Undoes the queued changes, then `older`, newest first. */
+  #rollBack(older: readonly Change[]): void {
+    const all = [...older, ...this.#pending].reverse();
+    this.#pending = [];
+    this.#claimed = 0;
+    this.#undo?.(all);
+  }
+
+  async #write(changes: readonly Change[]): Promise<boolean> {
     this.#writes++;
+    const records = changes.length > 0 ? encodeRecords(changes) : undefined;
+    const tooBig = records !== undefined && this.journalBytes + records.length > this.#journalLimitBytes();
     try {
-      if (!this.#journal) await this.#openJournal();
-      const fh = this.#journal!;
-      if (records) {
-        const { bytesWritten } = await fh.write(records, 0, records.length, this.#journalBytes);
-        if (bytesWritten !== records.length) throw new Error(`short write (${bytesWritten} of ${records.length} bytes)`);
-        await fh.datasync();
-        this.#journalBytes += records.length;
+      if (this.#needSnapshot || tooBig) {
+        const c = await this.#compact();
+        if (c.ok) return this.#succeeded(true);
+        // A compaction due only to size that failed before the rename left the files as they
+        // were: the journal goes on within its reserve.
+        if (this.#needSnapshot || c.renamed) throw c.error;
+        this.#log.warn(`cannot compact the journal in ${this.dir} (${c.error.message}); appending to it meanwhile`);
       }
-      this.#succeeded();
+      this.#journal ??= await this.#openJournal();
+      if (records) await this.#journal.append(records);
+      // A removed snapshot would orphan this journal at the next start.
+      if (!statSync(this.file, { throwIfNoEntry: false })) throw Object.assign(new Error(`${this.file} was removed`), { code: 'ENOENT' });
+      return this.#succeeded(false);
     } catch (e) {
       await this.#failed(e as Error);
+      return false;
     }
   }
 
-  /** Reopens the journal found at start (cutting an unfinished last record), or resets it. */
-  async #openJournal(): Promise<void> {
+  /** Reopens the journal found at start (cut back to its last whole record), or starts it over. */
+  async #openJournal(): Promise<JournalFile> {
     const valid = this.#journalValidBytes;
     this.#journalValidBytes = undefined;
-    if (valid === undefined || this.#epoch === undefined) return this.#resetJournal(this.#epoch ?? 0);
-    const fh = await (await files()).open(this.journalFile, 'r+');
+    if (valid === undefined) return this.#createJournal(this.#epoch ?? 0);
+    return JournalFile.reopen(this.#io!, this.journalFile, valid);
+  }
+
+  async #createJournal(epoch: number): Promise<JournalFile> {
+    const j = await JournalFile.create(this.#io!, this.journalFile, epoch);
     try {
-      if ((await fh.stat()).size !== valid) {
-        await fh.truncate(valid);
-        await fh.datasync();
-      }
+      await this.#syncDir();
     } catch (e) {
-      await fh.close().catch(() => {});
+      await j.close();
       throw e;
     }
-    this.#journal = fh;
-    this.#journalBytes = valid;
+    return j;
   }
 
-  /** Starts the journal over for `epoch`: empty but for its header. */
-  async #resetJournal(epoch: number): Promise<void> {
-    const header = encodeJournalHeader(epoch);
-    let fh = this.#journal;
-    if (fh) {
-      await fh.truncate(0);
-    } else {
-      fh = await (await files()).open(this.journalFile, 'w', 0o644);
-      this.#journal = fh;
-    }
-    this.#journalBytes = 0;
-    const { bytesWritten } = await fh.write(header, 0, header.length, 0);
-    if (bytesWritten !== header.length) throw new Error('short write of the journal header');
-    await fh.datasync();
-    await this.#syncDir();
-    this.#journalBytes = header.length;
-  }
-
-  async #compact(entries: Iterable<Registration>): Promise<void> {
-    this.#writes++;
+  async #compact(): Promise<Compaction> {
+    const io = this.#io!;
     const epoch = Math.max(Date.now(), this.#highestEpoch + 1);
-    const bytes = encodeSnapshot(entries, epoch);
+    const bytes = encodeSnapshot(this.#snapshot(), epoch);
+    let renamed = false;
     try {
-      const { open, rename } = await files();
-      const fh = await open(this.#temp, 'w', 0o644);
+      // Recreated if it was removed while running (a journal open there is then unlinked).
+      mkdirSync(this.dir, { recursive: true, mode: 0o755 });
+      const fd = await io.open(this.#temp, 'w', 0o644);
       try {
-        await fh.writeFile(bytes);
-        await fh.datasync();
+        await io.writeAll(fd, bytes, 0);
+        await io.datasync(fd);
       } finally {
-        await fh.close();
+        await io.close(fd);
       }
-      await rename(this.#temp, this.file);
-      await this.#syncDir();
-      // The new snapshot holds everything: from here the old journal's epoch no longer matches.
-      this.#epoch = epoch;
+      await io.rename(this.#temp, this.file);
+      renamed = true;
+      // From here the old journal's epoch no longer matches: it is never appended to again.
       this.#highestEpoch = epoch;
+      const old = this.#journal;
+      this.#journal = undefined;
+      await old?.close();
+      await this.#syncDir();
+      this.#journal = await this.#createJournal(epoch);
+      this.#epoch = epoch;
       this.#snapshotBytes = bytes.length;
       this.#compactions++;
-      await this.#resetJournal(epoch);
       this.#needSnapshot = false;
       if (this.#legacyToRemove) {
         this.#legacyToRemove = false;
-        await (await files()).unlink(join(this.dir, LEGACY_STATE_FILE_NAME)).catch(() => {});
+        await io.unlink(join(this.dir, LEGACY_STATE_FILE_NAME)).catch(() => {});
       }
-      this.#succeeded();
+      return { ok: true };
     } catch (e) {
-      await (await files()).unlink(this.#temp).catch(() => {});
-      await this.#failed(e as Error);
+      if (!renamed) await io.unlink(this.#temp).catch(() => {});
+      return { ok: false, renamed, error: e as Error };
     }
   }
 
   async #syncDir(): Promise<void> {
-    const dh = await (await files()).open(this.dir, 'r');
+    const io = this.#io!;
+    const fd = await io.open(this.dir, 'r');
     try {
-      await dh.sync();
+      await io.fsync(fd);
     } finally {
-      await dh.close();
+      await io.close(fd);
     }
   }
 
-  #succeeded(): void {
-    if (!this.#durable) this.#log.warn(`state is durable again in ${this.dir}`);
-    this.#durable = true;
+  /** After a write: keeps the reserve up, and ends an episode once a snapshot is written. */
+  #succeeded(snapshot: boolean): boolean {
+    const j = this.#journal!;
+    j.reserve();
+    if (j.unsupportedReason !== undefined && !this.#unsupportedLogged) {
+      this.#unsupportedLogged = true;
+      this.#log.info(
+        `journal space in ${this.dir} cannot be reserved ahead (${j.unsupportedReason}): a full file system shows as a failed write, whose changes are refused`,
+      );
+    }
+    if (j.shortReason !== undefined && !this.#reserveWarned) {
+      this.#reserveWarned = true;
+      this.#log.event('state-reserve-short', { dir: this.dir, reason: j.shortReason, leftBytes: Math.max(0, j.left) }, 'warn');
+    } else if (j.shortReason === undefined) {
+      this.#reserveWarned = false;
+    }
+    const ep = this.#episode;
+    if (ep && snapshot && j.left >= JOURNAL_RESERVE_MIN_BYTES) {
+      clearTimeout(ep.timer);
+      this.#episode = undefined;
+      this.#log.event('state-durable-again', { dir: this.dir, afterMs: Date.now() - ep.since, snapshot: this.file }, 'warn');
+      this.#onHealth?.(true, undefined);
+    } else if (ep) {
+      this.#scheduleRetry();
+    }
+    return true;
   }
 
   /** After any failure the next write is a whole snapshot and a fresh journal. */
   async #failed(e: Error): Promise<void> {
-    if (this.#durable) {
-      this.#log.error(
-        `cannot save registrations in ${this.dir}: ${e.message}; REGISTRATIONS ARE NOT DURABLE and will be lost on restart`,
-      );
-    }
-    this.#durable = false;
     this.#needSnapshot = true;
-    await this.#journal?.close().catch(() => {});
+    const j = this.#journal;
     this.#journal = undefined;
+    await j?.close();
+    this.#beginEpisode(e.message);
+  }
+
+  #beginEpisode(reason: string): void {
+    if (!this.#episode) {
+      this.#episode = { since: Date.now(), reason, retryMs: STATE_RETRY_FIRST_MS, timer: undefined };
+      this.#log.event(
+        'state-not-durable',
+        {
+          dir: this.dir,
+          reason,
+          changes: this.policy === 'refuse' ? 'refused until saved again' : 'ACCEPTED IN MEMORY ONLY: lost on restart until saved again',
+        },
+        'error',
+      );
+      this.#onHealth?.(false, reason);
+    }
+    this.#scheduleRetry();
+  }
+
+  #scheduleRetry(): void {
+    const ep = this.#episode;
+    if (!ep || ep.timer || this.#closing) return;
+    ep.timer = setTimeout(() => {
+      ep.timer = undefined;
+      this.#needSnapshot = true;
+      void this.#request();
+    }, ep.retryMs);
+    ep.timer.unref();
+    ep.retryMs = Math.min(ep.retryMs * 2, STATE_RETRY_MAX_MS);
   }
 }

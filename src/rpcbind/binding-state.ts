@@ -35,6 +35,20 @@ export interface RemoteCallRequest {
   readonly target: Registration;
 }
 
+/**
+ * Where changes to the table are made durable. The rule SET and UNSET follow: a change is
+ * answered TRUE only once persist() says it is saved; while accepting() is false they are
+ * answered FALSE and change nothing; a change persist() could not save has been undone by the
+ * time it resolves false, and is answered FALSE.
+ */
+export interface ChangeJournal {
+  accepting(): boolean;
+  /** True once every change made so far is saved; false when they were undone instead. */
+  persist(): Promise<boolean>;
+  /** Counts a SET or UNSET answered FALSE because the state could not be saved. */
+  refused(): void;
+}
+
 export type RemoteCallResult = HandlerResult<(w: XdrWriter) => void>;
 
 export interface BindingState {
@@ -45,11 +59,8 @@ export interface BindingState {
   readonly security?: SecurityObserver | undefined;
   /** Seconds since the epoch (GETTIME). */
   now(): number;
-  /**
-   * Makes the registry's current contents durable; SET/UNSET replies wait for it. Undefined
-   * when nothing is persisted.
-   */
-  persist?: () => Promise<void>;
+  /** Makes changes durable; SET/UNSET replies wait for it. Undefined when nothing is persisted. */
+  journal?: ChangeJournal;
   /** Forwards remote calls; undefined when forwarding is off (the default, as in Debian). */
   remoteCall?: (req: RemoteCallRequest) => Promise<RemoteCallResult>;
 }

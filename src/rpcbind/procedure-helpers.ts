@@ -41,11 +41,42 @@ export function mayModify(state: BindingState, ctx: CallerContext): boolean {
   return state.policy.insecure || isLocalCaller(ctx);
 }
 
-/** Returns `value` once the registry's new state is durable (or at once without persistence). */
-export function afterPersist<R>(state: BindingState, changed: boolean, value: R): R | Promise<R> {
-  if (!changed || !state.persist) return value;
-  return state.persist().then(() => value);
+/**
+ * Whether SET/UNSET may change the table now. False while the daemon cannot save changes: the
+ * call is then answered FALSE and counted as refused.
+ */
+export function mayChange(state: BindingState): boolean {
+  const j = state.journal;
+  if (!j || j.accepting()) return true;
+  j.refused();
+  return false;
 }
+
+/**
+ * The answer to a SET or UNSET once its change (if it `changed` the table) is saved: `ok`, or
+ * FALSE when it could not be saved (the change has then been undone). `done` is told the final
+ * answer and whether saving failed (statistics and audit count what the caller was told).
+ */
+export function afterChange(
+  state: BindingState,
+  changed: boolean,
+  ok: boolean,
+  done: (answer: boolean, unsaved: boolean) => void,
+): boolean | Promise<boolean> {
+  const j = state.journal;
+  if (!changed || !j) {
+    done(ok, false);
+    return ok;
+  }
+  return j.persist().then((saved) => {
+    if (!saved) j.refused();
+    done(ok && saved, !saved);
+    return ok && saved;
+  });
+}
+
+/** The audit result of a SET or UNSET that could not be saved. */
+export const NOT_SAVED = 'not-saved';
 
 export const WEAK_AUTH = RpcOutcome.WEAK_AUTH;
 

@@ -10,7 +10,9 @@ import { RPCB_VERS4 } from './constants.js';
 import { mergeAddress } from './merge-address.js';
 import { getNetconfig, taddrToUaddr, uaddrToTaddr } from './netconfig.js';
 import {
-  afterPersist,
+  afterChange,
+  mayChange,
+  NOT_SAVED,
   cachedEncoding,
   declare,
   encodeCached,
@@ -102,20 +104,28 @@ export function rpcbProcedures(state: BindingState, vers: 3 | 4): Array<AnyProce
 
   const set = declare('SET', decodeRpcb, encodeBool, (b, ctx) => {
     if (!mayModify(state, ctx)) return WEAK_AUTH;
+    const report = (answer: boolean, why: string): boolean => {
+      state.security?.registration(ctx, 'SET', b.prog, b.vers, b.netid, b.addr, answer ? 'ok' : why);
+      stats.setDone(vers, answer);
+      return answer;
+    };
+    if (!mayChange(state)) return report(false, NOT_SAVED);
     const res = registry.set({ prog: b.prog, vers: b.vers, netid: b.netid, addr: b.addr, owner: ownerOf(ctx) });
     const ok = res === 'added' || res === 'exists';
-    state.security?.registration(ctx, 'SET', b.prog, b.vers, b.netid, b.addr, ok ? 'ok' : res);
-    stats.setDone(vers, ok);
-    return afterPersist(state, res === 'added', ok);
+    return afterChange(state, res === 'added', ok, (answer, unsaved) => report(answer, unsaved ? NOT_SAVED : res));
   });
 
   const unset = declare('UNSET', decodeRpcb, encodeBool, (b, ctx) => {
     if (!mayModify(state, ctx)) return WEAK_AUTH;
+    const report = (answer: boolean, why: string): boolean => {
+      state.security?.registration(ctx, 'UNSET', b.prog, b.vers, b.netid, '', answer ? 'ok' : why);
+      stats.unsetDone(vers, answer);
+      return answer;
+    };
+    if (!mayChange(state)) return report(false, NOT_SAVED);
     const before = registry.generation;
     const ok = registry.unset(b.prog, b.vers, b.netid, ownerOf(ctx));
-    state.security?.registration(ctx, 'UNSET', b.prog, b.vers, b.netid, '', ok ? 'ok' : 'refused');
-    stats.unsetDone(vers, ok);
-    return afterPersist(state, registry.generation !== before, ok);
+    return afterChange(state, registry.generation !== before, ok, (answer, unsaved) => report(answer, unsaved ? NOT_SAVED : 'refused'));
   });
 
   const getaddr = declare('GETADDR', decodeRpcb, encodeString, (b, ctx) =>

@@ -8,7 +8,9 @@ import type { CallerContext } from './caller.js';
 import { ownerOf } from './caller.js';
 import { IPPROTO_TCP, IPPROTO_UDP, PMAP_VERS } from './constants.js';
 import {
-  afterPersist,
+  afterChange,
+  mayChange,
+  NOT_SAVED,
   cachedEncoding,
   declare,
   encodeCached,
@@ -64,29 +66,32 @@ export function pmapProcedures(state: BindingState): Array<AnyProcedure<CallerCo
   const set = declare('SET', decodeMapping, encodeBool, (m, ctx) => {
     if (!mayModify(state, ctx)) return WEAK_AUTH;
     const netid = protToNetid(m.prot);
-    let ok = false;
-    let changed = false;
-    if (netid) {
-      const addr = `0.0.0.0.${(m.port >> 8) & 0xff}.${m.port & 0xff}`;
-      const res = registry.set({ prog: m.prog, vers: m.vers, netid, addr, owner: ownerOf(ctx) });
-      ok = res === 'added' || res === 'exists';
-      changed = res === 'added';
-    }
-    state.security?.registration(ctx, 'SET', m.prog, m.vers, netid ?? `prot ${m.prot}`, String(m.port), ok ? 'ok' : 'refused');
-    stats.setDone(PMAP_VERS, ok);
-    return afterPersist(state, changed, ok);
+    const report = (answer: boolean, why: string): boolean => {
+      state.security?.registration(ctx, 'SET', m.prog, m.vers, netid ?? `prot ${m.prot}`, String(m.port), answer ? 'ok' : why);
+      stats.setDone(PMAP_VERS, answer);
+      return answer;
+    };
+    if (!netid) return report(false, 'refused');
+    if (!mayChange(state)) return report(false, NOT_SAVED);
+    const addr = `0.0.0.0.${(m.port >> 8) & 0xff}.${m.port & 0xff}`;
+    const res = registry.set({ prog: m.prog, vers: m.vers, netid, addr, owner: ownerOf(ctx) });
+    const ok = res === 'added' || res === 'exists';
+    return afterChange(state, res === 'added', ok, (answer, unsaved) => report(answer, unsaved ? NOT_SAVED : 'refused'));
   });
 
   const unset = declare('UNSET', decodeMapping, encodeBool, (m, ctx) => {
     if (!mayModify(state, ctx)) return WEAK_AUTH;
+    const report = (answer: boolean, why: string): boolean => {
+      state.security?.registration(ctx, 'UNSET', m.prog, m.vers, 'udp+tcp', '', answer ? 'ok' : why);
+      stats.unsetDone(PMAP_VERS, answer);
+      return answer;
+    };
+    if (!mayChange(state)) return report(false, NOT_SAVED);
     const owner = ownerOf(ctx);
     const before = registry.generation;
     const okTcp = registry.unset(m.prog, m.vers, 'tcp', owner);
     const okUdp = registry.unset(m.prog, m.vers, 'udp', owner);
-    const ok = okTcp || okUdp;
-    state.security?.registration(ctx, 'UNSET', m.prog, m.vers, 'udp+tcp', '', ok ? 'ok' : 'refused');
-    stats.unsetDone(PMAP_VERS, ok);
-    return afterPersist(state, registry.generation !== before, ok);
+    return afterChange(state, registry.generation !== before, okTcp || okUdp, (answer, unsaved) => report(answer, unsaved ? NOT_SAVED : 'refused'));
   });
 
   const getport = declare('GETPORT', decodeMapping, encodeUint, (m, ctx) => {

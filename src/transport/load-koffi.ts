@@ -13,6 +13,8 @@ export type KoffiFunction = (...args: never[]) => unknown;
 export interface Koffi {
   load(path: string): { func(signature: string): KoffiFunction };
   struct(name: string, fields: Record<string, string>): unknown;
+  /** The errno of the last call made through koffi on this thread. */
+  errno(): number;
 }
 
 let koffi: Koffi | null | undefined;

@@ -1,31 +1,57 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { encodeState as encodeLegacyState } from '../../src/daemon/legacy-state-format.js';
-import { LEGACY_STATE_FILE_NAME, StateStore, type LoadResult } from '../../src/daemon/state-store.js';
+import { LEGACY_STATE_FILE_NAME, StateStore, type LoadResult, type StateStoreOptions, type StoreLog } from '../../src/daemon/state-store.js';
+import type { Change } from '../../src/daemon/journal-format.js';
+import { fileIoFor, type FileIo } from '../../src/daemon/state-io.js';
+import { waitFor } from '../helpers/netns.js';
+import { formatEvent } from '../../src/daemon/logger.js';
 import { JOURNAL_COMPACT_FLOOR_BYTES } from '../../src/limits.js';
 import { Registry, type Registration } from '../../src/rpcbind/index.js';
-import type { TransportLog } from '../../src/transport/handler.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rbt-store-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
 const freshDir = () => join(root, `d${n++}`);
 
-function recordingLog(): TransportLog & { lines: string[] } {
+function recordingLog(): StoreLog & { lines: string[] } {
   const lines: string[] = [];
   const add = (l: string) => (m: string) => lines.push(`${l}: ${m}`);
-  return { lines, debug: add('debug'), info: add('info'), warn: add('warn'), error: add('error') };
+  return {
+    lines,
+    debug: add('debug'),
+    info: add('info'),
+    warn: add('warn'),
+    error: add('error'),
+    event: (name, fields, level = 'info') => lines.push(`${level}: ${formatEvent(name, fields)}`),
+  };
 }
 
 const reg = (prog: number, addr = `0.0.0.0.1.${prog % 256}`): Registration => ({ prog, vers: 1, netid: 'tcp', addr, owner: 'superuser' });
 
-/** A registry wired to a store the way the daemon does it: restore, then journal every change. */
-function open(dir: string, log = recordingLog()): { registry: Registry; store: StateStore; loaded: LoadResult; log: typeof log } {
+/**
+ * A registry wired to a store the way the daemon does it (persistence.ts): restore, then journal
+ * every change; changes that could not be saved are undone.
+ */
+function open(
+  dir: string,
+  log = recordingLog(),
+  extra: Partial<StateStoreOptions> = {},
+): { registry: Registry; store: StateStore; loaded: LoadResult; log: typeof log } {
   const registry = new Registry();
-  const store = new StateStore({ dir, log, snapshot: () => [...registry.entries()] });
+  let undoing = false;
+  const undo = (changes: readonly Change[]): void => {
+    undoing = true;
+    for (const c of changes) {
+      if (c.op === 'add') registry.remove(c.reg.prog, c.reg.vers, c.reg.netid);
+      else registry.restore(c.reg);
+    }
+    undoing = false;
+  };
+  const store = new StateStore({ dir, log, snapshot: () => [...registry.entries()], undo, ...extra });
   const loaded = store.load();
   if (loaded.kind === 'loaded') {
     registry.restoreAll(loaded.entries);
@@ -34,7 +60,9 @@ function open(dir: string, log = recordingLog()): { registry: Registry; store: S
       else registry.remove(c.reg.prog, c.reg.vers, c.reg.netid);
     }
   }
-  registry.observe((op, r) => store.record(op, r));
+  registry.observe((op, r) => {
+    if (!undoing) store.record(op, r);
+  });
   return { registry, store, loaded, log };
 }
 
@@ -61,7 +89,7 @@ test('group commit: a burst of persist() calls shares a few writes', async () =>
   const a = open(freshDir());
   await a.store.persist();
   const before = a.store.writes;
-  const waits: Promise<void>[] = [];
+  const waits: Promise<boolean>[] = [];
   for (let i = 0; i < 200; i++) {
     a.registry.set(reg(1000 + i));
     waits.push(a.store.persist());
@@ -201,18 +229,163 @@ test('migrates the version 1 file (same boot, older daemon), then removes it', a
   assert.deepEqual(progs(open(dir).registry), [11, 12]);
 });
 
-test('an unwritable directory: persist still resolves, the store says loudly it is not durable', async () => {
+test('an unwritable directory: changes are refused and undone, the store says so once', async () => {
   const log = recordingLog();
   const blocker = join(root, `file${n++}`);
   writeFileSync(blocker, 'x'); // a regular file where a directory should be: ENOTDIR for root too
-  const store = new StateStore({ dir: join(blocker, 'state'), log, snapshot: () => [reg(1)] });
-  store.load();
-  await store.persist();
-  store.record('add', reg(2));
-  await store.persist();
-  assert.equal(store.durable, false);
-  assert.equal(log.lines.filter((l) => /NOT DURABLE/.test(l)).length, 1);
-  await store.close();
+  const a = open(join(blocker, 'state'), log);
+  assert.equal(await a.store.open(), false);
+  assert.equal(a.store.durable, false);
+  assert.equal(a.store.accepting(), false);
+  // A change made regardless (the gate was not asked) is undone, not kept.
+  a.registry.set(reg(2));
+  assert.equal(await a.store.persist(), false);
+  assert.equal(a.registry.size, 0);
+  assert.equal(log.lines.filter((l) => /state-not-durable/.test(l)).length, 1);
+  await a.store.close();
   appendFileSync(blocker, 'y'); // still a file: nothing was written through it
   assert.equal(readFileSync(blocker, 'utf8'), 'xy');
+});
+
+/**
+ * File operations that fail on demand: `fail` names an operation and the errno its next calls
+ * throw, until cleared; `hang` makes the n-th operation from now never finish (a process killed
+ * at that moment: what reached the files stays, nothing after it happens).
+ */
+type FaultyIo = FileIo & { fail: { op: keyof FileIo; code: string } | undefined; hangAfter: number | undefined; hung: boolean; ops: string[] };
+
+function faultyIo(dir: string): FaultyIo {
+  mkdirSync(dir, { recursive: true });
+  const real = fileIoFor(dir);
+  const io = {
+    inline: real.inline,
+    fail: undefined as { op: keyof FileIo; code: string } | undefined,
+    hangAfter: undefined as number | undefined,
+    hung: false,
+    ops: [] as string[],
+  } as FaultyIo;
+  for (const op of ['open', 'close', 'writeAll', 'datasync', 'fsync', 'truncate', 'rename', 'unlink'] as const) {
+    (io as unknown as Record<string, unknown>)[op] = (...args: unknown[]) => {
+      io.ops.push(op);
+      if (io.hangAfter !== undefined && io.hangAfter-- <= 0) {
+        io.hung = true;
+        return new Promise(() => {});
+      }
+      if (io.fail?.op === op) return Promise.reject(Object.assign(new Error(`${io.fail.code} (injected)`), { code: io.fail.code }));
+      return (real[op] as (...a: unknown[]) => Promise<unknown>)(...args);
+    };
+  }
+  return io;
+}
+
+for (const [op, code] of [
+  ['writeAll', 'ENOSPC'],
+  ['datasync', 'EIO'],
+  ['writeAll', 'EROFS'],
+] as const) {
+  test(`a failed ${op} (${code}): the change is answered unsaved and undone, changes are refused, and resume after a snapshot`, async () => {
+    const dir = freshDir();
+    const io = faultyIo(dir);
+    const a = open(dir, recordingLog(), { io });
+    assert.equal(await a.store.open(), true);
+    a.registry.set(reg(1));
+    assert.equal(await a.store.persist(), true);
+    io.fail = { op, code };
+    a.registry.set(reg(2));
+    const inFlight = a.store.persist();
+    // Queued while the failing write is in flight: built on it, undone with it.
+    a.registry.unset(1, 1, 'tcp', 'superuser');
+    const queued = a.store.persist();
+    assert.deepEqual([await inFlight, await queued], [false, false]);
+    assert.deepEqual(progs(a.registry), [1], 'the table is as it was before the failed changes');
+    assert.equal(a.store.durable, false);
+    assert.equal(a.store.accepting(), false);
+    assert.match(a.log.lines.join('\n'), new RegExp(`error: state-not-durable dir=\\S+ reason=.*${code}.*changes="refused until saved again"`));
+    // What is on disk is exactly what was acknowledged: nothing of the failed batch.
+    assert.deepEqual(progs(open(dir).registry), [1]);
+    // Retries fail quietly while the fault lasts; once it is gone a snapshot is written.
+    await waitFor(() => io.ops.filter((o) => o === 'open').length >= 4, { what: 'a retry' });
+    assert.equal(a.store.durable, false);
+    io.fail = undefined;
+    await waitFor(() => a.store.durable, { what: 'the store to resume' });
+    assert.equal(a.log.lines.filter((l) => /state-not-durable/.test(l)).length, 1, 'said once per episode');
+    assert.match(a.log.lines.join('\n'), /warn: state-durable-again dir=\S+ afterMs=\d+ snapshot=/);
+    assert.equal(a.store.accepting(), true);
+    a.registry.set(reg(3));
+    assert.equal(await a.store.persist(), true);
+    assert.deepEqual(progs(open(dir).registry), [1, 3]);
+    await a.store.close();
+  });
+}
+
+test("policy 'accept': a change that cannot be saved is kept and reported saved; the snapshot that ends the episode holds it", async () => {
+  const dir = freshDir();
+  const io = faultyIo(dir);
+  const a = open(dir, recordingLog(), { io, policy: 'accept' });
+  await a.store.open();
+  io.fail = { op: 'writeAll', code: 'ENOSPC' };
+  a.registry.set(reg(1));
+  assert.equal(await a.store.persist(), true);
+  a.registry.set(reg(2));
+  assert.equal(await a.store.persist(), true);
+  assert.equal(a.store.accepting(), true);
+  assert.equal(a.store.durable, false);
+  assert.match(a.log.lines.join('\n'), /error: state-not-durable .*ACCEPTED IN MEMORY ONLY/);
+  assert.deepEqual(progs(open(dir).registry), [], 'nothing reached the disk meanwhile');
+  io.fail = undefined;
+  await waitFor(() => a.store.durable, { what: 'the store to resume' });
+  assert.deepEqual(progs(open(dir).registry), [1, 2]);
+  await a.store.close();
+});
+
+test('the state directory removed while running: the next change is refused and undone; it is recreated and resumes', async () => {
+  const dir = freshDir();
+  const a = open(dir);
+  await a.store.open();
+  a.registry.set(reg(1));
+  assert.equal(await a.store.persist(), true);
+  rmSync(dir, { recursive: true });
+  a.registry.set(reg(2));
+  assert.equal(await a.store.persist(), false);
+  assert.deepEqual(progs(a.registry), [1]);
+  assert.match(a.log.lines.join('\n'), /state-not-durable .*removed/);
+  await waitFor(() => a.store.durable, { what: 'the store to resume' });
+  assert.deepEqual(progs(open(dir).registry), [1], 'the snapshot written on resuming holds the table');
+  a.registry.set(reg(3));
+  assert.equal(await a.store.persist(), true);
+  assert.deepEqual(progs(open(dir).registry), [1, 3]);
+  await a.store.close();
+});
+
+test('killed at every step of a compaction: the next start restores every acknowledged change, and nothing else', async () => {
+  // Count the steps of one compaction, then stop a fresh run after each of them in turn.
+  const probeDir = freshDir();
+  const probe = faultyIo(probeDir);
+  const p = open(probeDir, recordingLog(), { io: probe });
+  await p.store.open();
+  const start = probe.ops.length;
+  p.registry.set(reg(9));
+  await p.store.persist(); // an append
+  const appendSteps = probe.ops.length - start;
+  await p.store.close(); // a compaction
+  const steps = probe.ops.length - start;
+  assert.ok(steps - appendSteps >= 8, `${steps - appendSteps} steps`);
+  for (let k = 0; k < steps; k++) {
+    const dir = freshDir();
+    const io = faultyIo(dir);
+    const a = open(dir, recordingLog(), { io });
+    await a.store.open();
+    for (const x of [1, 2, 3]) a.registry.set(reg(x));
+    assert.equal(await a.store.persist(), true);
+    a.registry.unset(2, 1, 'tcp', 'superuser');
+    io.hangAfter = k;
+    // The last change is journaled first (acknowledged), then the close compacts and "dies".
+    let acked: boolean | undefined;
+    void a.store.persist().then((v) => (acked = v));
+    void a.store.close();
+    await waitFor(() => io.hung, { what: `step ${k}` });
+    const after = progs(open(dir).registry);
+    if (acked === true) assert.deepEqual(after, [1, 3], `killed at step ${k}`);
+    else assert.ok(JSON.stringify(after) === '[1,3]' || JSON.stringify(after) === '[1,2,3]', `killed at step ${k}: ${JSON.stringify(after)}`);
+  }
 });
