@@ -93,18 +93,19 @@ export class JournalFile {
   }
 
   /**
-   * Keeps at least half of JOURNAL_RESERVE_BYTES allocated ahead of the end, taking smaller
-   * pieces when the file system has less; shortReason says why it could not.
+   * Keeps `need` bytes plus half of JOURNAL_RESERVE_BYTES allocated ahead of the end, taking
+   * smaller pieces when the file system has less; shortReason says why it could not.
    */
-  reserve(): void {
-    if (this.unsupportedReason !== undefined || this.left >= JOURNAL_RESERVE_BYTES / 2) return;
+  reserve(need = 0): void {
+    const want = need + JOURNAL_RESERVE_BYTES / 2;
+    if (this.unsupportedReason !== undefined || this.left >= want) return;
     let reason = '';
-    for (let len = JOURNAL_RESERVE_BYTES; len >= JOURNAL_RESERVE_MIN_BYTES; len /= 4) {
+    let len = Math.max(JOURNAL_RESERVE_BYTES, want - Math.max(0, this.left));
+    while (this.left < want && len >= JOURNAL_RESERVE_MIN_BYTES) {
       const start = Math.max(this.#bytes, this.#reservedEnd);
       const r = reserveSpace(this.fd, start, len);
       if (r.ok) {
         this.#reservedEnd = start + len;
-        if (this.left >= JOURNAL_RESERVE_BYTES / 2) break;
         continue;
       }
       if (r.unsupported) {
@@ -114,8 +115,9 @@ export class JournalFile {
         return;
       }
       reason = r.reason;
+      len = Math.floor(len / 4);
     }
-    this.shortReason = this.left >= JOURNAL_RESERVE_BYTES / 2 ? undefined : reason || 'the file system is full';
+    this.shortReason = this.left >= want ? undefined : reason || 'the file system is full';
   }
 
   async close(): Promise<void> {

@@ -95,6 +95,8 @@ export class StateStore {
   /** Changes not yet handed to a write, and the journal bytes they will take. */
   #pending: Change[] = [];
   #claimed = 0;
+  /** Journal bytes of the batch being written. */
+  #writingBytes = 0;
   #writes = 0;
   #compactions = 0;
   #refused = 0;
@@ -188,9 +190,14 @@ export class StateStore {
     if (this.policy === 'accept') return true;
     if (this.#episode) return false;
     const j = this.#journal;
-    if (j && j.left - this.#claimed < MAX_RECORD_BYTES) {
-      this.#beginEpisode(`the journal's reserved space is used up (${j.shortReason ?? 'it could not be extended'})`);
-      return false;
+    // Room for what is queued or being written, and one more record of the largest size.
+    const need = this.#claimed + this.#writingBytes + MAX_RECORD_BYTES;
+    if (j && j.left < need) {
+      j.reserve(need);
+      if (j.left < need) {
+        this.#beginEpisode(`the journal's reserved space is used up (${j.shortReason ?? 'it could not be extended'})`);
+        return false;
+      }
     }
     return true;
   }
@@ -312,13 +319,18 @@ export class StateStore {
         this.#log.warn(`cannot compact the journal in ${this.dir} (${c.error.message}); appending to it meanwhile`);
       }
       this.#journal ??= await this.#openJournal();
-      if (records) await this.#journal.append(records);
+      if (records) {
+        this.#writingBytes = records.length;
+        await this.#journal.append(records);
+      }
       // A removed snapshot would orphan this journal at the next start.
       if (!statSync(this.file, { throwIfNoEntry: false })) throw Object.assign(new Error(`${this.file} was removed`), { code: 'ENOENT' });
       return this.#succeeded(false);
     } catch (e) {
       await this.#failed(e as Error);
       return false;
+    } finally {
+      this.#writingBytes = 0;
     }
   }
 
