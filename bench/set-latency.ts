@@ -47,6 +47,16 @@ function underTest(name: 'reference' | 'ours'): { d: DaemonUnderTest; extra: str
 interface Samples {
   set: number[];
   unset: number[];
+  /** The daemon's CPU time (user + system, all threads) over the timed calls, in µs. */
+  cpuUs: number;
+  calls: number;
+}
+
+/** CPU time used so far by `pid`, in µs (utime + stime, USER_HZ = 100). */
+function cpuUs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10_000;
 }
 
 async function runOnce(name: 'reference' | 'ours', out: Samples, rep: number): Promise<void> {
@@ -63,6 +73,8 @@ async function runOnce(name: 'reference' | 'ours', out: Samples, rep: number): P
         await c.set(b);
         await c.unset(b);
       }
+      const pid = running.process.pid!;
+      const cpu0 = cpuUs(pid);
       for (let i = 0; i < CALLS; i++) {
         const b = { prog: 0x34000000 + rep * CALLS + i, vers: 1, netid: 'udp', addr: '198.51.100.1.3.232', owner: '' };
         let t = process.hrtime.bigint();
@@ -72,6 +84,8 @@ async function runOnce(name: 'reference' | 'ours', out: Samples, rep: number): P
         if (!(await c.unset(b))) throw new Error(`${name}: UNSET refused`);
         out.unset.push(Number(process.hrtime.bigint() - t) / 1000);
       }
+      out.cpuUs += cpuUs(pid) - cpu0;
+      out.calls += 2 * CALLS;
     } finally {
       c.close();
     }
@@ -88,12 +102,19 @@ function summary(xs: number[]): { p50: number; p99: number; max: number } {
 }
 
 if (clientCpus !== undefined) spawnSync('taskset', ['-a', '-p', '-c', clientCpus, String(process.pid)]);
-const samples: Record<'reference' | 'ours', Samples> = { reference: { set: [], unset: [] }, ours: { set: [], unset: [] } };
+const samples: Record<'reference' | 'ours', Samples> = {
+  reference: { set: [], unset: [], cpuUs: 0, calls: 0 },
+  ours: { set: [], unset: [], cpuUs: 0, calls: 0 },
+};
 for (let rep = 0; rep < REPS; rep++) {
   const order: Array<'reference' | 'ours'> = rep % 2 === 0 ? ['reference', 'ours'] : ['ours', 'reference'];
   for (const name of order) await runOnce(name, samples[name], rep);
 }
-const row = (name: 'reference' | 'ours') => ({ set: summary(samples[name].set), unset: summary(samples[name].unset) });
+const row = (name: 'reference' | 'ours') => ({
+  set: summary(samples[name].set),
+  unset: summary(samples[name].unset),
+  cpuUsPerCall: Number((samples[name].cpuUs / samples[name].calls).toFixed(1)),
+});
 const report = {
   bench: 'set-latency',
   unit: 'µs',

@@ -11,7 +11,7 @@
 // store says so once (event state-not-durable), retries with a doubling wait, and says so
 // again once a snapshot is written (state-durable-again).
 
-import { mkdirSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   JOURNAL_COMPACT_FLOOR_BYTES,
@@ -107,6 +107,8 @@ export class StateStore {
   #needSnapshot = true;
   #journalValidBytes: number | undefined;
   #journal: JournalFile | undefined;
+  /** The snapshot in use, held open so that its removal is seen with an fstat. */
+  #snapshotFd: number | undefined;
   #legacyToRemove = false;
   #episode: Episode | undefined;
   #reserveWarned = false;
@@ -172,6 +174,7 @@ export class StateStore {
     this.#journalValidBytes = s.journalValidBytes;
     this.#legacyToRemove = s.legacyToRemove;
     this.#needSnapshot = s.epoch === undefined;
+    if (!this.#needSnapshot) this.#holdSnapshot();
     return s.result;
   }
 
@@ -252,6 +255,27 @@ export class StateStore {
     }
     await this.#journal?.close();
     this.#journal = undefined;
+    this.#releaseSnapshot();
+  }
+
+  #holdSnapshot(): void {
+    this.#releaseSnapshot();
+    try {
+      this.#snapshotFd = openSync(this.file, 'r');
+    } catch {
+      // checked by path instead
+    }
+  }
+
+  #releaseSnapshot(): void {
+    if (this.#snapshotFd !== undefined) closeSync(this.#snapshotFd);
+    this.#snapshotFd = undefined;
+  }
+
+  /** A removed snapshot would orphan the journal at the next start. */
+  #snapshotGone(): boolean {
+    if (this.#snapshotFd !== undefined) return fstatSync(this.#snapshotFd).nlink === 0;
+    return !statSync(this.file, { throwIfNoEntry: false });
   }
 
   #request(): Promise<boolean> {
@@ -323,8 +347,7 @@ export class StateStore {
         this.#writingBytes = records.length;
         await this.#journal.append(records);
       }
-      // A removed snapshot would orphan this journal at the next start.
-      if (!statSync(this.file, { throwIfNoEntry: false })) throw Object.assign(new Error(`${this.file} was removed`), { code: 'ENOENT' });
+      if (this.#snapshotGone()) throw Object.assign(new Error(`${this.file} was removed`), { code: 'ENOENT' });
       return this.#succeeded(false);
     } catch (e) {
       await this.#failed(e as Error);
@@ -370,6 +393,7 @@ export class StateStore {
       }
       await io.rename(this.#temp, this.file);
       renamed = true;
+      this.#holdSnapshot();
       // From here the old journal's epoch no longer matches: it is never appended to again.
       this.#highestEpoch = epoch;
       const old = this.#journal;

@@ -357,6 +357,20 @@ test('the state directory removed while running: the next change is refused and 
   await a.store.close();
 });
 
+test('the snapshot alone removed: the next change is refused (its journal would be orphaned at the next start), then a new snapshot', async () => {
+  const dir = freshDir();
+  const a = open(dir);
+  await a.store.open();
+  a.registry.set(reg(1));
+  assert.equal(await a.store.persist(), true);
+  rmSync(a.store.file);
+  a.registry.set(reg(2));
+  assert.equal(await a.store.persist(), false);
+  await waitFor(() => a.store.durable, { what: 'the store to resume' });
+  assert.deepEqual(progs(open(dir).registry), [1]);
+  await a.store.close();
+});
+
 test('killed at every step of a compaction: the next start restores every acknowledged change, and nothing else', async () => {
   // Count the steps of one compaction, then stop a fresh run after each of them in turn.
   const probeDir = freshDir();
