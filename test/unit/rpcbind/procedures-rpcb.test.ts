@@ -154,3 +154,37 @@ test('GETSTAT counts as the reference: itself, successes only, lookups newest fi
   assert.equal(v4.info[12], 2); // the refused one and this one
   assert.deepEqual(v2.info, new Array(13).fill(0));
 });
+
+test('SET/UNSET with a journal: FALSE without a change while it refuses; FALSE when saving fails (undone); TRUE once saved', async () => {
+  let accepting = true;
+  let saves = true;
+  let refused = 0;
+  const b = newBinding();
+  b.state.journal = {
+    accepting: () => accepting,
+    persist: async () => {
+      if (saves) return true;
+      // What the store does before answering false: it undoes the change (here the SET of vers 3).
+      b.state.registry.remove(PROG, 3, 'udp');
+      return false;
+    },
+    refused: () => void refused++,
+  };
+  const mine = () => decodeRpcbList(results(b.call(loopbackUdp, call(4, 4))), 100).filter((r) => r.prog === PROG).map((r) => r.vers);
+  const setinfo = () => decodeRpcbStatByVers(results(b.call(loopbackUdp, buildCall({ vers: 4, proc: 12 }))), 100)[1]!.setinfo;
+  assert.equal(results((await b.callAsync(loopbackUdp, call(3, 1, { addr: '0.0.0.0.8.1' })))!).bool(), true);
+  assert.deepEqual(mine(), [1]);
+  assert.equal(setinfo(), 1);
+  accepting = false;
+  // Refused at once (no write is waited for), the table untouched: SET and UNSET alike.
+  assert.equal(results(b.call(loopbackUdp, call(3, 2))).bool(), false);
+  assert.equal(results(b.call(loopbackUdp, call(3, 1, { vers: 2, addr: '0.0.0.0.8.2' }))).bool(), false);
+  assert.deepEqual(mine(), [1]);
+  assert.equal(refused, 2);
+  accepting = true;
+  saves = false;
+  assert.equal(results((await b.callAsync(loopbackUdp, call(3, 1, { vers: 3, addr: '0.0.0.0.8.3' })))!).bool(), false);
+  assert.deepEqual(mine(), [1]);
+  assert.equal(refused, 3);
+  assert.equal(setinfo(), 1, 'GETSTAT counts what callers were told');
+});
