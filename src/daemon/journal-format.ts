@@ -4,6 +4,9 @@
 // length, body (op: 1 add, 2 remove; then the entry, entry-codec). A crash can only cut the
 // last record short, which is dropped; a record that fails its check anywhere else is damage
 // from outside, reported with the valid prefix (every prefix is a state the table really had).
+// Zero bytes after the last record are space written ahead (journal-file.ts), not records: a
+// record never starts with eight zero bytes (its length is at least 2), and a failed record
+// followed only by zeros is the last one written (torn).
 
 import type { Registration } from '../rpcbind/index.js';
 import { crc32 } from './crc32.js';
@@ -64,6 +67,12 @@ export function encodeRecords(changes: readonly Change[]): Buffer {
   return buf;
 }
 
+/** Whether every byte of `b` from `from` on is zero (true for an empty range). */
+function zeroFrom(b: Buffer, from: number): boolean {
+  for (let i = from; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
 export function decodeJournal(file: Buffer): DecodedJournal {
   const header = Buffer.from(encodeJournalHeader(0).subarray(0, 8));
   if (file.length < JOURNAL_HEADER_BYTES) {
@@ -82,15 +91,19 @@ export function decodeJournal(file: Buffer): DecodedJournal {
   const result = (damage?: { kind: 'torn' | 'corrupt'; reason: string }): DecodedJournal =>
     damage ? { ok: true, epoch, changes, validBytes: p, damage } : { ok: true, epoch, changes, validBytes: p };
   while (p < file.length) {
+    if (file[p] === 0 && zeroFrom(file, p)) break;
     const left = file.length - p;
     if (left < RECORD_HEAD_BYTES) return result({ kind: 'torn', reason: `${left} bytes of a record head at byte ${p}` });
     const len = file.readUInt32BE(p + 4);
-    if (len < 2 || len > MAX_BODY_BYTES) return result({ kind: 'corrupt', reason: `record at byte ${p} declares ${len} bytes` });
+    if (len < 2 || len > MAX_BODY_BYTES) {
+      const kind = zeroFrom(file, p + RECORD_HEAD_BYTES) ? 'torn' : 'corrupt';
+      return result({ kind, reason: `record at byte ${p} declares ${len} bytes` });
+    }
     const end = p + RECORD_HEAD_BYTES + len;
     if (end > file.length) return result({ kind: 'torn', reason: `record at byte ${p} is cut short` });
     if (crc32(file, p + 4, end) !== file.readUInt32BE(p)) {
       // Only the last record can be one a crash interrupted.
-      const kind = end === file.length ? 'torn' : 'corrupt';
+      const kind = zeroFrom(file, end) ? 'torn' : 'corrupt';
       return result({ kind, reason: `record at byte ${p} fails its checksum` });
     }
     const op = file[p + RECORD_HEAD_BYTES];

@@ -306,6 +306,8 @@ export class StateStore {
         this.#onWrite?.(Number(process.hrtime.bigint() - started) / 1e9, ok);
         if (ok || this.policy === 'accept') {
           batch.resolve(true);
+          // Between group commits, after the answers: calls queued meanwhile wait for it.
+          if (ok && this.#journal?.wantsFill) await this.#journal.fill();
           continue;
         }
         // Nothing of what was not saved stays: the changes made during the write (built on
