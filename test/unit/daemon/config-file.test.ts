@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError, parseConfigText, resolveConfig } from '../../../src/daemon/config-file.js';
-import { parseCommandLine } from '../../../src/daemon/options.js';
+import { parseCommandLine, toDaemonOptions } from '../../../src/daemon/options.js';
 
 test('keys are long options; repeated keys give several values; comments and quotes', () => {
   const v = parseConfigText(
@@ -53,4 +53,11 @@ test('--metrics needs an address', async () => {
   await assert.rejects(resolveConfig(parseCommandLine(['--config', '/dev/null', '--metrics', '9100'])), /bad listen address/);
   const v6 = await resolveConfig(parseCommandLine(['--config', '/dev/null', '--metrics', '[::1]:9100']));
   assert.deepEqual(v6.options.metrics, { host: '::1', port: 9100 });
+});
+
+test('state-failure: refuse by default, accept from the file or the command line, anything else rejected', () => {
+  assert.equal(toDaemonOptions(parseCommandLine([])).stateFailure, 'refuse');
+  assert.equal(toDaemonOptions(parseConfigText('state-failure = accept', 'f')).stateFailure, 'accept');
+  assert.equal(toDaemonOptions(parseCommandLine(['--state-failure', 'accept'])).stateFailure, 'accept');
+  assert.throws(() => toDaemonOptions(parseCommandLine(['--state-failure', 'ignore'])), /bad state failure policy: ignore \(refuse or accept\)/);
 });
