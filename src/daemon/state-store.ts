@@ -8,8 +8,7 @@
 // default) every change not yet saved is undone (`undo`, newest first) and reported unsaved,
 // and accepting() is false until a full snapshot has been written again; with 'accept' the
 // changes stay in memory, reported saved, and the next snapshot holds them. Either way the
-// store says so once (event state-not-durable), retries with a doubling wait, and says so
-// again once a snapshot is written (state-durable-again).
+// episode is said once at each end and retried meanwhile (state-episode.ts).
 
 import { closeSync, fstatSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,14 +16,13 @@ import {
   JOURNAL_COMPACT_FLOOR_BYTES,
   JOURNAL_COMPACT_SNAPSHOT_MULTIPLE,
   JOURNAL_RESERVE_MIN_BYTES,
-  STATE_RETRY_FIRST_MS,
-  STATE_RETRY_MAX_MS,
 } from '../limits.js';
 import type { Registration } from '../rpcbind/index.js';
 import type { TransportLog } from '../transport/handler.js';
 import { JournalFile } from './journal-file.js';
 import { JOURNAL_HEADER_BYTES, MAX_RECORD_BYTES, encodeRecords, recordBytes, type Change, type ChangeOp } from './journal-format.js';
 import { encodeSnapshot } from './snapshot-format.js';
+import { Episodes } from './state-episode.js';
 import { fileIoFor, type FileIo } from './state-io.js';
 import { JOURNAL_FILE_NAME, LEGACY_STATE_FILE_NAME, STATE_FILE_NAME, loadState, type LoadResult } from './state-load.js';
 
@@ -68,13 +66,6 @@ function waiters(): Waiters {
   return { promise, resolve };
 }
 
-interface Episode {
-  since: number;
-  reason: string;
-  retryMs: number;
-  timer: NodeJS.Timeout | undefined;
-}
-
 type Compaction = { ok: true } | { ok: false; renamed: boolean; error: Error };
 
 export class StateStore {
@@ -86,7 +77,6 @@ export class StateStore {
   readonly #snapshot: () => Iterable<Registration>;
   readonly #undo: ((changes: readonly Change[]) => void) | undefined;
   readonly #onWrite: ((seconds: number, ok: boolean) => void) | undefined;
-  readonly #onHealth: ((durable: boolean, reason: string | undefined) => void) | undefined;
   #io: FileIo | undefined;
   policy: FailurePolicy;
   /** Callers waiting for a write that has not started yet. */
@@ -110,7 +100,7 @@ export class StateStore {
   /** The snapshot in use, held open so that its removal is seen with an fstat. */
   #snapshotFd: number | undefined;
   #legacyToRemove = false;
-  #episode: Episode | undefined;
+  readonly #episodes: Episodes;
   #reserveWarned = false;
   #unsupportedLogged = false;
   #closing = false;
@@ -124,19 +114,28 @@ export class StateStore {
     this.#snapshot = o.snapshot;
     this.#undo = o.undo;
     this.#onWrite = o.onWrite;
-    this.#onHealth = o.onHealth;
     this.#io = o.io;
     this.policy = o.policy ?? 'refuse';
+    this.#episodes = new Episodes({
+      dir: o.dir,
+      log: o.log,
+      policy: () => this.policy,
+      onHealth: o.onHealth,
+      retry: () => {
+        this.#needSnapshot = true;
+        void this.#request();
+      },
+    });
   }
 
   /** False from a failed write (or a used-up reserve) until a snapshot is written again. */
   get durable(): boolean {
-    return this.#episode === undefined;
+    return this.#episodes.reason === undefined;
   }
 
   /** Why the state is not durable now (undefined when it is). */
   get problem(): string | undefined {
-    return this.#episode?.reason;
+    return this.#episodes.reason;
   }
 
   /** Completed write attempts, appends and compactions (for tests and benchmarks). */
@@ -191,14 +190,14 @@ export class StateStore {
    */
   accepting(): boolean {
     if (this.policy === 'accept') return true;
-    if (this.#episode) return false;
+    if (!this.durable) return false;
     const j = this.#journal;
     // Room for what is queued or being written, and one more record of the largest size.
     const need = this.#claimed + this.#writingBytes + MAX_RECORD_BYTES;
     if (j && j.left < need) {
       j.reserve(need);
       if (j.left < need) {
-        this.#beginEpisode(`the journal's reserved space is used up (${j.shortReason ?? 'it could not be extended'})`);
+        this.#episodes.begin(`the journal's reserved space is used up (${j.shortReason ?? 'it could not be extended'})`);
         return false;
       }
     }
@@ -215,7 +214,7 @@ export class StateStore {
    * could not be saved and were undone (policy 'refuse').
    */
   persist(): Promise<boolean> {
-    if (this.#episode && !this.#closing) {
+    if (!this.durable && !this.#closing) {
       // 'accept': kept in memory; the snapshot that ends the episode holds them.
       if (this.policy === 'accept') return Promise.resolve(true);
       // 'refuse': accepting() let nothing in; anything queued regardless is undone.
@@ -239,18 +238,15 @@ export class StateStore {
   /** Finishes the writes, folds the journal into a snapshot (a quicker next start), closes. */
   async close(): Promise<void> {
     this.#closing = true;
+    this.#episodes.stop();
     await this.flush();
-    const ep = this.#episode;
-    if (ep) clearTimeout(ep.timer);
-    if (ep || (this.#journal && this.#journal.bytes > JOURNAL_HEADER_BYTES)) {
+    const failing = !this.durable;
+    if (failing || (this.#journal && this.#journal.bytes > JOURNAL_HEADER_BYTES)) {
       this.#needSnapshot = true;
       await this.#request();
-      if (ep && this.#episode) {
-        this.#log.event(
-          'state-not-durable',
-          { dir: this.dir, reason: this.#episode.reason, at: 'exit', lost: this.policy === 'accept' ? 'changes accepted in memory since the failure' : 'nothing' },
-          'error',
-        );
+      if (failing && !this.durable) {
+        const lost = this.policy === 'accept' ? 'changes accepted in memory since the failure' : 'nothing';
+        this.#log.event('state-not-durable', { dir: this.dir, reason: this.problem, at: 'exit', lost }, 'error');
       }
     }
     await this.#journal?.close();
@@ -445,15 +441,8 @@ export class StateStore {
     } else if (j.shortReason === undefined) {
       this.#reserveWarned = false;
     }
-    const ep = this.#episode;
-    if (ep && snapshot && j.left >= JOURNAL_RESERVE_MIN_BYTES) {
-      clearTimeout(ep.timer);
-      this.#episode = undefined;
-      this.#log.event('state-durable-again', { dir: this.dir, afterMs: Date.now() - ep.since, snapshot: this.file }, 'warn');
-      this.#onHealth?.(true, undefined);
-    } else if (ep) {
-      this.#scheduleRetry();
-    }
+    if (snapshot && j.left >= JOURNAL_RESERVE_MIN_BYTES) this.#episodes.end(this.file);
+    else this.#episodes.retryLater();
     return true;
   }
 
@@ -463,35 +452,6 @@ export class StateStore {
     const j = this.#journal;
     this.#journal = undefined;
     await j?.close();
-    this.#beginEpisode(e.message);
-  }
-
-  #beginEpisode(reason: string): void {
-    if (!this.#episode) {
-      this.#episode = { since: Date.now(), reason, retryMs: STATE_RETRY_FIRST_MS, timer: undefined };
-      this.#log.event(
-        'state-not-durable',
-        {
-          dir: this.dir,
-          reason,
-          changes: this.policy === 'refuse' ? 'refused until saved again' : 'ACCEPTED IN MEMORY ONLY: lost on restart until saved again',
-        },
-        'error',
-      );
-      this.#onHealth?.(false, reason);
-    }
-    this.#scheduleRetry();
-  }
-
-  #scheduleRetry(): void {
-    const ep = this.#episode;
-    if (!ep || ep.timer || this.#closing) return;
-    ep.timer = setTimeout(() => {
-      ep.timer = undefined;
-      this.#needSnapshot = true;
-      void this.#request();
-    }, ep.retryMs);
-    ep.timer.unref();
-    ep.retryMs = Math.min(ep.retryMs * 2, STATE_RETRY_MAX_MS);
+    this.#episodes.begin(e.message);
   }
 }
