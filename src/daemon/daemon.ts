@@ -24,7 +24,9 @@ import { ForwardingSocket } from '../transport/forwarding-socket.js';
 import { Forwarder } from './forwarder.js';
 import { CallLog } from './call-log.js';
 import { acquireInstanceLock, type InstanceLock } from './instance-lock.js';
-import { hasIpv4, hasIpv6, hostAddresses, withLoopback } from './local-addresses.js';
+import { AddressMonitor } from './address-monitor.js';
+import { loadLibc } from './libc.js';
+import { hasIpv4, hasIpv6, withLoopback } from './local-addresses.js';
 import type { DaemonLog } from './logger.js';
 import { enableMetrics, metrics as defaultMetrics, type DaemonMetrics, type MetricsSink } from './metrics.js';
 import type { MetricsServer } from './metrics-server.js';
@@ -70,7 +72,10 @@ export interface StartExtras {
   onStatus?: (status: string) => void;
 }
 
+/** Address re-reads where netlink cannot announce changes. */
 const ADDRESS_POLL_MS = 2000;
+const SOL_SOCKET = 1;
+const SO_REUSEADDR = 2;
 
 export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: StartExtras = {}): Promise<RunningDaemon> {
   const inherited = extras.inherited ?? [];
@@ -119,12 +124,20 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
   const ipv4 = inherited.length > 0 ? hasIpv4() && (inheritedTcp.length === 0 || inheritedTcp.some(v4able)) : hasIpv4();
   const ipv6 = inherited.length > 0 ? hasIpv6() && (inheritedTcp.length === 0 || inheritedTcp.some((s) => s.kind === 'tcp6')) : hasIpv6();
 
-  // UDP replies must leave from the address the request came to. An inherited wildcard socket
-  // cannot choose that (Node has no IP_PKTINFO), so beside it we bind one socket per address
-  // with SO_REUSEADDR; the kernel hands each datagram to the most specific socket, leaving the
-  // wildcard only addresses that appear before the next poll. Inherited specific addresses are
-  // the unit's choice: then we bind nothing more.
+  // UDP replies must leave from the address the request came to. A wildcard socket cannot
+  // choose that (Node has no IP_PKTINFO), so we bind one socket per address, and beside them
+  // a wildcard one (ours, or the one inherited), all with SO_REUSEADDR: the kernel hands each
+  // unicast datagram to the socket bound to its destination, and broadcasts, which no such
+  // socket matches, to the wildcard (replies to them leave from the address the kernel routes
+  // by, on the interface facing the caller). Reading the destination of each datagram on one
+  // wildcard socket instead (IP_PKTINFO through recvmsg) would mean reading every datagram
+  // outside libuv, with no readiness signal to do it on. Inherited specific addresses are the
+  // unit's choice: then we bind nothing more. With -h only the listed addresses are served
+  // (no wildcard, so no broadcasts, as with rpcbind -h).
   const ownUdp = inheritedUdp.length === 0 || wildcardUdp;
+  const followAddresses = ownUdp && !o.hosts;
+  const ownWildcards = followAddresses && !wildcardUdp ? [...(ipv4 ? ['0.0.0.0'] : []), ...(ipv6 ? ['::'] : [])] : [];
+  const addresses = new AddressMonitor({ log, pollMs: ADDRESS_POLL_MS });
 
   // The table is complete (own entries first, then the saved ones) before the first call.
   const port = inherited.find((s) => s.kind !== 'local')?.port ?? o.port;
@@ -156,12 +169,15 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
 
   const udp = new UdpService({
     port: o.port,
-    addresses: ownUdp ? (o.hosts ? () => withLoopback(o.hosts ?? []) : hostAddresses) : () => [],
+    addresses: ownUdp ? (o.hosts ? () => withLoopback(o.hosts ?? []) : () => addresses.addresses) : () => [],
+    wildcards: ownWildcards,
+    facing: (peer) => addresses.facing(peer),
+    isOwnAddress: (a) => addresses.isOwn(a),
     handler,
     log,
-    pollMs: ownUdp && !o.hosts ? ADDRESS_POLL_MS : 0,
     tolerateUnavailable: !o.hosts || wildcardUdp,
-    reuseAddr: wildcardUdp,
+    reuseAddr: wildcardUdp || ownWildcards.length > 0,
+    inheritedWildcard: wildcardUdp,
     admit: buildRateAdmit(o.security, securityLog, 'udp')?.admit,
     counters: securityCounters,
   });
@@ -196,7 +212,7 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
         socket: forwarding,
         maxInFlight: o.forwardMax,
         timeoutMs: o.forwardTimeoutMs,
-        localAddresses: hostAddresses,
+        localAddresses: () => addresses.addresses,
         log,
       })
     : undefined;
@@ -206,6 +222,7 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
   }
   let metricsServer: MetricsServer | undefined;
   const cleanup = async (): Promise<void> => {
+    addresses.close();
     forwarder?.close();
     forwarding?.close();
     udp.close();
@@ -215,8 +232,15 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
   };
   try {
     for (const s of inherited) log.info(`using inherited socket ${describeInherited(s)}`);
-    for (const s of inheritedUdp) await adoptUdp(udp, s);
+    for (const s of inheritedUdp) {
+      if (wildcardUdp && !allowReuse(s.fd)) {
+        log.warn(`udp: cannot set SO_REUSEADDR on the inherited ${describeInherited(s)}; UDP replies may leave from another address than the one called`);
+      }
+      await adoptUdp(udp, s);
+    }
     await udp.start();
+    if (followAddresses) addresses.onChange(() => udp.refresh());
+    addresses.start();
     // recvmmsg/sendmmsg through koffi where available (falls back to Node's dgram otherwise).
     udp.enableBatching(DatagramBatch.create(securityCounters));
     if (forwarding) {
@@ -300,6 +324,15 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
 
 function v4able(s: InheritedSocket): boolean {
   return s.kind === 'tcp' || s.dualStack;
+}
+
+/**
+ * SO_REUSEADDR on an inherited descriptor: our per-address sockets can bind beside an
+ * inherited wildcard only if it allows that too, and a socket unit without ReuseAddress=yes
+ * does not set it.
+ */
+function allowReuse(fd: number): boolean {
+  return loadLibc()?.setsockoptInt(fd, SOL_SOCKET, SO_REUSEADDR, 1) === 0;
 }
 
 function adoptUdp(udp: UdpService, s: InheritedSocket): Promise<void> {

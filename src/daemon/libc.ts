@@ -8,6 +8,7 @@ export interface Libc {
   sendto(fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrlen: number): number;
   close(fd: number): number;
   getsockoptInt(fd: number, level: number, name: number, out: number[], len: number[]): number;
+  setsockoptInt(fd: number, level: number, name: number, value: number): number;
   getsockname(fd: number, addr: Buffer, len: number[]): number;
   /** fallocate(2): 0, or -errno. */
   fallocate(fd: number, mode: number, offset: number, len: number): number;
@@ -27,6 +28,7 @@ export function loadLibc(): Libc | null {
     const sendto = func('intptr_t sendto(int, const void *, size_t, int, const void *, uint32_t)');
     const close = func('int close(int)');
     const getsockopt = func('int getsockopt(int, int, int, _Out_ int *, _Inout_ uint32_t *)');
+    const setsockopt = func('int setsockopt(int, int, int, const void *, uint32_t)');
     const getsockname = func('int getsockname(int, _Out_ void *, _Inout_ uint32_t *)');
     const fallocate = func('int fallocate(int, int, int64_t, int64_t)');
     libc = {
@@ -34,6 +36,11 @@ export function loadLibc(): Libc | null {
       sendto: (fd, buf, len, flags, addr, addrlen) => Number(sendto(fd, buf, len, flags, addr, addrlen)),
       close: (fd) => close(fd),
       getsockoptInt: (fd, level, name, out, len) => getsockopt(fd, level, name, out, len),
+      setsockoptInt: (fd, level, name, value) => {
+        const v = Buffer.alloc(4);
+        v.writeInt32LE(value);
+        return setsockopt(fd, level, name, v, 4);
+      },
       getsockname: (fd, addr, len) => getsockname(fd, addr, len),
       fallocate: (fd, mode, offset, len) => (fallocate(fd, mode, offset, len) === 0 ? 0 : -koffi.errno()),
     };

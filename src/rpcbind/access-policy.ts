@@ -3,7 +3,7 @@
 // a UDP reply may be). Pure: rules come in as text already read by the daemon.
 
 import type { CallerContext } from './caller.js';
-import { isLoopbackAddress, normalizeAddress } from './caller.js';
+import { mayAmplify, normalizeAddress } from './caller.js';
 
 export type OperationClass = 'query' | 'dump' | 'register' | 'callit';
 export const OPERATION_CLASSES: readonly OperationClass[] = ['query', 'dump', 'register', 'callit'];
@@ -233,12 +233,13 @@ export class AccessPolicy {
   }
 
   /**
-   * Largest reply for this call. Over UDP, callers other than loopback and those explicitly
-   * allow-listed for the class get no reply larger than their request (no amplification).
+   * Largest reply for this call. Over UDP, callers other than loopback, this host's own
+   * addresses and those explicitly allow-listed for the class get no reply larger than their
+   * request (no amplification).
    */
   replyCap(cls: OperationClass, ctx: CallerContext, requestBytes: number, maxBytes: number): number {
     if (ctx.netid !== 'udp' && ctx.netid !== 'udp6') return maxBytes;
-    if (isLoopbackAddress(ctx.peerAddress)) return maxBytes;
+    if (mayAmplify(ctx)) return maxBytes;
     if (!this.#allow[cls].empty && this.#allow[cls].has(ctx.peerAddress)) return maxBytes;
     return Math.min(maxBytes, requestBytes);
   }

@@ -13,6 +13,12 @@ export interface CallerContext {
   readonly localAddress: string;
   /** Peer uid from SO_PEERCRED on the local socket; undefined when unknown. */
   readonly uid: number | undefined;
+  /**
+   * The peer's address is one of this host's own (set by the UDP transport): a datagram from
+   * it cannot be a reflection, since the reply goes back to this host. Counts for the UDP
+   * reply cap only, never for SET/UNSET.
+   */
+  readonly peerIsThisHost?: boolean;
 }
 
 /** Strips the IPv4-mapped prefix so one rule covers both spellings of an IPv4 peer. */
@@ -27,6 +33,11 @@ export function normalizeAddress(addr: string): string {
 export function isLoopbackAddress(addr: string): boolean {
   const a = normalizeAddress(addr);
   return a === '127.0.0.1' || a === '::1';
+}
+
+/** Whether a UDP reply to this caller may be larger than its call: loopback or this host. */
+export function mayAmplify(ctx: CallerContext): boolean {
+  return ctx.peerIsThisHost === true || isLoopbackAddress(ctx.peerAddress);
 }
 
 /** Local socket callers and loopback callers are local. */

@@ -4,7 +4,7 @@
 import { RpcOutcome } from '../rpc/index.js';
 import type { Program, ProgramVersion } from '../rpc/index.js';
 import { classify } from './access-policy.js';
-import { isLocalCaller } from './caller.js';
+import { isLocalCaller, mayAmplify } from './caller.js';
 import type { BindingState } from './binding-state.js';
 import type { CallerContext } from './caller.js';
 import { PMAP_PROG, RPCB_HIGH_VERS, RPCB_LOW_VERS, RPCB_VERS4, RpcbProc } from './constants.js';
@@ -46,9 +46,12 @@ export function createRpcbindProgram(state: BindingState): Program<CallerContext
   };
 }
 
-/** Without a policy: loopback gets full replies over UDP, everyone else no more than they sent. */
+/**
+ * Without a policy: loopback and this host's own addresses get full replies over UDP, everyone
+ * else no more than they sent.
+ */
 function defaultReplyCap(ctx: CallerContext, requestBytes: number, maxReplyBytes: number): number {
-  return isLocalCaller(ctx) ? maxReplyBytes : Math.min(requestBytes, maxReplyBytes);
+  return mayAmplify(ctx) ? maxReplyBytes : Math.min(requestBytes, maxReplyBytes);
 }
 
 export interface SelfRegistrationOptions {

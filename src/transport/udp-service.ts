@@ -1,7 +1,9 @@
 // UDP transport: one socket per local address, so every reply leaves from the address its
 // request was sent to (Node cannot choose a reply's source address on a wildcard socket, and
-// libtirpc clients use connected sockets that drop replies from any other address). The set
-// of addresses is re-read periodically so addresses added later are served too.
+// libtirpc clients use connected sockets that drop replies from any other address), plus,
+// beside them, wildcard sockets (SO_REUSEADDR on all): the kernel hands a unicast datagram to
+// the socket bound to its destination, and broadcasts (which no unicast-bound socket matches)
+// and datagrams to an address not bound yet to the wildcard. refresh() follows address changes.
 
 import dgram from 'node:dgram';
 import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
@@ -17,21 +19,30 @@ import { describeListenError } from './handler.js';
 export interface UdpServiceOptions {
   port: number;
   /** The addresses to serve now ("127.0.0.1", "::1", "fe80::1%eth0", ...). */
-  addresses: () => string[];
+  addresses: () => readonly string[];
   handler: MessageHandler;
   log: TransportLog;
-  /** How often to look for address changes; 0 disables. */
-  pollMs: number;
+  /**
+   * Wildcard addresses ('0.0.0.0', '::') to bind at start beside the per-address sockets, for
+   * broadcasts; kept whatever the address list says.
+   */
+  wildcards?: readonly string[];
+  /** Our address facing a caller (for datagrams that came in through a wildcard socket). */
+  facing?: (peer: string) => string;
+  /** Whether a source address is one of this host's own (its replies are never capped). */
+  isOwnAddress?: (addr: string) => boolean;
   /**
    * Whether an address that cannot be bound yet (EADDRNOTAVAIL: an IPv6 address still in
    * duplicate address detection, say) is skipped until the next poll instead of failing start.
    */
   tolerateUnavailable: boolean;
   /**
-   * SO_REUSEADDR on our sockets, so per-address sockets can sit beside a wildcard socket the
-   * service manager passed us (the kernel delivers to the most specific one).
+   * SO_REUSEADDR on our sockets, so per-address sockets can sit beside a wildcard socket, ours
+   * or the service manager's (the kernel delivers unicast to the most specific one).
    */
   reuseAddr?: boolean;
+  /** The service manager passed a wildcard socket (which serves an address we cannot bind). */
+  inheritedWildcard?: boolean;
   /** Rate limiting: false drops the datagram unread. Swappable through setAdmit(). */
   admit?: ((ctx: CallerContext) => boolean) | undefined;
   /** Counts the datagrams dropped by admit() and by the amplification guard, and send errors. */
@@ -46,6 +57,8 @@ interface Where {
   sock: dgram.Socket;
   netid: 'udp' | 'udp6';
   local: string;
+  /** Bound to 0.0.0.0 or ::: the local address is the one facing each caller. */
+  wildcard: boolean;
   /** The socket's descriptor for batched I/O; -1 when Node does not tell it. */
   fd: number;
 }
@@ -53,14 +66,13 @@ interface Where {
 interface Bound {
   sock: dgram.Socket;
   ready: boolean;
-  /** Passed in by the service manager: kept whatever the address list says. */
-  adopted?: boolean;
+  /** Passed in by the service manager, or a wildcard: kept whatever the address list says. */
+  pinned?: boolean;
 }
 
 export class UdpService {
   readonly #o: UdpServiceOptions;
   readonly #bound = new Map<string, Bound>();
-  #timer: NodeJS.Timeout | undefined;
   #closed = false;
   #admit: ((ctx: CallerContext) => boolean) | undefined;
   #batch: DatagramBatch | undefined;
@@ -78,28 +90,30 @@ export class UdpService {
   /** Binds every current address; rejects with a one-line message if any of them fails. */
   async start(): Promise<void> {
     await Promise.all(this.#o.addresses().map((a) => this.#bind(a, true)));
-    if (this.#o.pollMs > 0) {
-      this.#timer = setInterval(() => this.#refresh(), this.#o.pollMs);
-      this.#timer.unref();
+    for (const w of this.#o.wildcards ?? []) {
+      await this.#bind(w, true);
+      const b = this.#bound.get(w);
+      if (b) b.pinned = true;
     }
   }
 
   /** Adopts an already-bound datagram socket (socket activation). */
   adopt(sock: dgram.Socket, address: string): void {
     this.#attach(sock, address);
-    this.#bound.set(address, { sock, ready: true, adopted: true });
+    this.#bound.set(address, { sock, ready: true, pinned: true });
   }
 
   get addresses(): string[] {
     return [...this.#bound.keys()];
   }
 
-  #refresh(): void {
+  /** Binds the addresses that appeared and releases those that went away. */
+  refresh(): void {
     if (this.#closed) return;
     const want = new Set(this.#o.addresses());
     for (const a of want) if (!this.#bound.has(a)) void this.#bind(a, false).catch(() => {});
     for (const [a, b] of this.#bound) {
-      if (!want.has(a) && !b.adopted) {
+      if (!want.has(a) && !b.pinned) {
         this.#bound.delete(a);
         b.sock.close();
         this.#o.log.info(`udp: address ${a} went away; stopped serving it`);
@@ -123,8 +137,8 @@ export class UdpService {
         sock.close();
         const msg = describeListenError(`cannot bind udp ${fmt(address)}:${this.#o.port}`, e);
         const code = (e as NodeJS.ErrnoException).code;
-        // With reuseAddr an inherited wildcard socket still serves the address; a clash is not fatal.
-        const unavailable = code === 'EADDRNOTAVAIL' || (this.#o.reuseAddr === true && code === 'EADDRINUSE');
+        // An inherited wildcard socket still serves the address: a clash is not fatal then.
+        const unavailable = code === 'EADDRNOTAVAIL' || (this.#o.inheritedWildcard === true && code === 'EADDRINUSE');
         if (strict && !(unavailable && this.#o.tolerateUnavailable)) reject(new Error(msg));
         else {
           this.#o.log.warn(msg);
@@ -154,7 +168,8 @@ export class UdpService {
     const scope = address.indexOf('%');
     const local = scope >= 0 ? address.slice(0, scope) : address;
     const netid = local.includes(':') ? 'udp6' : 'udp';
-    const where: Where = { sock, netid, local, fd: socketFd(sock) };
+    const wildcard = local === '0.0.0.0' || local === '::';
+    const where: Where = { sock, netid, local, wildcard, fd: socketFd(sock) };
     sock.on('error', (e) => {
       // Once bound, what dgram reports here are sends that failed (send() has no callback).
       if (this.#o.counters) this.#o.counters.udpSendErrors++;
@@ -182,12 +197,14 @@ export class UdpService {
   #onDatagram(where: Where, msg: Buffer, peerAddress: string, peerPort: number, slot: number): void {
     // A dual-stack wildcard (socket activation) hands IPv4 peers over as ::ffff:a.b.c.d.
     const mapped = where.netid === 'udp6' && peerAddress.startsWith('::ffff:') && peerAddress.includes('.');
+    const peer = mapped ? peerAddress.slice(7) : peerAddress;
     const ctx: CallerContext = {
       netid: mapped ? 'udp' : where.netid,
-      peerAddress: mapped ? peerAddress.slice(7) : peerAddress,
+      peerAddress: peer,
       peerPort,
-      localAddress: where.local,
+      localAddress: where.wildcard && this.#o.facing ? this.#o.facing(peer) : where.local,
       uid: undefined,
+      peerIsThisHost: this.#o.isOwnAddress?.(peer) === true,
     };
     if (this.#admit && !this.#admit(ctx)) {
       if (this.#o.counters) this.#o.counters.udpRateLimited++;
@@ -233,7 +250,6 @@ export class UdpService {
 
   close(): void {
     this.#closed = true;
-    if (this.#timer) clearInterval(this.#timer);
     for (const b of this.#bound.values()) {
       try {
         b.sock.close();

@@ -1,6 +1,7 @@
-// The daemon under attack, inside a private network + mount namespace. Attacks come from a
-// non-loopback address (198.18.0.1, on an empty bridge) unless they need the volume only a
-// rate-exempt loopback source gets; after each, a fresh client (198.18.0.2) must get a GETPORT
+// The daemon under attack, inside a private network + mount namespace. Attacks come from
+// another host (198.18.0.3, a second namespace joined by a veth pair: the host's own addresses
+// count as local for the UDP reply cap) unless they need the volume only a rate-exempt
+// loopback source gets; after each, a fresh client (198.18.0.2, on that host) must get a GETPORT
 // answer within 1 s, the daemon's RSS must stay under 200 MB and no registration may change.
 // Figures (ratios, RSS, times) are printed as diagnostics for the issue's note.
 //
@@ -15,7 +16,9 @@ import { daemons, findRepoRoot, startDaemon, type RunningDaemon } from '../helpe
 import { TestHost } from '../helpers/netns.js';
 import { dumpCall, everyProcedureCall, getportCall, nullCall, record, rpcbSetCall, rpcbUnsetCall, setCall, unsetCall } from '../helpers/rpc-calls.js';
 
-const ATTACKER = '198.18.0.1';
+/** The daemon's LAN address; the attacker and the fresh client are on the remote host. */
+const TARGET = '198.18.0.1';
+const ATTACKER = '198.18.0.3';
 const FRESH = '198.18.0.2';
 const PORT = 111;
 const RSS_CAP_BYTES = 200 * 1024 * 1024;
@@ -26,12 +29,15 @@ interface UdpResult { sent: number[]; replies: Array<{ xid: number; bytes: numbe
 interface TcpResult { closedByServer: boolean; closedMs?: number; received: number; firstDataMs?: number }
 
 let host: TestHost;
+let remote: TestHost;
 let daemon: RunningDaemon;
 let baseline: string[];
 const figures: string[] = [];
 
-async function tool<T>(spec: object, timeoutMs = 20_000): Promise<T> {
-  const r = await host.run(process.execPath, [TOOL], { input: JSON.stringify(spec), timeoutMs });
+/** Runs the attack tool on the remote host, or on the daemon's for loopback and the local socket. */
+async function tool<T>(spec: { op: string; target?: string; [k: string]: unknown }, timeoutMs = 20_000): Promise<T> {
+  const where = spec.op === 'local' || spec.target === '127.0.0.1' ? host : remote;
+  const r = await where.run(process.execPath, [TOOL], { input: JSON.stringify(spec), timeoutMs });
   assert.equal(r.code, 0, `attack tool failed: ${r.stderr}${r.timedOut ? ' (timed out)' : ''}`);
   return JSON.parse(r.stdout) as T;
 }
@@ -52,10 +58,10 @@ async function registrations(): Promise<string[]> {
 
 /** The three checks after every attack; returns the fresh client's time for the note. */
 async function healthy(what: string): Promise<void> {
-  const u = await tool<UdpResult>({ op: 'udp', target: ATTACKER, from: FRESH, port: PORT, payloads: [getportCall(9, 100000, 2).toString('hex')], waitMs: 1000 });
+  const u = await tool<UdpResult>({ op: 'udp', target: TARGET, from: FRESH, port: PORT, payloads: [getportCall(9, 100000, 2).toString('hex')], waitMs: 1000 });
   assert.equal(u.replies.length, 1, `${what}: fresh UDP client not answered`);
   assert.ok(u.firstReplyMs! < 1000);
-  const t = await tool<TcpResult>({ op: 'tcp', target: ATTACKER, from: FRESH, port: PORT, chunks: [record(getportCall(10, 100000, 2, 6)).toString('hex')], gapMs: 0, maxMs: 1000 });
+  const t = await tool<TcpResult>({ op: 'tcp', target: TARGET, from: FRESH, port: PORT, chunks: [record(getportCall(10, 100000, 2, 6)).toString('hex')], gapMs: 0, maxMs: 1000 });
   assert.ok(t.received >= 32 && t.firstDataMs! < 1000, `${what}: fresh TCP client not answered within 1 s`);
   const rss = rssBytes();
   assert.ok(rss < RSS_CAP_BYTES, `${what}: RSS ${rss}`);
@@ -90,8 +96,10 @@ function bombs(): Buffer[] {
 describe('daemon under attack', { timeout: 120_000 }, () => {
   before(async () => {
     host = await TestHost.create();
-    await host.addBridgeAddress(`${ATTACKER}/24`);
-    await host.addBridgeAddress(`${FRESH}/24`);
+    remote = await TestHost.create();
+    await host.linkTo(remote, `${TARGET}/24`, `${FRESH}/24`);
+    const add = await remote.run('ip', ['addr', 'add', `${ATTACKER}/24`, 'dev', 'rbtlan1']);
+    assert.equal(add.code, 0, add.stderr);
     daemon = await startDaemon(host, ours, ['--record-timeout-ms', '1500', '--idle-timeout-ms', '3000', '--no-hosts-access']);
     // One service registered by root over the local socket, to see that nothing changes it.
     const r = await tool<{ received: string }>({ op: 'local', path: '/run/rpcbind.sock', chunks: [record(rpcbSetCall(1, 0x20000001, 1, 'udp', '0.0.0.0.8.1')).toString('hex')], maxMs: 2000 });
@@ -102,15 +110,16 @@ describe('daemon under attack', { timeout: 120_000 }, () => {
   after(async () => {
     if (figures.length) console.log(`# figures\n# ${figures.join('\n# ')}`);
     await host?.dispose();
+    await remote?.dispose();
   });
 
   test('rpcbomb datagrams and records: answered small or dropped, nothing allocated', async () => {
     const b = bombs();
-    const u = await tool<UdpResult>({ op: 'udp', target: ATTACKER, from: ATTACKER, port: PORT, payloads: hexes(b), waitMs: 500, paceEvery: 50 });
+    const u = await tool<UdpResult>({ op: 'udp', target: TARGET, from: ATTACKER, port: PORT, payloads: hexes(b), waitMs: 500, paceEvery: 50 });
     const smallest = Math.min(...b.map((x) => x.length));
     // Error replies (24-32 bytes) or small results of a mangled lookup; never a large one.
     assert.ok(u.replies.every((r) => r.bytes <= 64), 'a bomb got a large reply');
-    const t = await tool<TcpResult>({ op: 'tcp', target: ATTACKER, from: ATTACKER, port: PORT, chunks: hexes(b.slice(0, 200).map(record)), gapMs: 0, maxMs: 3000 });
+    const t = await tool<TcpResult>({ op: 'tcp', target: TARGET, from: ATTACKER, port: PORT, chunks: hexes(b.slice(0, 200).map(record)), gapMs: 0, maxMs: 3000 });
     figures.push(`rpcbomb: ${b.length} datagrams (${smallest}+ bytes), ${u.replies.length} replies, largest ${Math.max(...u.replies.map((r) => r.bytes))} bytes; 200 records over TCP, ${t.received} reply bytes`);
     await healthy('rpcbomb');
   });
@@ -136,7 +145,7 @@ describe('daemon under attack', { timeout: 120_000 }, () => {
     const u = await tool<UdpResult>({ op: 'udp', target: '127.0.0.1', port: PORT, payloads: hexes(all), waitMs: 1000, paceEvery: 100 }, 60_000);
     figures.push(`fuzz: ${all.length} datagrams from loopback, ${u.replies.length} replies`);
     // And the cuts from a remote source: no reply may be larger than its request.
-    const r = await tool<UdpResult>({ op: 'udp', target: ATTACKER, from: ATTACKER, port: PORT, payloads: hexes(cuts), waitMs: 800, paceEvery: 50 });
+    const r = await tool<UdpResult>({ op: 'udp', target: TARGET, from: ATTACKER, port: PORT, payloads: hexes(cuts), waitMs: 800, paceEvery: 50 });
     const byLen = new Map<number, number>();
     for (const x of r.replies) byLen.set(x.bytes, (byLen.get(x.bytes) ?? 0) + 1);
     assert.ok(r.replies.every((x) => x.bytes <= 32), 'a cut call got a reply larger than an error');
@@ -147,7 +156,7 @@ describe('daemon under attack', { timeout: 120_000 }, () => {
 
   test('no amplification over UDP from a remote caller: DUMP, GETSTAT, GETADDRLIST, CALLIT', async () => {
     const calls = everyProcedureCall(0xa0);
-    const r = await tool<UdpResult>({ op: 'udp', target: ATTACKER, from: ATTACKER, port: PORT, payloads: hexes(calls.map((c) => c.bytes)), waitMs: 800 });
+    const r = await tool<UdpResult>({ op: 'udp', target: TARGET, from: ATTACKER, port: PORT, payloads: hexes(calls.map((c) => c.bytes)), waitMs: 800 });
     let worst = 0;
     let worstName = '';
     for (const rep of r.replies) {
@@ -175,19 +184,19 @@ describe('daemon under attack', { timeout: 120_000 }, () => {
       ['1 MB garbage', Array.from({ length: 16 }, () => 'a5'.repeat(65536))],
     ];
     for (const [name, chunks] of cases) {
-      const t = await tool<TcpResult>({ op: 'tcp', target: ATTACKER, from: ATTACKER, port: PORT, chunks, gapMs: 0, maxMs: 3000 });
+      const t = await tool<TcpResult>({ op: 'tcp', target: TARGET, from: ATTACKER, port: PORT, chunks, gapMs: 0, maxMs: 3000 });
       assert.ok(t.closedByServer, `${name}: connection not closed`);
       figures.push(`tcp ${name}: closed by the daemon after ${t.closedMs} ms`);
     }
     const half = record(dumpCall(3, 4)).subarray(0, 20).toString('hex');
-    await tool({ op: 'tcp', target: ATTACKER, from: ATTACKER, port: PORT, chunks: [half], gapMs: 50, maxMs: 1000, reset: true });
+    await tool({ op: 'tcp', target: TARGET, from: ATTACKER, port: PORT, chunks: [half], gapMs: 50, maxMs: 1000, reset: true });
     await healthy('tcp framing');
   });
 
   test('slow client (one byte per 100 ms) is closed at the record deadline', async () => {
     const rec = record(getportCall(4, 100000, 2));
     const chunks = [...rec].map((b) => b.toString(16).padStart(2, '0'));
-    const t = await tool<TcpResult>({ op: 'tcp', target: ATTACKER, from: ATTACKER, port: PORT, chunks, gapMs: 100, maxMs: 8000 });
+    const t = await tool<TcpResult>({ op: 'tcp', target: TARGET, from: ATTACKER, port: PORT, chunks, gapMs: 100, maxMs: 8000 });
     assert.ok(t.closedByServer && t.closedMs! < 4000, JSON.stringify(t));
     figures.push(`slow client: closed after ${t.closedMs} ms (record deadline 1500 ms in this test; default 10 s)`);
     await healthy('slow client');
@@ -215,7 +224,7 @@ describe('daemon under attack', { timeout: 120_000 }, () => {
   });
 
   test('one source gets 64 connections at most; the others are closed at once, other sources are served', async () => {
-    const idleRun = tool<{ opened: number; closedByServer: number }>({ op: 'idle', target: ATTACKER, from: ATTACKER, port: PORT, count: 300, holdMs: 2500 }, 30_000);
+    const idleRun = tool<{ opened: number; closedByServer: number }>({ op: 'idle', target: TARGET, from: ATTACKER, port: PORT, count: 300, holdMs: 2500 }, 30_000);
     await new Promise((r) => setTimeout(r, 1500));
     await healthy('300 connections from one source (while held)');
     const r = await idleRun;
@@ -226,10 +235,10 @@ describe('daemon under attack', { timeout: 120_000 }, () => {
 
   test('SET/UNSET from a non-loopback address are refused (AUTH_TOOWEAK)', async () => {
     const calls = [setCall(0x51, 0x20000002, 1, 999), unsetCall(0x52, 0x20000001, 1), rpcbSetCall(0x53, 0x20000003, 1, 'udp', '198.18.0.1.3.3')];
-    const u = await tool<UdpResult>({ op: 'udp', target: ATTACKER, from: ATTACKER, port: PORT, payloads: hexes(calls), waitMs: 500 });
+    const u = await tool<UdpResult>({ op: 'udp', target: TARGET, from: ATTACKER, port: PORT, payloads: hexes(calls), waitMs: 500 });
     assert.equal(u.replies.length, 3);
     for (const rep of u.replies) assert.deepEqual(decodeReply(Buffer.from(rep.hex, 'hex')), { kind: 'auth-error', xid: rep.xid, stat: 5 });
-    const t = await tool<TcpResult>({ op: 'tcp', target: ATTACKER, from: ATTACKER, port: PORT, chunks: hexes(calls.map(record)), gapMs: 0, maxMs: 800 });
+    const t = await tool<TcpResult>({ op: 'tcp', target: TARGET, from: ATTACKER, port: PORT, chunks: hexes(calls.map(record)), gapMs: 0, maxMs: 800 });
     assert.equal(t.received, 3 * (4 + 20));
     await healthy('remote SET/UNSET');
   });

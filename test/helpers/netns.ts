@@ -282,6 +282,25 @@ export class TestHost {
   }
 
   /**
+   * Joins this host to `peer` (another host: a remote machine on the same LAN) by a veth pair,
+   * `cidr` on this side's `device`, `peerCidr` on the peer's, both up. Unlike an empty bridge,
+   * a veth pair has a carrier: broadcasts are sent and delivered.
+   */
+  async linkTo(peer: TestHost, cidr: string, peerCidr: string, device = 'rbtlan0', peerDevice = 'rbtlan1'): Promise<void> {
+    // Created from outside both namespaces, where their names resolve (inside, /run is a tmpfs).
+    const add = spawnSync('ip', ['link', 'add', device, 'netns', this.name, 'type', 'veth', 'peer', 'name', peerDevice, 'netns', peer.name], {
+      encoding: 'utf8',
+    });
+    if (add.status !== 0) throw new Error(`ip link add ${device} (veth) failed: ${add.stderr || add.error}`);
+    for (const [h, dev, c] of [[this, device, cidr], [peer, peerDevice, peerCidr]] as const) {
+      for (const step of [['addr', 'add', c, 'dev', dev, ...(c.includes(':') ? ['nodad'] : [])], ['link', 'set', dev, 'up']]) {
+        const r = await h.run('ip', step);
+        if (r.code !== 0) throw new Error(`ip ${step.join(' ')} in ${h.name} failed: ${r.stderr}`);
+      }
+    }
+  }
+
+  /**
    * Waits until something in the host listens on `port` ('tcp') or has it bound ('udp'),
    * on any address; with `family`, on an address of that family. Uses ss, so it sends
    * nothing to the port (no RPC call that a statistics test would see).

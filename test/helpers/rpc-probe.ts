@@ -6,8 +6,11 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 
 export type ProbeStep =
-  /** One message; `reply` is the first answer's hex, or null after timeoutMs. */
-  | { op: 'call'; transport: 'udp' | 'tcp' | 'unix'; host: string; port: number; msg: string; timeoutMs: number }
+  /**
+   * One message; `reply` is the first answer's hex, or null after timeoutMs. UDP: `broadcast`
+   * sets SO_BROADCAST (a broadcast address as host), and `from` says who answered.
+   */
+  | { op: 'call'; transport: 'udp' | 'tcp' | 'unix'; host: string; port: number; msg: string; timeoutMs: number; broadcast?: boolean }
   /** `count` copies of msg, the xid (first word) replaced by 1..count, sent in bounded batches. */
   | { op: 'flood'; host: string; port: number; msg: string; count: number; batch: number }
   /** `count` junk datagrams: random bytes, and REPLY-shaped messages with random xids. */
@@ -16,6 +19,8 @@ export type ProbeStep =
 
 export interface ProbeResult {
   reply?: string | null;
+  /** The address a UDP reply came from. */
+  from?: string;
   sent?: number;
   replies?: number;
   /** How long the step took. */
@@ -25,18 +30,21 @@ export interface ProbeResult {
 const MAX_STEPS = 100;
 const MAX_FLOOD = 100_000;
 
-function udpCall(host: string, port: number, msg: Buffer, timeoutMs: number): Promise<Buffer | null> {
+function udpCall(host: string, port: number, msg: Buffer, timeoutMs: number, broadcast = false): Promise<{ msg: Buffer; from: string } | null> {
   const sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
   return new Promise((resolve) => {
-    const done = (r: Buffer | null): void => {
+    const done = (r: { msg: Buffer; from: string } | null): void => {
       clearTimeout(timer);
       sock.close();
       resolve(r);
     };
     const timer = setTimeout(() => done(null), timeoutMs);
     sock.on('error', () => done(null));
-    sock.on('message', (m) => done(m));
-    sock.send(msg, port, host);
+    sock.on('message', (m, rinfo) => done({ msg: m, from: rinfo.address }));
+    sock.bind(0, () => {
+      if (broadcast) sock.setBroadcast(true);
+      sock.send(msg, port, host);
+    });
   });
 }
 
@@ -115,10 +123,11 @@ async function runStepUntimed(s: ProbeStep): Promise<ProbeResult> {
   switch (s.op) {
     case 'call': {
       const msg = Buffer.from(s.msg, 'hex');
-      const r =
-        s.transport === 'udp'
-          ? await udpCall(s.host, s.port, msg, s.timeoutMs)
-          : await streamCall(s.transport === 'tcp' ? { host: s.host, port: s.port } : { path: s.host }, msg, s.timeoutMs);
+      if (s.transport === 'udp') {
+        const r = await udpCall(s.host, s.port, msg, s.timeoutMs, s.broadcast === true);
+        return r ? { reply: r.msg.toString('hex'), from: r.from } : { reply: null };
+      }
+      const r = await streamCall(s.transport === 'tcp' ? { host: s.host, port: s.port } : { path: s.host }, msg, s.timeoutMs);
       return { reply: r ? r.toString('hex') : null };
     }
     case 'flood':
