@@ -3,7 +3,7 @@
 // Answers the questions the UDP service asks per datagram: is this source one of ours (then a
 // reply cannot be a reflection), and which of our addresses faces this caller.
 
-import { networkInterfaces } from 'node:os';
+import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { AddressSet, normalizeAddress } from '../rpcbind/index.js';
 import type { TransportLog } from '../transport/handler.js';
 import { watchAddressChanges, type NetlinkWatch } from '../transport/netlink-watch.js';
@@ -26,6 +26,8 @@ export interface AddressMonitorOptions {
   pollMs: number;
   /** false: never open a netlink socket (tests of the fallback). */
   netlink?: boolean;
+  /** The interfaces as os.networkInterfaces() reports them (tests substitute their own). */
+  interfaces?: () => NodeJS.Dict<NetworkInterfaceInfo[]>;
 }
 
 /** How many times in a row a broken netlink socket is reopened before polling takes over. */
@@ -172,7 +174,7 @@ export class AddressMonitor {
   /** Reads the interfaces; true when the addresses differ from the last read. */
   #read(): boolean {
     const seen: Array<{ bindable: string; bare: string; v6: boolean; loopback: boolean; cidr: string }> = [];
-    for (const [name, addrs] of Object.entries(networkInterfaces())) {
+    for (const [name, addrs] of Object.entries((this.#o.interfaces ?? networkInterfaces)())) {
       for (const a of addrs ?? []) {
         const v6 = a.family === 'IPv6';
         const bindable = v6 && a.address.startsWith('fe80:') ? `${a.address}%${name}` : a.address;

@@ -131,3 +131,45 @@ for (const daemon of daemons) {
     });
   });
 }
+
+describe('real networks: ours under socket activation (an inherited wildcard UDP socket)', { timeout: 60_000 }, () => {
+  let host: TestHost;
+  let peer: TestHost;
+
+  before(async () => {
+    host = await TestHost.create();
+    peer = await TestHost.create();
+    await host.linkTo(peer, `${LAN}/24`, `${PEER}/24`);
+    const r = await host.run('ip', ['addr', 'add', `${EXTRA}/24`, 'dev', 'rbtlan0']);
+    assert.equal(r.code, 0, r.stderr);
+  });
+  after(async () => {
+    await host?.dispose();
+    await peer?.dispose();
+  });
+
+  test('broadcast CALLIT answered from the LAN address, unicast from the address called', async () => {
+    const entry = join(findRepoRoot(), 'bin', 'rpcbind.js');
+    const child = host.spawn('systemd-socket-activate', ['--datagram', '-l', '0.0.0.0:111', '--', process.execPath, entry, '-f', '-r']);
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => (out += s));
+    try {
+      await host.waitForPort('udp', 111, { family: 4 });
+      // The first datagram starts the daemon (it stays queued on the socket and is answered).
+      success((await probe(host, [{ op: 'call', transport: 'udp', host: '127.0.0.1', port: 111, msg: nullCall(0x5401).toString('hex'), timeoutMs: 10_000 }]))[0]!.reply);
+      await host.waitForUnixSocket('/run/rpcbind.sock');
+      const server = await startServer(host, (await buildTirpcPrograms()).tirpcServer, ['udp']);
+      const res = await probe(peer, [
+        { op: 'call', transport: 'udp', host: BROADCAST, port: 111, msg: callitHex(2, 0x5402), timeoutMs: 3000, broadcast: true },
+        { op: 'call', transport: 'udp', host: EXTRA, port: 111, msg: nullCall(0x5403).toString('hex'), timeoutMs: 3000 },
+      ]);
+      assert.equal(success(res[0]!.reply).uint32(), server.ports.udp, out);
+      assert.equal(res[0]!.from, LAN);
+      success(res[1]!.reply);
+      assert.equal(res[1]!.from, EXTRA, out);
+    } finally {
+      await host.stop(child);
+    }
+  });
+});
