@@ -80,9 +80,9 @@ export class AddressMonitor {
    * non-loopback address of the family, else loopback; '' when the host has none of the family.
    */
   facing(peer: string): string {
-    const p = normalizeAddress(peer);
+    const p = normalizeAddress(peer).split('%')[0]!;
     const v6 = p.includes(':');
-    if (this.isOwn(p)) return p.split('%')[0]!;
+    if (this.#own.has(p)) return p;
     let fallback: HostAddress | undefined;
     for (const a of this.#list) {
       if (a.v6 !== v6) continue;
@@ -142,6 +142,7 @@ export class AddressMonitor {
       return;
     }
     this.#watch = w;
+    this.#o.log.debug('address changes: following rtnetlink announcements');
     // A change between the first read and the socket's bind would otherwise go unseen.
     this.refreshSoon();
   }

@@ -42,6 +42,7 @@ test('facing: the address on the caller network, the caller itself if ours, else
   assert.equal(m.facing('198.18.1.5'), '198.18.1.5');
   assert.equal(m.facing('203.0.113.9'), '198.18.1.1');
   assert.equal(m.facing('fd00:1::99'), 'fd00:1::1');
+  assert.equal(m.facing('fe80::2%eth0'), 'fe80::1');
   assert.equal(m.facing('2001:db8::1'), 'fd00:1::1');
   const loOnly = monitor(() => ({ lo: [v4('127.0.0.1', 8, true)] }));
   assert.equal(loOnly.facing('198.18.1.9'), '127.0.0.1');
