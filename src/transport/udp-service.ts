@@ -2,8 +2,8 @@
 // request was sent to (Node cannot choose a reply's source address on a wildcard socket, and
 // libtirpc clients use connected sockets that drop replies from any other address), plus,
 // beside them, wildcard sockets (SO_REUSEADDR on all): the kernel hands a unicast datagram to
-// the socket bound to its destination, and broadcasts (which no unicast-bound socket matches)
-// and datagrams to an address not bound yet to the wildcard. refresh() follows address changes.
+// the socket bound to its destination; broadcasts, which no unicast-bound socket matches, and
+// datagrams to an address not bound yet go to the wildcard. refresh() follows address changes.
 
 import dgram from 'node:dgram';
 import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
@@ -33,7 +33,7 @@ export interface UdpServiceOptions {
   isOwnAddress?: (addr: string) => boolean;
   /**
    * Whether an address that cannot be bound yet (EADDRNOTAVAIL: an IPv6 address still in
-   * duplicate address detection, say) is skipped until the next poll instead of failing start.
+   * duplicate address detection, say) is skipped until the next refresh instead of failing start.
    */
   tolerateUnavailable: boolean;
   /**
