@@ -4,6 +4,7 @@
 
 import dgram from 'node:dgram';
 import type { TransportLog } from './handler.js';
+import { literalLookup } from './udp-service.js';
 
 /** What the forwarder needs from its sockets (a fake in unit tests). */
 export interface DatagramPort {
@@ -37,7 +38,9 @@ export class ForwardingSocket implements DatagramPort {
   }
 
   #open(type: 'udp4' | 'udp6', address: string): Promise<dgram.Socket | undefined> {
-    const sock = dgram.createSocket({ type, ipv6Only: type === 'udp6' });
+    // Destinations are always IP literals: resolve them at once, not on the next tick (a
+    // broadcast CALLIT from libtirpc's rpc_broadcast_exp may wait only a few milliseconds).
+    const sock = dgram.createSocket({ type, ipv6Only: type === 'udp6', lookup: literalLookup });
     return new Promise((resolve) => {
       const onBindError = (e: Error): void => {
         this.#log.warn(`remote calls: cannot bind a ${type} forwarding socket: ${e.message}`);
@@ -65,9 +68,9 @@ export class ForwardingSocket implements DatagramPort {
       this.#log.debug(`remote calls: no socket to forward to ${host}`);
       return;
     }
-    sock.send(msg, port, host, (err) => {
-      if (err) this.#log.debug(`remote calls: send to ${host}:${port} failed: ${err.message}`);
-    });
+    // No completion callback (it costs a tick per send): a failed send surfaces as the
+    // socket's 'error' event, which is logged.
+    sock.send(msg, port, host);
   }
 
   close(): void {

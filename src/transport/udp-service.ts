@@ -267,7 +267,7 @@ export class UdpService {
  * answer those at once, so the send happens inside the receive callback (bench/run.ts
  * getport2-udp: the profile showed afterDns/nextTick around every send).
  */
-function literalLookup(
+export function literalLookup(
   address: string,
   options: LookupOneOptions | number,
   callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
