@@ -75,3 +75,17 @@ test('refreshSoon: one re-read per event-loop turn, listeners only when somethin
   assert.equal(m.isOwn('198.18.2.1'), false);
   m.close();
 });
+
+test('without netlink the addresses are polled', async () => {
+  let current = TWO_LANS();
+  const m = new AddressMonitor({ log: quiet, pollMs: 5, netlink: false, interfaces: () => current });
+  let changed = false;
+  m.onChange(() => (changed = true));
+  m.start();
+  assert.equal(m.mode, 'polling');
+  current = { ...current, eth2: [v4('198.18.3.1', 24)] };
+  for (let i = 0; i < 200 && !changed; i++) await new Promise((r) => setTimeout(r, 5));
+  m.close();
+  assert.equal(changed, true);
+  assert.equal(m.isOwn('198.18.3.1'), true);
+});
