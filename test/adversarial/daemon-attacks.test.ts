@@ -258,7 +258,7 @@ describe('daemon under attack', { timeout: 120_000 }, () => {
 
   test('daemon counters and log show the attacks', () => {
     const out = daemon.output();
-    assert.match(out, /access-denied class=register version=\d procedure=\d reason=not-local transport=(udp|tcp) caller=198\.18\.0\.1 /);
+    assert.match(out, /access-denied class=register version=\d procedure=\d reason=not-local transport=(udp|tcp) caller=198\.18\.0\.3 /);
     assert.match(out, /registration op=SET program=536870913 version=1 netid=udp address=0\.0\.0\.0\.8\.1 result=ok transport=local uid=0\n/);
     assert.match(out, /registration op=UNSET program=536870913 version=1 netid=udp result=refused transport=local uid=65534\n/);
     assert.match(out, /remote-dump procedure=DUMP version=2 transport=(udp|tcp) caller=/);
