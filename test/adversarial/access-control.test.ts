@@ -96,7 +96,10 @@ describe('access control, reload and rate limits', { timeout: 60_000 }, () => {
     // DUMP from A over TCP and UDP, GETPORT from B after hosts.deny named it (B's SETs are refused as not local first).
     assert.equal(value('rpcbind_denials_total{reason="access-rule"}'), 3, r.stdout);
     assert.equal(value('rpcbind_denials_total{reason="not-local"}'), 3, r.stdout);
-    assert.ok(value('rpcbind_rate_limited_calls_total{transport="udp"}') >= 250, r.stdout);
+    // Of the 400 flooded datagrams ~50 are answered; the rest are dropped by the limiter, except
+    // those the kernel drops first when the socket's receive queue is full (under load: 230 and
+    // 236 counted in two full-suite runs, 250+ alone).
+    assert.ok(value('rpcbind_rate_limited_calls_total{transport="udp"}') >= 150, r.stdout);
     assert.equal(value('rpcbind_remote_dumps_total'), 0, r.stdout);
   });
 });
