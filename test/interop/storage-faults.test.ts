@@ -139,6 +139,8 @@ describe('storage faults', { timeout: 180_000 }, () => {
 
       // Still full after the restart: refused again, one episode.
       assert.deepEqual((await setAll(host, [0x41000000])).acked, []);
+      // The event is logged as the episode starts, not necessarily before the answer is read.
+      await waitFor(() => count(d.output(), /state-not-durable/) >= 1, { what: 'state-not-durable after the restart' });
       assert.equal(count(d.output(), /state-not-durable/), 1, d.output());
       // Space back: the daemon writes a snapshot, says so, and accepts changes again, durably.
       await sh(host, `rm ${SMALL}/filler`);
