@@ -71,6 +71,7 @@ const SECURITY_SERIES = {
   rpcbind_remote_dumps_total: { help: 'DUMP and GETSTAT calls answered to non-local callers', labelNames: [] },
   rpcbind_lookup_sweeps_total: { help: 'Lookup sweeps detected (one source asking for many programs)', labelNames: [] },
   rpcbind_security_events_suppressed_total: { help: 'Security log events not written (the security log rate limit)', labelNames: [] },
+  rpcbind_sources_shed_total: { help: 'Times a source was shed: its packets dropped in the kernel for a while (over its limit for 0.5 s)', labelNames: [] },
 } as const satisfies Record<string, SeriesSpec>;
 
 type SecuritySeriesName = keyof typeof SECURITY_SERIES;
@@ -95,6 +96,7 @@ export const SECURITY_COUNTER_SERIES: { readonly [K in keyof SecurityCounters]: 
   remoteDumps: { series: 'rpcbind_remote_dumps_total', labels: {} },
   sweeps: { series: 'rpcbind_lookup_sweeps_total', labels: {} },
   logSuppressed: { series: 'rpcbind_security_events_suppressed_total', labels: {} },
+  sourcesShed: { series: 'rpcbind_sources_shed_total', labels: {} },
 };
 
 /** Forwarded calls by outcome, from the forwarder's counters. */
@@ -294,6 +296,22 @@ export class DaemonMetrics implements MetricsSink {
   /** A counter of your own, created on first use; the name must start with rpcbind_. */
   counter<L extends string = string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
     return this.#getOrCreate(name, () => new this.#prom.Counter<L>({ name, help, labelNames, registers: [this.registry] }));
+  }
+
+  /** A gauge read from `read` at every scrape, created on first use; named rpcbind_*. */
+  gaugeFrom(name: string, help: string, read: () => number): void {
+    this.#getOrCreate(
+      name,
+      () =>
+        new this.#prom.Gauge({
+          name,
+          help,
+          registers: [this.registry],
+          collect() {
+            this.set(read());
+          },
+        }),
+    );
   }
 
   /** A gauge of your own, created on first use; the name must start with rpcbind_. */

@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 
 export type ProbeStep =
   /** One message; `reply` is the first answer's hex, or null after timeoutMs. */
-  | { op: 'call'; transport: 'udp' | 'tcp' | 'unix'; host: string; port: number; msg: string; timeoutMs: number }
+  | { op: 'call'; transport: 'udp' | 'tcp' | 'unix'; host: string; port: number; msg: string; timeoutMs: number; from?: string }
   /** `count` copies of msg, the xid (first word) replaced by 1..count, sent in bounded batches. */
-  | { op: 'flood'; host: string; port: number; msg: string; count: number; batch: number }
+  | { op: 'flood'; host: string; port: number; msg: string; count: number; batch: number; from?: string }
   /** `count` junk datagrams: random bytes, and REPLY-shaped messages with random xids. */
   | { op: 'junk'; host: string; port: number; count: number }
   | { op: 'sleep'; ms: number };
@@ -25,8 +25,9 @@ export interface ProbeResult {
 const MAX_STEPS = 100;
 const MAX_FLOOD = 100_000;
 
-function udpCall(host: string, port: number, msg: Buffer, timeoutMs: number): Promise<Buffer | null> {
+function udpCall(host: string, port: number, msg: Buffer, timeoutMs: number, from?: string): Promise<Buffer | null> {
   const sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  if (from !== undefined) sock.bind({ address: from, port: 0 });
   return new Promise((resolve) => {
     const done = (r: Buffer | null): void => {
       clearTimeout(timer);
@@ -64,12 +65,12 @@ function streamCall(opts: net.NetConnectOpts, msg: Buffer, timeoutMs: number): P
   });
 }
 
-async function flood(host: string, port: number, msg: Buffer, count: number, batch: number): Promise<ProbeResult> {
+async function flood(host: string, port: number, msg: Buffer, count: number, batch: number, from?: string): Promise<ProbeResult> {
   const sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
   let replies = 0;
   sock.on('error', () => {});
   sock.on('message', () => replies++);
-  await new Promise<void>((r) => sock.bind(0, r));
+  await new Promise<void>((r) => sock.bind({ address: from, port: 0 }, r));
   let sent = 0;
   for (let i = 1; i <= Math.min(count, MAX_FLOOD); i++) {
     const m = Buffer.from(msg);
@@ -117,12 +118,16 @@ async function runStepUntimed(s: ProbeStep): Promise<ProbeResult> {
       const msg = Buffer.from(s.msg, 'hex');
       const r =
         s.transport === 'udp'
-          ? await udpCall(s.host, s.port, msg, s.timeoutMs)
-          : await streamCall(s.transport === 'tcp' ? { host: s.host, port: s.port } : { path: s.host }, msg, s.timeoutMs);
+          ? await udpCall(s.host, s.port, msg, s.timeoutMs, s.from)
+          : await streamCall(
+              s.transport === 'tcp' ? { host: s.host, port: s.port, ...(s.from ? { localAddress: s.from } : {}) } : { path: s.host },
+              msg,
+              s.timeoutMs,
+            );
       return { reply: r ? r.toString('hex') : null };
     }
     case 'flood':
-      return flood(s.host, s.port, Buffer.from(s.msg, 'hex'), s.count, Math.max(1, s.batch));
+      return flood(s.host, s.port, Buffer.from(s.msg, 'hex'), s.count, Math.max(1, s.batch), s.from);
     case 'junk':
       return junk(s.host, s.port, s.count);
     case 'sleep':
