@@ -62,6 +62,8 @@ export class FloodGuard {
   /** The filter cannot be attached here: told once, then never tried again. */
   #unavailable = false;
   #bufferTold = false;
+  /** 'shed-set-full' was logged; told again once a place frees up and it fills again. */
+  #fullTold = false;
   #closed = false;
 
   constructor(o: FloodGuardOptions) {
@@ -162,8 +164,6 @@ export class FloodGuard {
     this.#log.event('source-shed', { source: key, over: what, seconds: Math.round(d.durationMs / 1000), offence: d.offence }, 'warn');
     this.#schedule();
   }
-
-  #fullTold = false;
 
   /** New settings (SIGHUP): size, duration and exemptions; shed sources now exempt are let in. */
   reconfigure(security: SecurityOptions): void {
