@@ -9,7 +9,10 @@
 //
 // Cases: none (the victim alone), hog (one source keeps 8 x 64 calls in flight, closed loop),
 // flood1 (one source floods GETPORTs open loop, never reading), flood8 (eight sources do), tcphog
-// (one source keeps 8 connections x 64 calls in flight over TCP). The daemon is started afresh
+// (one source keeps 8 connections x 64 calls in flight over TCP); and over TCP: tcp (the victim
+// alone: one call per new connection, 200 a second) and synflood (the same victim while SYNs
+// from 127 spoofed sources flood port 111: the kernel's SYN cookies, not the daemon, are what
+// answers this; the row reports the cookies sent). The daemon is started afresh
 // for every case (no shed state carried over); the load starts `--warmup` seconds before the
 // victim and stops after it.
 
@@ -32,7 +35,7 @@ const { values: a } = parseArgs({
     duration: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '1' },
     reps: { type: 'string', default: '2' },
-    cases: { type: 'string', default: 'none,hog,flood1,flood8,tcphog' },
+    cases: { type: 'string', default: 'none,hog,flood1,flood8,tcphog,tcp,synflood' },
     rate: { type: 'string', default: '200' },
     pin: { type: 'string', default: 'auto' },
     write: { type: 'string' },
@@ -49,7 +52,7 @@ const warmupMs = Number(a.warmup) * 1000;
 const reps = Number(a.reps);
 const rate = Number(a.rate);
 const CLOCK_TICKS_PER_SEC = 100;
-const CASES = ['none', 'hog', 'flood1', 'flood8', 'tcphog'] as const;
+const CASES = ['none', 'hog', 'flood1', 'flood8', 'tcphog', 'tcp', 'synflood'] as const;
 type Case = (typeof CASES)[number];
 type Name = DaemonUnderTest['name'];
 
@@ -59,7 +62,10 @@ const CASE_TEXT: Record<Case, string> = {
   flood1: 'one source floods GETPORTs open loop, never reading',
   flood8: 'eight sources flood the same way',
   tcphog: 'one source keeps 8 connections x 64 calls in flight over TCP',
+  tcp: 'nothing else; the victim over TCP, a new connection per call',
+  synflood: 'SYN flood from 127 spoofed sources; the victim over TCP',
 };
+const TCP_VICTIM: ReadonlySet<Case> = new Set(['tcp', 'synflood']);
 
 const cases = a.cases.split(',').map((c) => {
   if (!(CASES as readonly string[]).includes(c)) throw new Error(`unknown case ${c}; known: ${CASES.join(', ')}`);
@@ -109,6 +115,17 @@ interface Sample {
   floodDuringVictim: number;
   /** Datagrams the kernel dropped on the daemon's UDP port 111 sockets during the case. */
   kernelDrops: number;
+  /** SYN cookies the daemon's namespace sent during the case (TcpExt SyncookiesSent). */
+  syncookies: number;
+}
+
+/** TcpExt SyncookiesSent of the host's namespace. */
+async function syncookiesSent(host: TestHost): Promise<number> {
+  const lines = (await host.run('cat', ['/proc/net/netstat'])).stdout.split('\n').filter((l) => l.startsWith('TcpExt:'));
+  const names = lines[0]?.split(/\s+/) ?? [];
+  const values = lines[1]?.split(/\s+/) ?? [];
+  const i = names.indexOf('SyncookiesSent');
+  return i > 0 ? Number(values[i]) : NaN;
 }
 
 function cpuTicks(pid: number): { user: number; sys: number } {
@@ -151,7 +168,10 @@ function startLoad(peer: TestHost, c: Case, ms: number): ChildProcess | undefine
     run({ LOADGEN_FROM: HOG }, loadgenBinary(), [transport, SERVER, '111', '8', '64', '0', String(ms), '200', '0', '-1', '0', CALL]);
   switch (c) {
     case 'none':
+    case 'tcp':
       return undefined;
+    case 'synflood':
+      return run(undefined, floodgenBinary(), ['syn', SERVER, '111', '198.18.0', String(ms)]);
     case 'hog':
       return loadgen('udp');
     case 'tcphog':
@@ -178,12 +198,14 @@ async function runCase(host: TestHost, peer: TestHost, name: Name, c: Case): Pro
       { what: `${name} answering over the link`, timeoutMs: 15_000, intervalMs: 200 },
     );
     const drops0 = await udpDrops(host);
+    const cookies0 = await syncookiesSent(host);
     const loadMs = warmupMs + durationMs + 500;
     const load = startLoad(peer, c, loadMs);
     const loadOut = load ? collect(load, `${c} load`, loadMs + 20_000) : Promise.resolve('{}');
     await delay(warmupMs);
     const cpu0 = cpuTicks(pid);
-    const victim = peer.spawn('taskset', ['-c', pin.load, floodgenBinary(), 'victim', SERVER, '111', VICTIM, String(rate), String(durationMs), CALL]);
+    const mode = TCP_VICTIM.has(c) ? 'tcpvictim' : 'victim';
+    const victim = peer.spawn('taskset', ['-c', pin.load, floodgenBinary(), mode, SERVER, '111', VICTIM, String(rate), String(durationMs), CALL]);
     const v = JSON.parse(await collect(victim, 'victim', durationMs + 20_000)) as {
       sent: number;
       answered: number;
@@ -205,6 +227,7 @@ async function runCase(host: TestHost, peer: TestHost, name: Name, c: Case): Pro
       sysMsPerS: perS(cpu1.sys - cpu0.sys),
       floodDuringVictim: c.startsWith('flood') && l.sent ? (l.sent * Math.min(durationMs + 1000, loadMs - warmupMs)) / loadMs : 0,
       kernelDrops: drops1 - drops0,
+      syncookies: (await syncookiesSent(host)) - cookies0,
     };
   } finally {
     await running.stop();
@@ -233,7 +256,8 @@ async function main(): Promise<void> {
           (results.get(key(n, c)) ?? results.set(key(n, c), []).get(key(n, c))!).push(s);
           process.stderr.write(
             `flood: rep ${rep + 1}/${reps} ${c} ${n}: ${s.answered}/${s.sent} answered, p99 ${s.p99Us} µs, ` +
-              `cpu ${s.userMsPerS.toFixed(0)}+${s.sysMsPerS.toFixed(0)} ms/s, kernel drops ${s.kernelDrops}, flood ${Math.round(s.floodDuringVictim)}\n`,
+              `cpu ${s.userMsPerS.toFixed(0)}+${s.sysMsPerS.toFixed(0)} ms/s, kernel drops ${s.kernelDrops}, ` +
+              `flood ${Math.round(s.floodDuringVictim)}, syncookies ${s.syncookies}\n`,
           );
         }
       }
@@ -289,7 +313,11 @@ function toMarkdown(results: Map<string, Sample[]>, load0: number, load1: number
       return xs.length ? Math.round(median(xs.map((x) => x.kernelDrops))).toLocaleString('en-US') : '-';
     };
     const ours = results.get(`ours/${c}`) ?? [];
-    const perDatagram = c.startsWith('flood') && ours.length
+    const cookies = (): string => {
+      const xs = [...(results.get(`reference/${c}`) ?? []), ...ours];
+      return xs.length ? `SYN cookies sent: ${Math.round(median(xs.map((x) => x.syncookies))).toLocaleString('en-US')}` : '-';
+    };
+    const perDatagram = c === 'synflood' ? cookies() : c.startsWith('flood') && ours.length
       ? `${median(ours.map((x) => (x.userMsPerS * ((durationMs + 1000) / 1000) * 1000) / x.floodDuringVictim)).toFixed(3)} / ` +
         `${median(ours.map((x) => (x.sysMsPerS * ((durationMs + 1000) / 1000) * 1000) / x.floodDuringVictim)).toFixed(3)} ` +
         `(${Math.round(median(ours.map((x) => x.floodDuringVictim / ((durationMs + 1000) / 1000)))).toLocaleString('en-US')} datagrams/s)`

