@@ -190,6 +190,7 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
     refuse: (source) => guard.isShed(source),
     onShareExceeded: (source) => guard.overLimit(source, 'connections'),
   });
+  guard.onShed((source) => streams.closeFrom(source));
   if (served) guard.registerMetrics(served);
   m.setSources({
     registrations: () => registry.size,

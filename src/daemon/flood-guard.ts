@@ -65,6 +65,7 @@ export class FloodGuard {
   /** 'shed-set-full' was logged; told again once a place frees up and it fills again. */
   #fullTold = false;
   #closed = false;
+  #onShed: ((source: string) => void) | undefined;
 
   constructor(o: FloodGuardOptions) {
     this.#log = o.log;
@@ -95,6 +96,11 @@ export class FloodGuard {
     const a = normalizeAddress(source);
     // 127/8 and ::1 can only come from this host; neither can be encoded wrongly either.
     return a.startsWith('127.') || a === '::1' || shedAddress(a) === undefined || this.#exempt(a);
+  }
+
+  /** Told of each source as it is shed (the stream service closes its connections). */
+  onShed(fn: (source: string) => void): void {
+    this.#onShed = fn;
   }
 
   /** Sources shed now. */
@@ -163,6 +169,8 @@ export class FloodGuard {
     this.#encoded.set(key, shedAddress(key)!);
     this.#log.event('source-shed', { source: key, over: what, seconds: Math.round(d.durationMs / 1000), offence: d.offence }, 'warn');
     this.#schedule();
+    // After this call returns: the caller may be handling one of the connections closed here.
+    setImmediate(() => this.#onShed?.(key));
   }
 
   /** New settings (SIGHUP): size, duration and exemptions; shed sources now exempt are let in. */

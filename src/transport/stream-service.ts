@@ -367,6 +367,21 @@ export class StreamService {
     });
   }
 
+  /**
+   * Closes every TCP connection from `source` (a source just shed: its connections would only
+   * keep being throttled). Returns how many.
+   */
+  closeFrom(source: string): number {
+    let n = 0;
+    for (const sock of this.#conns.keys()) {
+      if (sock.remoteAddress !== undefined && normalizeAddress(sock.remoteAddress) === source) {
+        sock.destroy();
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** Stops listening and closes every connection. */
   async close(): Promise<void> {
     const closed = this.#servers.map((s) => new Promise<void>((r) => s.close(() => r())));
