@@ -225,7 +225,7 @@ async function runCase(host: TestHost, peer: TestHost, name: Name, c: Case): Pro
       p99Us: hist.quantile(0.99),
       userMsPerS: perS(cpu1.user - cpu0.user),
       sysMsPerS: perS(cpu1.sys - cpu0.sys),
-      floodDuringVictim: c.startsWith('flood') && l.sent ? (l.sent * Math.min(durationMs + 1000, loadMs - warmupMs)) / loadMs : 0,
+      floodDuringVictim: (c.startsWith('flood') || c === 'synflood') && l.sent ? (l.sent * Math.min(durationMs + 1000, loadMs - warmupMs)) / loadMs : 0,
       kernelDrops: drops1 - drops0,
       syncookies: (await syncookiesSent(host)) - cookies0,
     };
@@ -315,7 +315,9 @@ function toMarkdown(results: Map<string, Sample[]>, load0: number, load1: number
     const ours = results.get(`ours/${c}`) ?? [];
     const cookies = (): string => {
       const xs = [...(results.get(`reference/${c}`) ?? []), ...ours];
-      return xs.length ? `SYN cookies sent: ${Math.round(median(xs.map((x) => x.syncookies))).toLocaleString('en-US')}` : '-';
+      if (xs.length === 0) return '-';
+      const perS = median(xs.map((x) => x.floodDuringVictim / ((durationMs + 1000) / 1000)));
+      return `SYN cookies sent: ${Math.round(median(xs.map((x) => x.syncookies))).toLocaleString('en-US')} (${Math.round(perS).toLocaleString('en-US')} SYNs/s)`;
     };
     const perDatagram = c === 'synflood' ? cookies() : c.startsWith('flood') && ours.length
       ? `${median(ours.map((x) => (x.userMsPerS * ((durationMs + 1000) / 1000) * 1000) / x.floodDuringVictim)).toFixed(3)} / ` +
