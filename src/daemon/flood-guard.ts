@@ -22,6 +22,7 @@ import {
   setReceiveBuffer,
   shedAddress,
   socketDrops,
+  type BpfInsn,
   type ShedAddress,
 } from '../transport/kernel-shed.js';
 import type { SecurityCounters } from '../transport/security-counters.js';
@@ -32,6 +33,21 @@ import type { DaemonLog } from './logger.js';
 import type { DaemonMetrics } from './metrics.js';
 import type { SecurityOptions } from './security-options.js';
 
+/** The socket options the guard uses (kernel-shed.ts; replaced in tests). */
+export interface KernelShed {
+  unavailable(): string;
+  attach(fd: number, program: readonly BpfInsn[]): number;
+  receiveBuffer(fd: number, bytes: number): { bytes: number; forced: boolean };
+  drops(fd: number): number;
+}
+
+const KERNEL: KernelShed = {
+  unavailable: kernelShedUnavailable,
+  attach: attachFilter,
+  receiveBuffer: setReceiveBuffer,
+  drops: socketDrops,
+};
+
 export interface FloodGuardOptions {
   security: SecurityOptions;
   /** Sources never shed besides loopback (this host's addresses, allow-listed callers). */
@@ -39,6 +55,7 @@ export interface FloodGuardOptions {
   log: DaemonLog;
   counters: Pick<SecurityCounters, 'sourcesShed'>;
   now?: () => number;
+  kernel?: KernelShed;
 }
 
 /** What was over its limit: the call rate, or the connections a source may hold. */
@@ -50,6 +67,7 @@ export class FloodGuard {
   readonly #log: DaemonLog;
   readonly #counters: Pick<SecurityCounters, 'sourcesShed'>;
   readonly #now: () => number;
+  readonly #kernel: KernelShed;
   #security: SecurityOptions;
   readonly #exempt: (source: string) => boolean;
   #set: ShedSet;
@@ -71,10 +89,11 @@ export class FloodGuard {
     this.#log = o.log;
     this.#counters = o.counters;
     this.#now = o.now ?? (() => performance.now());
+    this.#kernel = o.kernel ?? KERNEL;
     this.#security = o.security;
     this.#exempt = o.exempt;
     this.#set = this.#newSet();
-    const why = o.security.shedSources > 0 ? kernelShedUnavailable() : '';
+    const why = o.security.shedSources > 0 ? this.#kernel.unavailable() : '';
     if (why !== '') this.#tellUnavailable(why);
   }
 
@@ -123,7 +142,7 @@ export class FloodGuard {
     if (fd < 0) return;
     const want = this.#security.udpReceiveBufferBytes;
     if (want > 0) {
-      const got = setReceiveBuffer(fd, want);
+      const got = this.#kernel.receiveBuffer(fd, want);
       if (!this.#bufferTold && got.bytes >= 0) {
         this.#bufferTold = true;
         // The kernel reports twice what it grants (half is its bookkeeping).
@@ -224,11 +243,11 @@ export class FloodGuard {
     for (const f of this.#filtered) this.#attach(f, program);
   }
 
-  #attach(f: Filtered, program: ReturnType<typeof buildShedProgram>): void {
+  #attach(f: Filtered, program: readonly BpfInsn[]): void {
     if (this.#unavailable) return;
     const fd = f.kind === 'udp' ? socketFd(f.sock) : listenerFd(f.srv);
     if (fd < 0) return;
-    const err = attachFilter(fd, program);
+    const err = this.#kernel.attach(fd, program);
     if (err !== 0) this.#tellUnavailable(`SO_ATTACH_FILTER failed on a ${f.kind} socket (errno ${err})`);
   }
 
@@ -248,7 +267,7 @@ export class FloodGuard {
     for (const f of this.#filtered) {
       if (f.kind !== 'udp') continue;
       const fd = socketFd(f.sock);
-      const n = fd >= 0 ? socketDrops(fd) : -1;
+      const n = fd >= 0 ? this.#kernel.drops(fd) : -1;
       if (n >= 0) {
         sum += n;
         any = true;
