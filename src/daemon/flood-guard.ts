@@ -145,13 +145,12 @@ export class FloodGuard {
       const got = this.#kernel.receiveBuffer(fd, want);
       if (!this.#bufferTold && got.bytes >= 0) {
         this.#bufferTold = true;
-        // The kernel reports twice what it grants (half is its bookkeeping).
-        const short = got.bytes < want;
-        this.#log.event(
-          'udp-receive-buffer',
-          { requested: want, bytes: got.bytes, forced: got.forced, ...(short ? { limit: 'net.core.rmem_max (no CAP_NET_ADMIN)' } : {}) },
-          short ? 'warn' : 'info',
-        );
+        // The kernel reports twice what it grants (half is its bookkeeping). Said only when short.
+        if (got.bytes < want) {
+          this.#log.event('udp-receive-buffer', { requested: want, bytes: got.bytes, limit: 'net.core.rmem_max (no CAP_NET_ADMIN)' }, 'warn');
+        } else {
+          this.#log.debug(`udp: receive buffers of ${got.bytes} bytes${got.forced ? ' (SO_RCVBUFFORCE)' : ''}`);
+        }
       }
     }
     this.#follow({ kind: 'udp', sock }, sock);
