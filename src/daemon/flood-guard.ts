@@ -138,22 +138,23 @@ export class FloodGuard {
 
   /** A UDP socket to filter and size; followed until it closes. */
   addDatagramSocket(sock: dgram.Socket): void {
-    const fd = socketFd(sock);
-    if (fd < 0) return;
-    const want = this.#security.udpReceiveBufferBytes;
-    if (want > 0) {
-      const got = this.#kernel.receiveBuffer(fd, want);
-      if (!this.#bufferTold && got.bytes >= 0) {
-        this.#bufferTold = true;
-        // The kernel reports twice what it grants (half is its bookkeeping). Said only when short.
-        if (got.bytes < want) {
-          this.#log.event('udp-receive-buffer', { requested: want, bytes: got.bytes, limit: 'net.core.rmem_max (no CAP_NET_ADMIN)' }, 'warn');
-        } else {
-          this.#log.debug(`udp: receive buffers of ${got.bytes} bytes${got.forced ? ' (SO_RCVBUFFORCE)' : ''}`);
-        }
-      }
-    }
+    this.#sizeBuffer(sock);
     this.#follow({ kind: 'udp', sock }, sock);
+  }
+
+  #sizeBuffer(sock: dgram.Socket): void {
+    const fd = socketFd(sock);
+    const want = this.#security.udpReceiveBufferBytes;
+    if (fd < 0 || want === 0) return;
+    const got = this.#kernel.receiveBuffer(fd, want);
+    if (this.#bufferTold || got.bytes < 0) return;
+    this.#bufferTold = true;
+    // The kernel reports twice what it grants (half is its bookkeeping). Said only when short.
+    if (got.bytes < want) {
+      this.#log.event('udp-receive-buffer', { requested: want, bytes: got.bytes, limit: 'net.core.rmem_max (no CAP_NET_ADMIN)' }, 'warn');
+    } else {
+      this.#log.debug(`udp: receive buffers of ${got.bytes} bytes${got.forced ? ' (SO_RCVBUFFORCE)' : ''}`);
+    }
   }
 
   /** A TCP listener: connections from shed sources are refused in the kernel (SYN dropped). */
@@ -162,7 +163,6 @@ export class FloodGuard {
   }
 
   #follow(f: Filtered, emitter: dgram.Socket | net.Server): void {
-    if (this.#security.shedSources === 0) return;
     this.#filtered.add(f);
     emitter.once('close', () => this.#filtered.delete(f));
     if (this.#encoded.size > 0) this.#attach(f, buildShedProgram([...this.#encoded.values()]));
@@ -193,6 +193,11 @@ export class FloodGuard {
 
   /** New settings (SIGHUP): size, duration and exemptions; shed sources now exempt are let in. */
   reconfigure(security: SecurityOptions): void {
+    if (security.udpReceiveBufferBytes !== this.#security.udpReceiveBufferBytes) {
+      this.#security = security;
+      this.#bufferTold = false;
+      for (const f of this.#filtered) if (f.kind === 'udp') this.#sizeBuffer(f.sock);
+    }
     if (security.shedSources !== this.#security.shedSources || security.shedSeconds !== this.#security.shedSeconds) {
       this.#security = security;
       for (const s of this.#set.sources()) this.#letIn(s, 'reload');
