@@ -5,7 +5,8 @@
 // open loop, each answered within 1 s or counted lost. Daemon on one CPU, load on another.
 //
 //   npm run bench:flood -- [--duration S] [--warmup S] [--reps N] [--cases a,b] [--rate N]
-//                          [--pin auto|DAEMON_CPUS/LOAD_CPUS] [--write BENCHMARKS.md] [--json FILE]
+//                          [--pin auto|DAEMON_CPUS/LOAD_CPUS] [--victim-cpus LIST]
+//                          [--write BENCHMARKS.md] [--json FILE]
 //
 // Cases: none (the victim alone), hog (one source keeps 8 x 64 calls in flight, closed loop),
 // flood1 (one source floods GETPORTs open loop, never reading), flood8 (eight sources do), tcphog
@@ -39,6 +40,7 @@ const { values: a } = parseArgs({
     cases: { type: 'string', default: 'none,hog,flood1,flood8,tcphog,tcp,synflood' },
     rate: { type: 'string', default: '200' },
     pin: { type: 'string', default: 'auto' },
+    'victim-cpus': { type: 'string' },
     write: { type: 'string' },
     json: { type: 'string' },
   },
@@ -84,6 +86,8 @@ function placement(): { daemon: string; load: string } {
   return { daemon: m[1]!, load: m[2]! };
 }
 const pin = placement();
+/** Where the victim runs: with the load by default; `--victim-cpus` moves it (e.g. off the flood's CPU). */
+const victimCpus = a['victim-cpus'] ?? pin.load;
 
 /** v2 GETPORT(100000, 2, udp): answered with 111 by both daemons. */
 function getport(): string {
@@ -218,7 +222,7 @@ async function runCase(host: TestHost, peer: TestHost, name: Name, c: Case): Pro
     await delay(warmupMs);
     const cpu0 = cpuTicks(pid);
     const mode = TCP_VICTIM.has(c) ? 'tcpvictim' : 'victim';
-    const victim = peer.spawn('taskset', ['-c', pin.load, floodgenBinary(), mode, SERVER, '111', VICTIM, String(rate), String(durationMs), CALL]);
+    const victim = peer.spawn('taskset', ['-c', victimCpus, floodgenBinary(), mode, SERVER, '111', VICTIM, String(rate), String(durationMs), CALL]);
     const v = JSON.parse(await collect(victim, 'victim', durationMs + 20_000)) as {
       sent: number;
       answered: number;
@@ -299,7 +303,7 @@ function toMarkdown(results: Map<string, Sample[]>, load0: number, load1: number
     parameters:
       `victim ${rate} v2 GETPORTs/s open loop from ${VICTIM} for ${a.duration} s, each answered within 1 s or lost; ` +
       `load from ${a.warmup} s before the victim until 0.5 s after it; ${reps} repetitions alternating daemons, medians ` +
-      `(answered: the worst repetition); daemon pinned to CPU ${pin.daemon}, victim and load to CPU ${pin.load} (load at nice 19); ` +
+      `(answered: the worst repetition); daemon pinned to CPU ${pin.daemon}, load to CPU ${pin.load} (at nice 19), victim to CPU ${victimCpus}; ` +
       `daemon started afresh per case and warmed up over loopback (0.7 s UDP + 0.7 s TCP, closed loop); flooders: bench/floodgen.c (sendmmsg, 64 per call), hogs: bench/loadgen.c`,
     'load average (1 min) before / after': `${load0.toFixed(2)} / ${load1.toFixed(2)}`,
   };
