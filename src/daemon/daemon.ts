@@ -191,7 +191,6 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
     onShareExceeded: (source) => guard.overLimit(source, 'connections'),
   });
   guard.onShed((source) => streams.closeFrom(source));
-  if (served) guard.registerMetrics(served);
   m.setSources({
     registrations: () => registry.size,
     openConnections: () => streams.connectionCount,
@@ -200,6 +199,7 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
       const st = persistence.store;
       return { durable: st.durable, refusedChanges: st.refusedChanges, reserveBytes: st.reserveBytes };
     },
+    shed: { sources: () => guard.shedCount, kernelDrops: () => Math.max(0, guard.kernelDrops()) },
   });
   const forwarding = o.remoteCalls ? new ForwardingSocket(log) : undefined;
   const forwarder = forwarding

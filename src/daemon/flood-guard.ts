@@ -30,7 +30,6 @@ import { ShedSet } from '../transport/shed-set.js';
 import { socketFd } from '../transport/udp-service.js';
 import { hostAddresses } from './local-addresses.js';
 import type { DaemonLog } from './logger.js';
-import type { DaemonMetrics } from './metrics.js';
 import type { SecurityOptions } from './security-options.js';
 
 /** The socket options the guard uses (kernel-shed.ts; replaced in tests). */
@@ -278,16 +277,6 @@ export class FloodGuard {
       }
     }
     return any ? sum : -1;
-  }
-
-  /** Series: shed sources now and the kernel's drops on our UDP sockets (rpcbind_sources_shed_total comes from the counters). */
-  registerMetrics(m: DaemonMetrics): void {
-    m.gaugeFrom('rpcbind_shed_sources', 'Sources whose packets are dropped in the kernel now', () => this.shedCount);
-    m.gaugeFrom(
-      'rpcbind_udp_kernel_drops',
-      'Datagrams the kernel dropped on the open UDP sockets: shed sources and full receive queues (SO_MEMINFO)',
-      () => Math.max(0, this.kernelDrops()),
-    );
   }
 
   close(): void {

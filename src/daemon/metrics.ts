@@ -24,6 +24,8 @@ export interface MetricsSources {
   security?: Readonly<SecurityCounters>;
   forwarding?: () => { counters: Readonly<ForwarderCounters>; inFlight: number; capacity: number };
   state?: () => StateHealth;
+  /** Shedding (flood-guard.ts): sources shed now, and the kernel's drops on the UDP sockets. */
+  shed?: { sources: () => number; kernelDrops: () => number };
 }
 
 /** The state store's health, read at scrape time. */
@@ -119,6 +121,8 @@ export class DaemonMetrics implements MetricsSink {
   readonly #reloads: Counter<'result'>;
   #registrations: () => number = () => 0;
   #openConnections: () => number = () => 0;
+  #shedSources: () => number = () => 0;
+  #kernelDrops: () => number = () => 0;
   #security: Readonly<SecurityCounters> | undefined;
   #forwarding: MetricsSources['forwarding'];
   #state: (() => StateHealth) | undefined;
@@ -149,6 +153,22 @@ export class DaemonMetrics implements MetricsSink {
       registers,
       collect() {
         this.set(self.#openConnections());
+      },
+    });
+    new prom.Gauge({
+      name: 'rpcbind_shed_sources',
+      help: 'Sources whose packets are dropped in the kernel now (shed for being over their limits)',
+      registers,
+      collect() {
+        this.set(self.#shedSources());
+      },
+    });
+    new prom.Gauge({
+      name: 'rpcbind_udp_kernel_drops',
+      help: 'Datagrams the kernel dropped on the open UDP sockets: shed sources and full receive queues (SO_MEMINFO)',
+      registers,
+      collect() {
+        this.set(self.#kernelDrops());
       },
     });
     this.#connections = new prom.Counter({
@@ -262,6 +282,10 @@ export class DaemonMetrics implements MetricsSink {
     if (s.security) this.#security = s.security;
     if (s.forwarding) this.#forwarding = s.forwarding;
     if (s.state) this.#state = s.state;
+    if (s.shed) {
+      this.#shedSources = s.shed.sources;
+      this.#kernelDrops = s.shed.kernelDrops;
+    }
   }
 
   /** One finished call (the dispatcher's `completed` event). */
@@ -296,22 +320,6 @@ export class DaemonMetrics implements MetricsSink {
   /** A counter of your own, created on first use; the name must start with rpcbind_. */
   counter<L extends string = string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
     return this.#getOrCreate(name, () => new this.#prom.Counter<L>({ name, help, labelNames, registers: [this.registry] }));
-  }
-
-  /** A gauge read from `read` at every scrape, created on first use; named rpcbind_*. */
-  gaugeFrom(name: string, help: string, read: () => number): void {
-    this.#getOrCreate(
-      name,
-      () =>
-        new this.#prom.Gauge({
-          name,
-          help,
-          registers: [this.registry],
-          collect() {
-            this.set(read());
-          },
-        }),
-    );
   }
 
   /** A gauge of your own, created on first use; the name must start with rpcbind_. */

@@ -190,21 +190,29 @@ export function attachFilter(fd: number, program: readonly BpfInsn[]): SockResul
 
 /**
  * Sets the receive buffer to `bytes`: SO_RCVBUFFORCE (CAP_NET_ADMIN, past net.core.rmem_max),
- * else SO_RCVBUF (capped by rmem_max). Returns what the kernel then reports (it doubles the
- * value for its own bookkeeping), or -1.
+ * else SO_RCVBUF (capped by rmem_max); a buffer already as large is left alone. Returns what
+ * the kernel then reports (it doubles the value for its own bookkeeping), or -1.
  */
 export function setReceiveBuffer(fd: number, bytes: number): { bytes: number; forced: boolean } {
   const n = loadNative();
   if (!n) return { bytes: -1, forced: false };
+  // Never shrink a buffer someone made larger (systemd's ReceiveBuffer= on an inherited socket).
+  const current = receiveBuffer(n, fd);
+  if (current >= 2 * bytes) return { bytes: current, forced: false };
   n.mem.view.writeInt32LE(Math.min(bytes, 0x7fffffff), OFF_INT);
   let forced = n.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, n.mem.address + OFF_INT, 4) === 0;
   if (!forced) {
     n.mem.view.writeInt32LE(Math.min(bytes, 0x7fffffff), OFF_INT);
     n.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, n.mem.address + OFF_INT, 4);
   }
+  return { bytes: receiveBuffer(n, fd), forced };
+}
+
+/** SO_RCVBUF as the kernel reports it (twice what was granted), or -1. */
+function receiveBuffer(n: Native, fd: number): number {
   n.mem.view.writeUInt32LE(4, OFF_LEN);
   const r = n.getsockopt(fd, SOL_SOCKET, SO_RCVBUF, n.mem.address + OFF_INT, n.mem.address + OFF_LEN);
-  return { bytes: r === 0 ? n.mem.view.readInt32LE(OFF_INT) : -1, forced };
+  return r === 0 ? n.mem.view.readInt32LE(OFF_INT) : -1;
 }
 
 /**
