@@ -145,13 +145,14 @@ export class FloodGuard {
     const want = this.#security.udpReceiveBufferBytes;
     if (fd < 0 || want === 0) return;
     const got = this.#kernel.receiveBuffer(fd, want);
-    if (this.#bufferTold || got.bytes < 0) return;
-    this.#bufferTold = true;
-    // The kernel reports twice what it grants (half is its bookkeeping). Said only when short.
-    if (got.bytes < want) {
+    if (got.bytes < 0) return;
+    // The kernel reports twice what it grants (half is its bookkeeping). Said once, for the
+    // first socket that is short (an inherited one may be large, our own ones not).
+    if (got.bytes < want && !this.#bufferTold) {
+      this.#bufferTold = true;
       this.#log.event('udp-receive-buffer', { requested: want, bytes: got.bytes, limit: 'net.core.rmem_max (no CAP_NET_ADMIN)' }, 'warn');
-    } else {
-      this.#log.debug(`udp: receive buffers of ${got.bytes} bytes${got.forced ? ' (SO_RCVBUFFORCE)' : ''}`);
+    } else if (got.bytes >= want) {
+      this.#log.debug(`udp: receive buffer of ${got.bytes} bytes${got.forced ? ' (SO_RCVBUFFORCE)' : ''}`);
     }
   }
 

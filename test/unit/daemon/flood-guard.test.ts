@@ -141,3 +141,20 @@ test('no koffi: said once at start', () => {
   assert.equal(log.events[0]![1].reason, 'koffi did not load');
   g.close();
 });
+
+test('a short receive buffer is told once, even after a large inherited one (systemd ReceiveBuffer=)', async () => {
+  const log = fakeLog();
+  const granted = [16 * 1024 * 1024, 425_984, 425_984]; // as getsockopt reports: twice the grant
+  const kernel = { ...fakeKernel(), receiveBuffer: () => ({ bytes: granted.shift() ?? -1, forced: false }) };
+  const g = new FloodGuard({ security: securityOptionsFrom({}), exempt: () => false, log, counters: { sourcesShed: 0 }, kernel });
+  const socks = [await udpSocket(), await udpSocket(), await udpSocket()];
+  try {
+    for (const s of socks) g.addDatagramSocket(s);
+    const told = log.events.filter(([n]) => n === 'udp-receive-buffer');
+    assert.equal(told.length, 1);
+    assert.equal(told[0]![1]['bytes'], 425_984);
+  } finally {
+    g.close();
+    for (const s of socks) s.close();
+  }
+});
