@@ -1,21 +1,29 @@
-// Builds the C load generator (bench/loadgen.c) with the system's compiler, once per source
-// change: the binary lands beside the compiled benchmark (dist/bench/loadgen).
+// Builds the C load generators (bench/loadgen.c, bench/floodgen.c) with the system's compiler,
+// once per source change: the binaries land beside the compiled benchmark (dist/bench/).
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { LoadSpec } from './load.js';
 
-const SOURCE = fileURLToPath(new URL('../../bench/loadgen.c', import.meta.url));
-const BINARY = fileURLToPath(new URL('./loadgen', import.meta.url));
-
 /** Path of an up-to-date generator binary; throws with the compiler's message when it fails. */
 export function loadgenBinary(): string {
-  if (existsSync(BINARY) && statSync(BINARY).mtimeMs >= statSync(SOURCE).mtimeMs) return BINARY;
-  const r = spawnSync('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', BINARY, SOURCE], { encoding: 'utf8' });
-  if (r.error) throw new Error(`building the load generator: ${r.error.message} (install gcc, or run with --generator node)`);
-  if (r.status !== 0) throw new Error(`building the load generator failed:\n${r.stderr}`);
-  return BINARY;
+  return built('loadgen');
+}
+
+/** The flood benchmark's victim client and flooder (bench/floodgen.c). */
+export function floodgenBinary(): string {
+  return built('floodgen');
+}
+
+function built(name: string): string {
+  const source = fileURLToPath(new URL(`../../bench/${name}.c`, import.meta.url));
+  const binary = fileURLToPath(new URL(`./${name}`, import.meta.url));
+  if (existsSync(binary) && statSync(binary).mtimeMs >= statSync(source).mtimeMs) return binary;
+  const r = spawnSync('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', binary, source], { encoding: 'utf8' });
+  if (r.error) throw new Error(`building ${name}: ${r.error.message} (install gcc, or run with --generator node)`);
+  if (r.status !== 0) throw new Error(`building ${name} failed:\n${r.stderr}`);
+  return binary;
 }
 
 /** The generator's command line for one LoadSpec (see loadgen.c for the order). */

@@ -10,6 +10,7 @@
  *
  * usage: loadgen udp|tcp HOST PORT SOCKETS WINDOW WARMUP_MS DURATION_MS RETRY_MS GEN_ID
  *                PROG_OFFSET PROG_BASE HEX_MESSAGE [HEX_MESSAGE ...]
+ * LOADGEN_FROM=ADDR in the environment binds every socket to that source address first.
  * Prints one JSON line: calls, elapsedMs, mismatches, retries, firstReplyHex, histogram
  * ([µs, count] pairs) and totalCalls (replies including the warm-up).
  */
@@ -330,9 +331,15 @@ int main(int argc, char **argv) {
   }
   int epfd = epoll_create1(0);
   if (epfd < 0) die("epoll_create1");
+  /* Source address of every socket (the flood benchmark's hog plays a remote host). */
+  const char *from_env = getenv("LOADGEN_FROM");
   for (int s = 0; s < nsock; s++) {
     int fd = socket(AF_INET, (tcp ? SOCK_STREAM : SOCK_DGRAM), 0);
     if (fd < 0) die("socket");
+    if (from_env) {
+      struct sockaddr_in from = {.sin_family = AF_INET};
+      if (inet_pton(AF_INET, from_env, &from.sin_addr) != 1 || bind(fd, (struct sockaddr *)&from, sizeof from) < 0) die("bind LOADGEN_FROM");
+    }
     if (connect(fd, (struct sockaddr *)&to, sizeof to) < 0) die("connect");
     int one = 1;
     if (tcp) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);

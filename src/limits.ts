@@ -101,6 +101,27 @@ export const RATE_GLOBAL_CALLS_PER_SECOND = 20_000;
 /** Sources the rate limiter remembers (least recently seen forgotten first). */
 export const RATE_MAX_TRACKED_SOURCES = 16_384;
 /**
+ * Sources shed at once (their packets dropped by a BPF filter in the kernel): 256 IPv6
+ * sources take 2,313 of the kernel's 4,096 filter instructions.
+ */
+export const SHED_MAX_SOURCES = 256;
+/** A source is shed after being over its rate limit this long without a pause of SHED_SPELL_GAP_MS... */
+export const SHED_AFTER_OVER_LIMIT_MS = 500;
+/** ...and refused at least this many times meanwhile. */
+export const SHED_MIN_REFUSALS = 50;
+export const SHED_SPELL_GAP_MS = 1_000;
+/** A first shedding lasts this long; each repeat offence doubles it, up to SHED_MAX_SECONDS. */
+export const SHED_FIRST_SECONDS = 10;
+export const SHED_MAX_SECONDS = 600;
+/** An offender not shed again for this long starts over at SHED_FIRST_SECONDS. */
+export const SHED_FORGET_MS = 3_600_000;
+/** Sources over their limit (and past offenders) the shedding remembers. */
+export const SHED_MAX_TRACKED_SOURCES = 4096;
+/** Receive buffer asked for on every UDP socket (SO_RCVBUFFORCE, else SO_RCVBUF up to rmem_max). */
+export const UDP_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+/** Largest --udp-receive-buffer. */
+export const MAX_UDP_RECEIVE_BUFFER_BYTES = 256 * 1024 * 1024;
+/**
  * Registrations one owner may hold. An NFS server registers ~60 (nfs, mountd, nlockmgr,
  * status, nfsacl, rquotad: 4 netids per version), a libtirpc service 4 per version.
  */

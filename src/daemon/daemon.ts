@@ -22,6 +22,7 @@ import { UdpService } from '../transport/udp-service.js';
 import { DatagramBatch } from '../transport/datagram-batch.js';
 import { ForwardingSocket } from '../transport/forwarding-socket.js';
 import { Forwarder } from './forwarder.js';
+import { FloodGuard, floodExemptions } from './flood-guard.js';
 import { CallLog } from './call-log.js';
 import { acquireInstanceLock, type InstanceLock } from './instance-lock.js';
 import { AddressMonitor } from './address-monitor.js';
@@ -167,6 +168,10 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
   });
   state.journal = persistence.journal;
 
+  // Sources persistently over their limits are dropped in the kernel (flood-guard.ts).
+  const guard = new FloodGuard({ security: o.security, exempt: floodExemptions(() => state.policy.access, (a) => addresses.isOwn(a)), log, counters: securityCounters });
+  const overLimit = (source: string): void => guard.overLimit(source);
+
   const udp = new UdpService({
     port: o.port,
     addresses: ownUdp ? (o.hosts ? () => withLoopback(o.hosts ?? []) : () => addresses.addresses) : () => [],
@@ -178,10 +183,11 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
     tolerateUnavailable: !o.hosts || wildcardUdp,
     reuseAddr: wildcardUdp || ownWildcards.length > 0,
     inheritedWildcard: wildcardUdp,
-    admit: buildRateAdmit(o.security, securityLog, 'udp')?.admit,
+    admit: buildRateAdmit(o.security, securityLog, 'udp', overLimit)?.admit,
+    onSocket: (sock) => guard.addDatagramSocket(sock),
     counters: securityCounters,
   });
-  const streamRate = buildRateAdmit(o.security, securityLog, 'stream');
+  const streamRate = buildRateAdmit(o.security, securityLog, 'stream', overLimit);
   const streamLimits = (s: DaemonOptions['security']): StreamLimits => ({
     maxConnections: s.maxConnections,
     maxConnectionsPerSource: s.maxConnectionsPerSource,
@@ -196,7 +202,11 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
     throttleMs: () => streamRate?.waitMs() ?? 10,
     counters: securityCounters,
     onConnection: (netid, ok) => m.recordConnection(netid, ok),
+    onListening: (srv, netid) => netid !== 'local' && guard.addListener(srv),
+    refuse: (source) => guard.isShed(source),
+    onShareExceeded: (source) => guard.overLimit(source, 'connections'),
   });
+  guard.onShed((source) => streams.closeFrom(source));
   m.setSources({
     registrations: () => registry.size,
     openConnections: () => streams.connectionCount,
@@ -205,6 +215,7 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
       const st = persistence.store;
       return { durable: st.durable, refusedChanges: st.refusedChanges, reserveBytes: st.reserveBytes };
     },
+    shed: { sources: () => guard.shedCount, kernelDrops: () => Math.max(0, guard.kernelDrops()) },
   });
   const forwarding = o.remoteCalls ? new ForwardingSocket(log) : undefined;
   const forwarder = forwarding
@@ -223,6 +234,7 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
   let metricsServer: MetricsServer | undefined;
   const cleanup = async (): Promise<void> => {
     addresses.close();
+    guard.close();
     forwarder?.close();
     forwarding?.close();
     udp.close();
@@ -283,10 +295,11 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
     const built = buildAccessPolicy(next.security);
     state.policy.insecure = next.insecure;
     state.policy.access = built.policy;
-    udp.setAdmit(buildRateAdmit(next.security, securityLog, 'udp')?.admit);
-    const streamRate = buildRateAdmit(next.security, securityLog, 'stream');
+    udp.setAdmit(buildRateAdmit(next.security, securityLog, 'udp', overLimit)?.admit);
+    const streamRate = buildRateAdmit(next.security, securityLog, 'stream', overLimit);
     // The throttle's wait follows the new rate too, not the one the daemon started with.
     streams.setAdmit(streamRate?.admit, () => streamRate?.waitMs() ?? 10);
+    guard.reconfigure(next.security);
     return built.warnings;
   };
   const daemon: RunningDaemon = {

@@ -24,6 +24,8 @@ export interface MetricsSources {
   security?: Readonly<SecurityCounters>;
   forwarding?: () => { counters: Readonly<ForwarderCounters>; inFlight: number; capacity: number };
   state?: () => StateHealth;
+  /** Shedding (flood-guard.ts): sources shed now, and the kernel's drops on the UDP sockets. */
+  shed?: { sources: () => number; kernelDrops: () => number };
 }
 
 /** The state store's health, read at scrape time. */
@@ -71,6 +73,7 @@ const SECURITY_SERIES = {
   rpcbind_remote_dumps_total: { help: 'DUMP and GETSTAT calls answered to non-local callers', labelNames: [] },
   rpcbind_lookup_sweeps_total: { help: 'Lookup sweeps detected (one source asking for many programs)', labelNames: [] },
   rpcbind_security_events_suppressed_total: { help: 'Security log events not written (the security log rate limit)', labelNames: [] },
+  rpcbind_sources_shed_total: { help: 'Times a source was shed: its packets dropped in the kernel for a while (over its limit for 0.5 s)', labelNames: [] },
 } as const satisfies Record<string, SeriesSpec>;
 
 type SecuritySeriesName = keyof typeof SECURITY_SERIES;
@@ -95,6 +98,7 @@ export const SECURITY_COUNTER_SERIES: { readonly [K in keyof SecurityCounters]: 
   remoteDumps: { series: 'rpcbind_remote_dumps_total', labels: {} },
   sweeps: { series: 'rpcbind_lookup_sweeps_total', labels: {} },
   logSuppressed: { series: 'rpcbind_security_events_suppressed_total', labels: {} },
+  sourcesShed: { series: 'rpcbind_sources_shed_total', labels: {} },
 };
 
 /** Forwarded calls by outcome, from the forwarder's counters. */
@@ -117,6 +121,8 @@ export class DaemonMetrics implements MetricsSink {
   readonly #reloads: Counter<'result'>;
   #registrations: () => number = () => 0;
   #openConnections: () => number = () => 0;
+  #shedSources: () => number = () => 0;
+  #kernelDrops: () => number = () => 0;
   #security: Readonly<SecurityCounters> | undefined;
   #forwarding: MetricsSources['forwarding'];
   #state: (() => StateHealth) | undefined;
@@ -147,6 +153,22 @@ export class DaemonMetrics implements MetricsSink {
       registers,
       collect() {
         this.set(self.#openConnections());
+      },
+    });
+    new prom.Gauge({
+      name: 'rpcbind_shed_sources',
+      help: 'Sources whose packets are dropped in the kernel now (shed for being over their limits)',
+      registers,
+      collect() {
+        this.set(self.#shedSources());
+      },
+    });
+    new prom.Gauge({
+      name: 'rpcbind_udp_kernel_drops',
+      help: 'Datagrams the kernel dropped on the open UDP sockets: shed sources and full receive queues (SO_MEMINFO)',
+      registers,
+      collect() {
+        this.set(self.#kernelDrops());
       },
     });
     this.#connections = new prom.Counter({
@@ -260,6 +282,10 @@ export class DaemonMetrics implements MetricsSink {
     if (s.security) this.#security = s.security;
     if (s.forwarding) this.#forwarding = s.forwarding;
     if (s.state) this.#state = s.state;
+    if (s.shed) {
+      this.#shedSources = s.shed.sources;
+      this.#kernelDrops = s.shed.kernelDrops;
+    }
   }
 
   /** One finished call (the dispatcher's `completed` event). */

@@ -66,6 +66,9 @@ export const RELOAD_RULES: { readonly [K in OptionKey]: ReloadRule } = {
   idleTimeoutMs: { option: 'idle-timeout-ms', effect: 'streams' },
   recordTimeoutMs: { option: 'record-timeout-ms', effect: 'streams' },
   maxRegistrationsPerOwner: { option: 'max-registrations-per-owner', effect: 'quota' },
+  shedSources: { option: 'shed-sources', effect: 'policy' },
+  shedSeconds: { option: 'shed-seconds', effect: 'policy' },
+  udpReceiveBufferBytes: { option: 'udp-receive-buffer', effect: 'policy' },
 };
 
 export interface ReloadPlan {

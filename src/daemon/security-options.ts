@@ -11,6 +11,11 @@ import {
   RATE_PER_SOURCE_BURST_CALLS,
   RATE_PER_SOURCE_CALLS_PER_SECOND,
   RECORD_DEADLINE_MS,
+  SHED_FIRST_SECONDS,
+  SHED_MAX_SECONDS,
+  SHED_MAX_SOURCES,
+  UDP_RECEIVE_BUFFER_BYTES,
+  MAX_UDP_RECEIVE_BUFFER_BYTES,
 } from '../limits.js';
 import { OPERATION_CLASSES, parseNet, type OperationClass } from '../rpcbind/index.js';
 
@@ -30,6 +35,12 @@ export interface SecurityOptions {
   idleTimeoutMs: number;
   recordTimeoutMs: number;
   maxRegistrationsPerOwner: number;
+  /** Sources shed in the kernel at once (0: never shed). */
+  shedSources: number;
+  /** How long a first shedding lasts (doubles per repeat offence). */
+  shedSeconds: number;
+  /** Receive buffer of every UDP socket in bytes (0: the kernel's default). */
+  udpReceiveBufferBytes: number;
 }
 
 type Spec = { type: 'string'; multiple?: boolean } | { type: 'boolean' };
@@ -53,6 +64,9 @@ export const SECURITY_ARG_SPEC: Record<string, Spec> = {
   'idle-timeout-ms': { type: 'string' },
   'record-timeout-ms': { type: 'string' },
   'max-registrations-per-owner': { type: 'string' },
+  'shed-sources': { type: 'string' },
+  'shed-seconds': { type: 'string' },
+  'udp-receive-buffer': { type: 'string' },
 };
 
 export const SECURITY_USAGE = `
@@ -73,15 +87,21 @@ export const SECURITY_USAGE = `
                          (default ${MAX_CONNECTIONS_PER_SOURCE}; more are closed at once)
   --idle-timeout-ms N    close idle connections (default ${CONNECTION_IDLE_MS})
   --record-timeout-ms N  a record must arrive within N ms of its first byte (default ${RECORD_DEADLINE_MS})
-  --max-registrations-per-owner N  (default ${MAX_REGISTRATIONS_PER_OWNER})`;
+  --max-registrations-per-owner N  (default ${MAX_REGISTRATIONS_PER_OWNER})
+  --shed-sources N       sources dropped in the kernel (BPF filter) after staying over
+                         their rate limit (default ${SHED_MAX_SOURCES}, at most ${SHED_MAX_SOURCES}; 0 = never)
+  --shed-seconds N       how long a first shedding lasts; doubles per repeat offence, up
+                         to ${SHED_MAX_SECONDS} (default ${SHED_FIRST_SECONDS})
+  --udp-receive-buffer BYTES  receive buffer of each UDP socket (default ${UDP_RECEIVE_BUFFER_BYTES};
+                         0 = kernel default; past net.core.rmem_max needs CAP_NET_ADMIN)`;
 
 export type SecurityValues = Record<string, string | boolean | string[] | undefined>;
 
-function count(values: SecurityValues, key: string, dflt: number, min: number): number {
+function count(values: SecurityValues, key: string, dflt: number, min: number, max = 2 ** 31 - 1): number {
   const v = values[key];
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (typeof v !== 'string' || !Number.isInteger(n) || n < min || n > 2 ** 31 - 1) {
+  if (typeof v !== 'string' || !Number.isInteger(n) || n < min || n > max) {
     throw new SecurityOptionError(`bad --${key}: ${String(v)}`);
   }
   return n;
@@ -115,5 +135,8 @@ export function securityOptionsFrom(values: SecurityValues): SecurityOptions {
     idleTimeoutMs: count(values, 'idle-timeout-ms', CONNECTION_IDLE_MS, 100),
     recordTimeoutMs: count(values, 'record-timeout-ms', RECORD_DEADLINE_MS, 100),
     maxRegistrationsPerOwner: count(values, 'max-registrations-per-owner', MAX_REGISTRATIONS_PER_OWNER, 1),
+    shedSources: count(values, 'shed-sources', SHED_MAX_SOURCES, 0, SHED_MAX_SOURCES),
+    shedSeconds: count(values, 'shed-seconds', SHED_FIRST_SECONDS, 1, SHED_MAX_SECONDS),
+    udpReceiveBufferBytes: count(values, 'udp-receive-buffer', UDP_RECEIVE_BUFFER_BYTES, 0, MAX_UDP_RECEIVE_BUFFER_BYTES),
   };
 }

@@ -25,8 +25,16 @@ export interface RateAdmit {
   waitMs(): number;
 }
 
-/** Undefined when rate limiting is off. Loopback and local-socket callers are exempt by default. */
-export function buildRateAdmit(s: SecurityOptions, log: SecurityLog, transport: 'udp' | 'stream'): RateAdmit | undefined {
+/**
+ * Undefined when rate limiting is off. Loopback and local-socket callers are exempt by default.
+ * `onOverLimit` hears of every call refused by a source's own limit (not the global one).
+ */
+export function buildRateAdmit(
+  s: SecurityOptions,
+  log: SecurityLog,
+  transport: 'udp' | 'stream',
+  onOverLimit?: (source: string) => void,
+): RateAdmit | undefined {
   if (s.ratePerSecond === 0 && s.globalRatePerSecond === 0) return undefined;
   const limiter = new RateLimiter({
     perSourcePerSecond: s.ratePerSecond,
@@ -39,6 +47,7 @@ export function buildRateAdmit(s: SecurityOptions, log: SecurityLog, transport: 
       if (!s.rateLimitLocal && isLocalCaller(ctx)) return true;
       const key = ctx.netid === 'local' ? `uid:${ctx.uid ?? '?'}` : ctx.peerAddress;
       if (limiter.take(key)) return true;
+      if (onOverLimit && limiter.refusedBySource && ctx.netid !== 'local') onOverLimit(key);
       log.rateLimited(ctx, transport === 'udp' ? 'udp' : 'stream');
       return false;
     },

@@ -21,7 +21,8 @@ export function classify(vers: number, proc: number): OperationClass {
 }
 
 /** An address as 4 words (IPv4 lives in word 3 with words 0-2 marking the family). */
-interface Parsed {
+/** An address as four 32-bit words (IPv4: the last word; `v4` set). */
+export interface Parsed {
   v4: boolean;
   w: [number, number, number, number];
 }
@@ -230,6 +231,12 @@ export class AccessPolicy {
       if (r.clients.hasParsed(a) && !r.except.hasParsed(a)) return r.allow ? 'allow' : 'deny';
     }
     return 'allow';
+  }
+
+  /** Whether `addr` is on the allow list of any class (such callers are never shed). */
+  allowListed(addr: string): boolean {
+    const a = parseAddress(addr);
+    return a !== undefined && OPERATION_CLASSES.some((k) => this.#allow[k].hasParsed(a));
   }
 
   /**

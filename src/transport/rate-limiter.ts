@@ -23,6 +23,8 @@ export class RateLimiter {
   readonly #table = new Map<string, Bucket>();
   readonly #global: Bucket;
   readonly #now: () => number;
+  /** Whether the last refusal of take() was the source's own limit (not the global one). */
+  refusedBySource = false;
 
   constructor(limits: RateLimits, now: () => number = () => performance.now()) {
     this.#l = limits;
@@ -57,12 +59,18 @@ export class RateLimiter {
         b = { tokens: l.perSourceBurst, lastMs: now };
       }
       this.#table.set(source, b);
-      if (b.tokens < 1) return false;
+      if (b.tokens < 1) {
+        this.refusedBySource = true;
+        return false;
+      }
       b.tokens -= 1;
     }
     if (l.globalPerSecond > 0) {
       refill(this.#global, now, l.globalPerSecond, l.globalPerSecond);
-      if (this.#global.tokens < 1) return false;
+      if (this.#global.tokens < 1) {
+        this.refusedBySource = false;
+        return false;
+      }
       this.#global.tokens -= 1;
     }
     return true;

@@ -38,6 +38,8 @@ export interface SecurityCounters {
   sweeps: number;
   /** Security log lines suppressed by the log's own rate limit. */
   logSuppressed: number;
+  /** Times a source was shed (its packets dropped in the kernel for a while). */
+  sourcesShed: number;
 }
 
 export function newSecurityCounters(): SecurityCounters {
@@ -60,5 +62,6 @@ export function newSecurityCounters(): SecurityCounters {
     remoteDumps: 0,
     sweeps: 0,
     logSuppressed: 0,
+    sourcesShed: 0,
   };
 }

@@ -39,6 +39,12 @@ export interface StreamServiceOptions {
   counters?: StreamCounters;
   /** Told of every connection accepted (true) or refused at once (false); for metrics. */
   onConnection?: ((netid: Netid, accepted: boolean) => void) | undefined;
+  /** Every listener once it listens (TCP ones get the kernel filter: flood-guard.ts). */
+  onListening?: ((srv: net.Server, netid: Netid) => void) | undefined;
+  /** Sources closed at accept, before anything else is spent on them (shed sources). */
+  refuse?: ((source: string) => boolean) | undefined;
+  /** Told of each connection closed because its source already held its share. */
+  onShareExceeded?: ((source: string) => void) | undefined;
 }
 
 /** The counters this service increments (a subset of the daemon's SecurityCounters). */
@@ -57,7 +63,8 @@ export type StreamLimits = Required<
   Pick<StreamServiceOptions, 'maxConnections' | 'maxConnectionsPerSource' | 'idleMs' | 'recordDeadlineMs'>
 >;
 
-type Settings = Required<Omit<StreamServiceOptions, 'admit' | 'throttleMs' | 'counters' | 'onConnection'>>;
+type Hooks = 'admit' | 'throttleMs' | 'counters' | 'onConnection' | 'onListening' | 'refuse' | 'onShareExceeded';
+type Settings = Required<Omit<StreamServiceOptions, Hooks>>;
 
 /**
  * One record from a reply in parts (a large shared part, see XdrWriter.shared): the mark and
@@ -86,6 +93,7 @@ export class StreamService {
   #admit: ((ctx: CallerContext) => boolean) | undefined;
   #throttleMs: () => number;
   readonly #onConnection: ((netid: Netid, accepted: boolean) => void) | undefined;
+  readonly #hooks: Pick<StreamServiceOptions, 'onListening' | 'refuse' | 'onShareExceeded'>;
 
   constructor(o: StreamServiceOptions) {
     this.#o = {
@@ -101,6 +109,7 @@ export class StreamService {
     };
     this.#admit = o.admit;
     this.#onConnection = o.onConnection;
+    this.#hooks = { onListening: o.onListening, refuse: o.refuse, onShareExceeded: o.onShareExceeded };
     this.#throttleMs = o.throttleMs ?? (() => 10);
     this.#counters = o.counters ?? newSecurityCounters();
   }
@@ -170,6 +179,7 @@ export class StreamService {
         srv.off('error', onError);
         srv.on('error', (e) => this.#o.log.warn(`${netid} server: ${e.message}`));
         this.#servers.push(srv);
+        this.#hooks.onListening?.(srv, netid);
         resolve();
       });
     });
@@ -198,8 +208,15 @@ export class StreamService {
     // A dual-stack IPv6 listener (socket activation) also accepts IPv4 peers: they are tcp callers.
     const netid: Netid = listenNetid === 'tcp6' && isV4Mapped(sock.remoteAddress) ? 'tcp' : listenNetid;
     sock.on('error', (e) => this.#o.log.debug(`${netid} connection: ${e.message}`));
+    if (netid !== 'local' && this.#hooks.refuse?.(sock.remoteAddress ?? '') === true) {
+      // Shed, but let through before the kernel filter was in place: closed unread.
+      this.#onConnection?.(netid, false);
+      sock.destroy();
+      return;
+    }
     if (netid !== 'local' && !this.#takeSourceSlot(sock)) {
       this.#counters.connectionsPerSourceRefused++;
+      this.#hooks.onShareExceeded?.(normalizeAddress(sock.remoteAddress ?? ''));
       this.#onConnection?.(netid, false);
       sock.destroy();
       return;
@@ -348,6 +365,21 @@ export class StreamService {
         if (batch) sock.uncork();
       }
     });
+  }
+
+  /**
+   * Closes every TCP connection from `source` (a source just shed: its connections would only
+   * keep being throttled). Returns how many.
+   */
+  closeFrom(source: string): number {
+    let n = 0;
+    for (const sock of this.#conns.keys()) {
+      if (sock.remoteAddress !== undefined && normalizeAddress(sock.remoteAddress) === source) {
+        sock.destroy();
+        n++;
+      }
+    }
+    return n;
   }
 
   /** Stops listening and closes every connection. */

@@ -45,6 +45,8 @@ export interface UdpServiceOptions {
   inheritedWildcard?: boolean;
   /** Rate limiting: false drops the datagram unread. Swappable through setAdmit(). */
   admit?: ((ctx: CallerContext) => boolean) | undefined;
+  /** Every socket once it is bound or adopted (receive buffer, kernel filter: flood-guard.ts). */
+  onSocket?: (sock: dgram.Socket) => void;
   /** Counts the datagrams dropped by admit() and by the amplification guard, and send errors. */
   counters?: Pick<SecurityCounters, 'udpRateLimited' | 'udpAmplificationDropped' | 'udpSendErrors'>;
 }
@@ -175,6 +177,7 @@ export class UdpService {
       if (this.#o.counters) this.#o.counters.udpSendErrors++;
       this.#o.log.warn(`udp ${fmt(address)}: ${e.message}`);
     });
+    this.#o.onSocket?.(sock);
     sock.on('message', (msg, rinfo) => {
       this.#onDatagram(where, msg, rinfo.address, rinfo.port, -1);
       if (this.#batch && where.fd >= 0) this.#drain(this.#batch, where);

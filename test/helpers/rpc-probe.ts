@@ -8,11 +8,12 @@ import { randomBytes } from 'node:crypto';
 export type ProbeStep =
   /**
    * One message; `reply` is the first answer's hex, or null after timeoutMs. UDP: `broadcast`
-   * sets SO_BROADCAST (a broadcast address as host), and `from` says who answered.
+   * sets SO_BROADCAST (a broadcast address as host), and the result's `from` says who answered.
+   * `from` in the step is the local address to send from.
    */
-  | { op: 'call'; transport: 'udp' | 'tcp' | 'unix'; host: string; port: number; msg: string; timeoutMs: number; broadcast?: boolean }
+  | { op: 'call'; transport: 'udp' | 'tcp' | 'unix'; host: string; port: number; msg: string; timeoutMs: number; broadcast?: boolean; from?: string }
   /** `count` copies of msg, the xid (first word) replaced by 1..count, sent in bounded batches. */
-  | { op: 'flood'; host: string; port: number; msg: string; count: number; batch: number }
+  | { op: 'flood'; host: string; port: number; msg: string; count: number; batch: number; from?: string }
   /** `count` junk datagrams: random bytes, and REPLY-shaped messages with random xids. */
   | { op: 'junk'; host: string; port: number; count: number }
   | { op: 'sleep'; ms: number };
@@ -30,7 +31,13 @@ export interface ProbeResult {
 const MAX_STEPS = 100;
 const MAX_FLOOD = 100_000;
 
-function udpCall(host: string, port: number, msg: Buffer, timeoutMs: number, broadcast = false): Promise<{ msg: Buffer; from: string } | null> {
+function udpCall(
+  host: string,
+  port: number,
+  msg: Buffer,
+  timeoutMs: number,
+  { broadcast = false, from }: { broadcast?: boolean; from?: string | undefined } = {},
+): Promise<{ msg: Buffer; from: string } | null> {
   const sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
   return new Promise((resolve) => {
     const done = (r: { msg: Buffer; from: string } | null): void => {
@@ -41,7 +48,7 @@ function udpCall(host: string, port: number, msg: Buffer, timeoutMs: number, bro
     const timer = setTimeout(() => done(null), timeoutMs);
     sock.on('error', () => done(null));
     sock.on('message', (m, rinfo) => done({ msg: m, from: rinfo.address }));
-    sock.bind(0, () => {
+    sock.bind({ port: 0, ...(from !== undefined ? { address: from } : {}) }, () => {
       if (broadcast) sock.setBroadcast(true);
       sock.send(msg, port, host);
     });
@@ -72,12 +79,12 @@ function streamCall(opts: net.NetConnectOpts, msg: Buffer, timeoutMs: number): P
   });
 }
 
-async function flood(host: string, port: number, msg: Buffer, count: number, batch: number): Promise<ProbeResult> {
+async function flood(host: string, port: number, msg: Buffer, count: number, batch: number, from?: string): Promise<ProbeResult> {
   const sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
   let replies = 0;
   sock.on('error', () => {});
   sock.on('message', () => replies++);
-  await new Promise<void>((r) => sock.bind(0, r));
+  await new Promise<void>((r) => sock.bind({ address: from, port: 0 }, r));
   let sent = 0;
   for (let i = 1; i <= Math.min(count, MAX_FLOOD); i++) {
     const m = Buffer.from(msg);
@@ -124,14 +131,18 @@ async function runStepUntimed(s: ProbeStep): Promise<ProbeResult> {
     case 'call': {
       const msg = Buffer.from(s.msg, 'hex');
       if (s.transport === 'udp') {
-        const r = await udpCall(s.host, s.port, msg, s.timeoutMs, s.broadcast === true);
+        const r = await udpCall(s.host, s.port, msg, s.timeoutMs, { broadcast: s.broadcast === true, from: s.from });
         return r ? { reply: r.msg.toString('hex'), from: r.from } : { reply: null };
       }
-      const r = await streamCall(s.transport === 'tcp' ? { host: s.host, port: s.port } : { path: s.host }, msg, s.timeoutMs);
+      const r = await streamCall(
+        s.transport === 'tcp' ? { host: s.host, port: s.port, ...(s.from ? { localAddress: s.from } : {}) } : { path: s.host },
+        msg,
+        s.timeoutMs,
+      );
       return { reply: r ? r.toString('hex') : null };
     }
     case 'flood':
-      return flood(s.host, s.port, Buffer.from(s.msg, 'hex'), s.count, Math.max(1, s.batch));
+      return flood(s.host, s.port, Buffer.from(s.msg, 'hex'), s.count, Math.max(1, s.batch), s.from);
     case 'junk':
       return junk(s.host, s.port, s.count);
     case 'sleep':

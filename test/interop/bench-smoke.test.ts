@@ -40,3 +40,25 @@ test('the benchmark runner produces a table with non-zero rates for both daemons
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the flood benchmark produces its table for both daemons', { timeout: SMOKE_TIMEOUT_MS + 5_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flood-smoke-'));
+  try {
+    const json = join(dir, 'flood.json');
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(findRepoRoot(), 'dist', 'bench', 'flood.js'),
+        ...['--duration', '0.5', '--warmup', '0.7', '--reps', '1', '--cases', 'none,flood1', '--json', json],
+      ],
+      { encoding: 'utf8', timeout: SMOKE_TIMEOUT_MS },
+    );
+    assert.equal(r.status, 0, `flood benchmark failed: ${r.stderr}`);
+    assert.match(r.stdout, /\| while \.\.\. \| rpcbind: answered/);
+    const samples = JSON.parse(readFileSync(json, 'utf8')) as Record<string, Array<{ sent: number; answered: number }>>;
+    assert.deepEqual(Object.keys(samples).sort(), ['ours/flood1', 'ours/none', 'reference/flood1', 'reference/none']);
+    for (const [k, [s]] of Object.entries(samples)) assert.ok(s!.sent > 0, `${k}: the victim sent nothing`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
