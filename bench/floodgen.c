@@ -39,6 +39,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define PROGNAME "floodgen"
+#include "wire.h"
+
 #define MAX_MSG_BYTES 1024
 #define MAX_SOURCES 64
 #define BATCH 64
@@ -49,22 +52,6 @@ static double now_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static void die(const char *what) {
-  fprintf(stderr, "floodgen: %s: %s\n", what, strerror(errno));
-  exit(1);
-}
-
-static void put32(unsigned char *p, uint32_t v) {
-  p[0] = v >> 24;
-  p[1] = v >> 16;
-  p[2] = v >> 8;
-  p[3] = v;
-}
-
-static uint32_t get32(const unsigned char *p) {
-  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
 static size_t unhex(const char *hx, unsigned char *out) {

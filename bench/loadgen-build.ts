@@ -18,8 +18,10 @@ export function floodgenBinary(): string {
 
 function built(name: string): string {
   const source = fileURLToPath(new URL(`../../bench/${name}.c`, import.meta.url));
+  const header = fileURLToPath(new URL('../../bench/wire.h', import.meta.url));
   const binary = fileURLToPath(new URL(`./${name}`, import.meta.url));
-  if (existsSync(binary) && statSync(binary).mtimeMs >= statSync(source).mtimeMs) return binary;
+  const newest = Math.max(statSync(source).mtimeMs, statSync(header).mtimeMs);
+  if (existsSync(binary) && statSync(binary).mtimeMs >= newest) return binary;
   const r = spawnSync('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', binary, source], { encoding: 'utf8' });
   if (r.error) throw new Error(`building ${name}: ${r.error.message} (install gcc, or run with --generator node)`);
   if (r.status !== 0) throw new Error(`building ${name} failed:\n${r.stderr}`);

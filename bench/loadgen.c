@@ -29,6 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define PROGNAME "loadgen"
+#include "wire.h"
+
 #define HIST_MAX_US 2000000
 #define MAX_SOCKETS 64
 #define MAX_WINDOW 1024
@@ -70,22 +73,6 @@ static double now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static void die(const char *what) {
-  fprintf(stderr, "loadgen: %s: %s\n", what, strerror(errno));
-  exit(1);
-}
-
-static void put32(unsigned char *p, uint32_t v) {
-  p[0] = v >> 24;
-  p[1] = v >> 16;
-  p[2] = v >> 8;
-  p[3] = v;
-}
-
-static uint32_t get32(const unsigned char *p) {
-  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
 static uint32_t xid_of(int slot) {
