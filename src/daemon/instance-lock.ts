@@ -6,23 +6,16 @@
 // CAP_DAC_OVERRIDE, so a read-only file left by an earlier start could not be opened for writing.
 
 import { closeSync, constants, openSync } from 'node:fs';
-import { loadKoffi } from '../transport/load-koffi.js';
+import { loadLibc } from './libc.js';
 
 const LOCK_EX = 2;
 const LOCK_NB = 4;
 
 type Flock = (fd: number, op: number) => number;
-let flock: Flock | null | undefined;
 
 function loadFlock(): Flock | null {
-  if (flock !== undefined) return flock;
-  try {
-    const koffi = loadKoffi();
-    flock = koffi ? (koffi.load('libc.so.6').func('int flock(int, int)') as Flock) : null;
-  } catch {
-    flock = null;
-  }
-  return flock;
+  const libc = loadLibc();
+  return libc ? (fd, op) => libc.flock(fd, op) : null;
 }
 
 export interface InstanceLock {

@@ -1,5 +1,6 @@
 // The few libc calls Node does not offer (sd_notify datagrams, socket introspection for
-// activation, fallocate for the journal's reserve), loaded once through koffi. Every function is null when libc cannot be loaded.
+// activation, fallocate for the journal's reserve, flock for the instance lock), loaded once
+// through koffi. Every function is null when libc cannot be loaded.
 
 import { loadKoffi } from '../transport/load-koffi.js';
 
@@ -12,6 +13,8 @@ export interface Libc {
   getsockname(fd: number, addr: Buffer, len: number[]): number;
   /** fallocate(2): 0, or -errno. */
   fallocate(fd: number, mode: number, offset: number, len: number): number;
+  /** flock(2): 0, or -1. */
+  flock(fd: number, op: number): number;
 }
 
 let libc: Libc | null | undefined;
@@ -31,6 +34,7 @@ export function loadLibc(): Libc | null {
     const setsockopt = func('int setsockopt(int, int, int, const void *, uint32_t)');
     const getsockname = func('int getsockname(int, _Out_ void *, _Inout_ uint32_t *)');
     const fallocate = func('int fallocate(int, int, int64_t, int64_t)');
+    const flock = func('int flock(int, int)');
     libc = {
       socket: (d, t, p) => socket(d, t, p),
       sendto: (fd, buf, len, flags, addr, addrlen) => Number(sendto(fd, buf, len, flags, addr, addrlen)),
@@ -43,6 +47,7 @@ export function loadLibc(): Libc | null {
       },
       getsockname: (fd, addr, len) => getsockname(fd, addr, len),
       fallocate: (fd, mode, offset, len) => (fallocate(fd, mode, offset, len) === 0 ? 0 : -koffi.errno()),
+      flock: (fd, op) => flock(fd, op),
     };
   } catch {
     libc = null;
