@@ -45,8 +45,16 @@ export async function ensureRootfs(suite: string): Promise<string> {
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-4000)));
   const timer = setTimeout(() => child.kill('SIGKILL'), ROOTFS_BUILD_TIMEOUT_MS);
-  const { code, signal } = await waitForExit(child);
+  let spawnError = '';
+  const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('error', (e) => {
+      spawnError = e.message;
+      resolve({ code: null, signal: null });
+    });
+    void waitForExit(child).then(resolve);
+  });
   clearTimeout(timer);
+  if (spawnError) throw new Error(`cannot build the ${suite} root filesystem: ${spawnError}`);
   if (code !== 0) throw new Error(`cannot build the ${suite} root filesystem: ${stderr || `status ${code ?? signal}`}`);
   return dir;
 }
@@ -117,10 +125,13 @@ export class Guest {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.#nspawn = child;
+    let spawnError = '';
+    child.once('error', (e) => (spawnError = e.message));
     child.stdout!.setEncoding('utf8').on('data', (s: string) => (this.#console = (this.#console + s).slice(-20_000)));
     child.stderr!.setEncoding('utf8').on('data', (s: string) => (this.#console = (this.#console + s).slice(-20_000)));
     this.#pid1 = await waitFor(
       () => {
+        if (spawnError) throw new Error(`cannot start systemd-nspawn: ${spawnError}`);
         if (child.exitCode !== null) throw new Error(`systemd-nspawn exited (${child.exitCode}): ${this.#console.slice(-2000)}`);
         // nspawn's child that runs systemd (nspawn may have short-lived helpers first).
         const r = spawnSync('ps', ['--ppid', String(child.pid), '-o', 'pid=,comm='], { encoding: 'utf8' });
