@@ -4,7 +4,7 @@
 // does reaches another host. Commands run inside with nsenter into all of its namespaces.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -235,13 +235,18 @@ export class Guest {
   async dispose(): Promise<void> {
     await this.#shutdown();
     spawnSync('umount', ['-l', this.#merged]);
-    for (const h of CGROUP_HIERARCHIES) {
-      try {
-        rmdirSync(join(h, this.#cgroup));
-      } catch {
-        // not made, or still busy with a dying process: harmless, and named per test process
-      }
-    }
+    for (const h of CGROUP_HIERARCHIES) removeCgroup(join(h, this.#cgroup));
     rmSync(this.#work, { recursive: true, force: true });
+  }
+}
+
+/** Removes a cgroup and the ones nspawn made under it (payload, supervisor...), deepest first. */
+function removeCgroup(dir: string, depth = 0): void {
+  if (depth > 8) return;
+  try {
+    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) removeCgroup(join(dir, e.name), depth + 1);
+    rmdirSync(dir);
+  } catch {
+    // not made, or still busy with a dying process: harmless, and named per test process
   }
 }
