@@ -84,6 +84,18 @@ static int udp_from_to(const char *from, const char *host, int port) {
   return fd;
 }
 
+/* The victims' result line: counts and the latency histogram (µs, answered within 1 s). */
+static void print_result(long sent, long answered, long late, const uint32_t *hist) {
+  printf("{\"sent\":%ld,\"answered\":%ld,\"late\":%ld,\"histogram\":[", sent, answered, late);
+  int first = 1;
+  for (long us = 0; us <= ANSWER_WITHIN_US; us++) {
+    if (!hist[us]) continue;
+    printf("%s[%ld,%u]", first ? "" : ",", us, hist[us]);
+    first = 0;
+  }
+  printf("]}\n");
+}
+
 static int victim(char **argv) {
   const char *host = argv[2], *from = argv[4];
   int port = atoi(argv[3]);
@@ -139,14 +151,7 @@ static int victim(char **argv) {
       }
     }
   }
-  printf("{\"sent\":%ld,\"answered\":%ld,\"late\":%ld,\"histogram\":[", sent, answered, late);
-  int first = 1;
-  for (long us = 0; us <= ANSWER_WITHIN_US; us++) {
-    if (!hist[us]) continue;
-    printf("%s[%ld,%u]", first ? "" : ",", us, hist[us]);
-    first = 0;
-  }
-  printf("]}\n");
+  print_result(sent, answered, late, hist);
   return 0;
 }
 
@@ -294,14 +299,7 @@ static int tcpvictim(char **argv) {
       hist[(long)us]++;
     }
   }
-  printf("{\"sent\":%ld,\"answered\":%ld,\"late\":0,\"histogram\":[", sent, answered);
-  int first = 1;
-  for (long us = 0; us <= ANSWER_WITHIN_US; us++) {
-    if (!hist[us]) continue;
-    printf("%s[%ld,%u]", first ? "" : ",", us, hist[us]);
-    first = 0;
-  }
-  printf("]}\n");
+  print_result(sent, answered, 0, hist);
   return 0;
 }
 
