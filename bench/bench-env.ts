@@ -1,7 +1,7 @@
 // Shared by the start-up benchmarks: the conditions printed next to every figure (Node
 // version, CPU, load, date) and the wait for a freshly started daemon's first answer.
 import { cpus, loadavg } from 'node:os';
-import { RpcbProc } from '../src/rpcbind/index.js';
+import { RpcbProc } from '../src/proto/index.js';
 import type { TestHost } from '../test/helpers/netns.js';
 import { RpcbClient, hostPath } from '../test/helpers/rpcb-client.js';
 

@@ -11,10 +11,11 @@
 import net from 'node:net';
 import { chownSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodePmapList, encodeRpcbList, selfRegistrations, type Rpcb } from '../src/rpcbind/index.js';
+import { encodePmapList, encodeRpcbList, type Rpcb } from '../src/proto/index.js';
+import { selfRegistrations } from '../src/rpcbind/index.js';
 import { XdrWriter } from '../src/xdr/index.js';
 import { writeCallHeader } from '../src/rpc/index.js';
-import { encodeRpcb } from '../src/rpcbind/rpcb-types.js';
+import { encodeRpcb } from '../src/proto/index.js';
 import { BENCH_PROG_BASE, PMAP_PROG, targetProg } from './workloads.js';
 
 const WINDOW = 256;

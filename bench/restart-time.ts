@@ -4,7 +4,8 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { encodeSnapshot } from '../src/daemon/snapshot-format.js';
 import { JOURNAL_FILE_NAME, STATE_FILE_NAME } from '../src/daemon/state-store.js';
-import { PmapProc, encodeMapping, type Registration } from '../src/rpcbind/index.js';
+import { PmapProc, encodeMapping } from '../src/proto/index.js';
+import { type Registration } from '../src/rpcbind/index.js';
 import { daemons } from '../test/helpers/daemons.js';
 import { TestHost } from '../test/helpers/netns.js';
 import { hostPath } from '../test/helpers/rpcb-client.js';

@@ -3,7 +3,7 @@
 
 import { XdrWriter } from '../src/xdr/index.js';
 import { writeCallHeader } from '../src/rpc/index.js';
-import { encodeRpcb } from '../src/rpcbind/rpcb-types.js';
+import { encodeRpcb } from '../src/proto/index.js';
 
 export const PMAP_PROG = 100000;
 /** First program number of the registrations the runner adds (local-use range). */

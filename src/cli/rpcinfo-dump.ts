@@ -2,7 +2,7 @@
 
 import { RpcClientError, RpcbindClient } from '../client/index.js';
 import type { PmapMapping, Rpcb } from '../client/index.js';
-import { IPPROTO_TCP, IPPROTO_UDP } from '../rpcbind/constants.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../proto/index.js';
 import { sperror, spcreateerror } from './clnt-messages.js';
 import { CliExit, padL, padR } from './rpcinfo-context.js';
 import type { CliNetid, Ctx } from './rpcinfo-context.js';

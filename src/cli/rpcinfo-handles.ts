@@ -14,7 +14,7 @@ import {
   locateService,
 } from '../client/index.js';
 import type { RpcTransport } from '../client/index.js';
-import { PMAP_PORT } from '../rpcbind/constants.js';
+import { PMAP_PORT } from '../proto/index.js';
 import { N2AXLATEFAILURE, spcreateerror } from './clnt-messages.js';
 import type { CliNetid, Ctx } from './rpcinfo-context.js';
 

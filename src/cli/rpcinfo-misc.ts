@@ -3,7 +3,7 @@
 import { lookupService } from 'node:dns/promises';
 import { RpcbindClient, StreamTransport, broadcast } from '../client/index.js';
 import type { RpcbEntry } from '../client/index.js';
-import { NcSemantics } from '../rpcbind/constants.js';
+import { NcSemantics } from '../proto/index.js';
 import { sperrno, sperror } from './clnt-messages.js';
 import { CliExit, isNetid, padL, padR } from './rpcinfo-context.js';
 import type { CliNetid, Ctx } from './rpcinfo-context.js';

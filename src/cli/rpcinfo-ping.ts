@@ -2,7 +2,7 @@
 // our extension `rpcinfo HOST PROG [VERS]` without -T: tcp, then udp.
 
 import { MAX_VERS, RpcClient, RpcClientError, connectTransport } from '../client/index.js';
-import { parseUaddr } from '../rpcbind/uaddr.js';
+import { parseUaddr } from '../proto/index.js';
 import { sperror, spcreateerror } from './clnt-messages.js';
 import { CliExit, isNetid } from './rpcinfo-context.js';
 import type { CliNetid, Ctx } from './rpcinfo-context.js';

@@ -6,8 +6,8 @@ import { networkInterfaces } from 'node:os';
 import { XdrReader, XdrWriter } from '../xdr/index.js';
 import { decodeReply, writeCallHeader } from '../rpc/index.js';
 import { MAX_DATAGRAM_BYTES, MAX_RECORD_BYTES } from '../limits.js';
-import { PMAP_PORT, PMAP_PROG, PmapProc } from '../rpcbind/constants.js';
-import { decodePmapCallResult, encodeRmtCallArgs } from '../rpcbind/rpcb-types.js';
+import { PMAP_PORT, PMAP_PROG, PmapProc } from '../proto/index.js';
+import { decodePmapCallResult, encodeRmtCallArgs } from '../proto/index.js';
 import { RpcClientError } from './rpc-client-error.js';
 import { newXid } from './rpc-transport.js';
 

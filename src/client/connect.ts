@@ -2,7 +2,7 @@
 
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { PMAP_PORT } from '../rpcbind/constants.js';
+import { PMAP_PORT } from '../proto/index.js';
 import { RpcClientError } from './rpc-client-error.js';
 import { StreamTransport } from './rpc-transport-stream.js';
 import { UdpTransport } from './rpc-transport-udp.js';

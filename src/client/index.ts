@@ -18,13 +18,4 @@ export { broadcast, broadcastAddresses } from './broadcast.js';
 export type { BroadcastReply } from './broadcast.js';
 export { registerService } from './service-registration.js';
 export type { Registration, RegistrationOptions, ServiceEndpoint } from './service-registration.js';
-export type {
-  PmapMapping,
-  Rpcb,
-  RpcbEntry,
-  RmtCallArgs,
-  RmtCallRes,
-  Netbuf,
-  RpcbStat,
-  RpcbStatByVers,
-} from '../rpcbind/rpcb-types.js';
+export type { PmapMapping, Rpcb, RpcbEntry, RmtCallArgs, RmtCallRes, Netbuf, RpcbStat, RpcbStatByVers } from '../proto/index.js';

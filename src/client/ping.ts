@@ -1,8 +1,8 @@
 // Finding a service through rpcbind (GETADDR v4 → v3 → GETPORT v2) and pinging it with NULL
 // calls, discovering its versions from PROG_MISMATCH the way rpcinfo does.
 
-import { parseUaddr } from '../rpcbind/uaddr.js';
-import { IPPROTO_TCP, IPPROTO_UDP } from '../rpcbind/constants.js';
+import { parseUaddr } from '../proto/index.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../proto/index.js';
 import { connectTransport, familyOf, resolveHost } from './connect.js';
 import { RpcClient } from './rpc-client.js';
 import { RpcClientError } from './rpc-client-error.js';

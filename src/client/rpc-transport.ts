@@ -1,8 +1,9 @@
 // What every client transport offers: send one call record, get back the reply whose xid matches.
 
 import { randomInt } from 'node:crypto';
+import type { Netid } from '../rpc/caller.js';
 
-export type Netid = 'udp' | 'tcp' | 'udp6' | 'tcp6' | 'local';
+export type { Netid };
 
 export interface RpcTransport {
   readonly netid: Netid;

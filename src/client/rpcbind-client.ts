@@ -7,29 +7,9 @@ import {
   MAX_REGISTRATIONS,
   MAX_UADDR_BYTES,
 } from '../limits.js';
-import { PMAP_PROG, PmapProc, RpcbProc } from '../rpcbind/constants.js';
-import {
-  decodePmapCallResult,
-  decodePmapList,
-  decodeRmtCallRes,
-  decodeRpcbEntryList,
-  decodeRpcbList,
-  decodeRpcbStatByVers,
-  encodeMapping,
-  encodeNetbuf,
-  encodeRmtCallArgs,
-  encodeRpcb,
-} from '../rpcbind/rpcb-types.js';
-import type {
-  Netbuf,
-  PmapCallResult,
-  PmapMapping,
-  RmtCallArgs,
-  RmtCallRes,
-  Rpcb,
-  RpcbEntry,
-  RpcbStatByVers,
-} from '../rpcbind/rpcb-types.js';
+import { PMAP_PROG, PmapProc, RpcbProc } from '../proto/index.js';
+import { decodePmapCallResult, decodePmapList, decodeRmtCallRes, decodeRpcbEntryList, decodeRpcbList, decodeRpcbStatByVers, encodeMapping, encodeNetbuf, encodeRmtCallArgs, encodeRpcb } from '../proto/index.js';
+import type { Netbuf, PmapCallResult, PmapMapping, RmtCallArgs, RmtCallRes, Rpcb, RpcbEntry, RpcbStatByVers } from '../proto/index.js';
 import { connectLocal, connectTransport } from './connect.js';
 import type { ConnectOptions } from './connect.js';
 import { RpcClient, voidArgs } from './rpc-client.js';

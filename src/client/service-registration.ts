@@ -1,8 +1,8 @@
 // For Node.js RPC services: register (prog, vers) with the local rpcbind on start — over the
 // local socket when it answers, else over loopback — and unregister on exit.
 
-import { IPPROTO_TCP, IPPROTO_UDP } from '../rpcbind/constants.js';
-import { formatUaddr } from '../rpcbind/uaddr.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../proto/index.js';
+import { formatUaddr } from '../proto/index.js';
 import { RpcbindClient } from './rpcbind-client.js';
 
 export interface ServiceEndpoint {

@@ -4,7 +4,7 @@
 // reply cannot be a reflection), and which of our addresses faces this caller.
 
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
-import { AddressSet, normalizeAddress } from '../rpcbind/index.js';
+import { AddressSet, normalizeAddress } from '../net/index.js';
 import type { TransportLog } from '../transport/handler.js';
 import { watchAddressChanges, type NetlinkWatch } from '../transport/netlink-watch.js';
 

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { MAX_CALL_LOG_LINES_PER_SECOND, MAX_RPC_NAMES } from '../limits.js';
 import type { CompletedCall } from '../rpc/index.js';
-import type { CallerContext } from '../rpcbind/index.js';
+import type { CallerContext } from '../rpc/index.js';
 import type { DaemonLog } from './logger.js';
 
 export interface CallLogOptions {

@@ -5,15 +5,8 @@
 import dgram from 'node:dgram';
 import { chmodSync, unlinkSync } from 'node:fs';
 import { Dispatcher } from '../rpc/index.js';
-import {
-  ForwardRules,
-  Registry,
-  RpcbStats,
-  createRpcbindProgram,
-  selfRegistrations,
-  type BindingState,
-  type CallerContext,
-} from '../rpcbind/index.js';
+import { ForwardRules, Registry, RpcbStats, createRpcbindProgram, selfRegistrations, type BindingState } from '../rpcbind/index.js';
+import { type CallerContext } from '../rpc/index.js';
 import { newSecurityCounters, type SecurityCounters } from '../transport/security-counters.js';
 import { buildAccessPolicy, buildRateAdmit } from './security-setup.js';
 import { SecurityLog } from './security-log.js';

@@ -14,7 +14,8 @@ import {
   SHED_MIN_REFUSALS,
   SHED_SPELL_GAP_MS,
 } from '../limits.js';
-import { normalizeAddress, type AccessPolicy } from '../rpcbind/index.js';
+import { normalizeAddress } from '../net/index.js';
+import { type AccessPolicy } from '../rpcbind/index.js';
 import {
   attachFilter,
   buildShedProgram,

@@ -5,18 +5,9 @@
 
 import { XdrError, XdrWriter } from '../xdr/index.js';
 import { AUTH_NONE_EMPTY, AcceptStat, AuthStat, RpcOutcome, decodeReply, encodeOpaqueAuth, MsgType, RPC_VERSION } from '../rpc/index.js';
-import {
-  PMAP_VERS,
-  encodePmapCallResult,
-  encodeRmtCallRes,
-  formatUaddr,
-  isWildcardHost,
-  mergeAddress,
-  normalizeAddress,
-  parseUaddr,
-  type RemoteCallRequest,
-  type RemoteCallResult,
-} from '../rpcbind/index.js';
+import { PMAP_VERS, encodePmapCallResult, encodeRmtCallRes, formatUaddr, isWildcardHost, parseUaddr } from '../proto/index.js';
+import { mergeAddress, type RemoteCallRequest, type RemoteCallResult } from '../rpcbind/index.js';
+import { normalizeAddress } from '../net/index.js';
 import { MAX_FORWARD_ARGS_BYTES, MAX_FORWARD_RESULT_BYTES } from '../limits.js';
 import type { DatagramPort } from '../transport/forwarding-socket.js';
 import type { TransportLog } from '../transport/handler.js';

@@ -5,7 +5,8 @@
 // patterns need name lookups and never match here (reported as warnings).
 
 import { readFileSync } from 'node:fs';
-import { AddressSet, type HostsRule } from '../rpcbind/index.js';
+import { AddressSet } from '../net/index.js';
+import { type HostsRule } from '../rpcbind/index.js';
 
 export const DAEMON_NAME = 'rpcbind';
 

@@ -2,7 +2,7 @@
 // activation, fallocate for the journal's reserve, flock for the instance lock), loaded once
 // through koffi. Every function is null when libc cannot be loaded.
 
-import { loadKoffi } from '../transport/load-koffi.js';
+import { loadKoffi } from '../os/load-koffi.js';
 
 export interface Libc {
   socket(domain: number, type: number, protocol: number): number;

@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CompletedCall } from '../rpc/index.js';
-import type { CallerContext } from '../rpcbind/index.js';
+import type { CallerContext } from '../rpc/index.js';
 import type { SecurityCounters } from '../transport/security-counters.js';
 import type { ForwarderCounters } from './forwarder.js';
 

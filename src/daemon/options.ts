@@ -12,7 +12,8 @@ import {
   MAX_FORWARD_TIMEOUT_MS,
   MIN_REAP_INTERVAL_S,
 } from '../limits.js';
-import { PMAP_PORT, parseForwardRule, type ForwardRule } from '../rpcbind/index.js';
+import { PMAP_PORT } from '../proto/index.js';
+import { parseForwardRule, type ForwardRule } from '../rpcbind/index.js';
 import { DEFAULT_STATE_DIR } from './persistence.js';
 import { SECURITY_ARG_SPEC, SECURITY_USAGE, SecurityOptionError, securityOptionsFrom, type SecurityOptions } from './security-options.js';
 

@@ -10,7 +10,8 @@ import {
   SWEEP_MAX_TRACKED_SOURCES,
   SWEEP_WINDOW_MS,
 } from '../limits.js';
-import type { CallerContext, DenialReason, OperationClass, SecurityObserver } from '../rpcbind/index.js';
+import type { CallerContext } from '../rpc/index.js';
+import type { DenialReason, OperationClass, SecurityObserver } from '../rpcbind/index.js';
 import type { SecurityCounters } from '../transport/security-counters.js';
 import type { DaemonLog, EventFields } from './logger.js';
 

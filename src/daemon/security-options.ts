@@ -17,7 +17,8 @@ import {
   UDP_RECEIVE_BUFFER_BYTES,
   MAX_UDP_RECEIVE_BUFFER_BYTES,
 } from '../limits.js';
-import { OPERATION_CLASSES, parseNet, type OperationClass } from '../rpcbind/index.js';
+import { OPERATION_CLASSES, type OperationClass } from '../rpcbind/index.js';
+import { parseNet } from '../net/index.js';
 
 export interface SecurityOptions {
   allow: Record<OperationClass, string[]>;

@@ -2,7 +2,8 @@
 // read now) and the rate-limit admission functions of the transports.
 
 import { RATE_MAX_TRACKED_SOURCES } from '../limits.js';
-import { AccessPolicy, isLocalCaller, type CallerContext } from '../rpcbind/index.js';
+import { AccessPolicy, isLocalCaller } from '../rpcbind/index.js';
+import { type CallerContext } from '../rpc/index.js';
 import { RateLimiter } from '../transport/rate-limiter.js';
 import { loadHostsAccess } from './hosts-access.js';
 import type { SecurityLog } from './security-log.js';

@@ -5,14 +5,8 @@
 import { readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { MAX_REGISTRATIONS, MAX_WARMSTART_FILE_BYTES } from '../limits.js';
-import {
-  PMAP_PROG,
-  decodePmapList,
-  decodeRpcbList,
-  formatUaddr,
-  protToNetid,
-  type Registration,
-} from '../rpcbind/index.js';
+import { PMAP_PROG, decodePmapList, decodeRpcbList, formatUaddr } from '../proto/index.js';
+import { protToNetid, type Registration } from '../rpcbind/index.js';
 import { XdrError, XdrReader } from '../xdr/index.js';
 
 export const RPCBIND_WARMSTART_DIR = '/run/rpcbind';

@@ -4,3 +4,4 @@ export * from './auth.js';
 export * from './rpc-message.js';
 export * from './record-marking.js';
 export * from './dispatcher.js';
+export * from './caller.js';

@@ -4,10 +4,10 @@
 import type { XdrWriter } from '../xdr/index.js';
 import type { CallHeader } from '../rpc/index.js';
 import type { HandlerResult } from '../rpc/index.js';
-import type { CallerContext } from './caller.js';
+import type { CallerContext } from '../rpc/index.js';
 import type { ForwardRules } from './forward-rules.js';
 import type { Registration, Registry } from './registry.js';
-import type { RmtCallArgs } from './rpcb-types.js';
+import type { RmtCallArgs } from '../proto/index.js';
 import type { RpcbStats } from './stats.js';
 import type { AccessPolicy } from './access-policy.js';
 import type { SecurityObserver } from './security-events.js';

@@ -2,7 +2,7 @@
 // trust the caller's address, which a forwarded call would turn into ours), adjusted by the
 // administrator's allow and deny rules, and a loop guard nothing can lift.
 
-import { PMAP_PROG, PmapProc, RpcbProc } from './constants.js';
+import { PMAP_PROG, PmapProc, RpcbProc } from '../proto/index.js';
 
 /** A rule: a whole program (proc undefined) or one procedure of it. */
 export interface ForwardRule {

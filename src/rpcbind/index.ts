@@ -1,11 +1,8 @@
 // Binding core: registry, procedures, policy and statistics of program 100000 (no sockets).
-export * from './constants.js';
 export * from './caller.js';
 export * from './registry.js';
 export * from './stats.js';
 export * from './binding-state.js';
-export * from './rpcb-types.js';
-export * from './uaddr.js';
 export * from './netconfig.js';
 export * from './merge-address.js';
 export { createRpcbindProgram, selfRegistrations } from './rpcbind-program.js';

@@ -5,10 +5,10 @@
 // reference picks the host from the caller's source address and falls back to the first
 // non-loopback interface; the address the call arrived on is the one the caller can reach.)
 
-import type { CallerContext } from './caller.js';
-import { normalizeAddress } from './caller.js';
+import type { CallerContext } from '../rpc/index.js';
+import { normalizeAddress } from '../net/index.js';
 import { getNetconfig } from './netconfig.js';
-import { formatUaddr, parseUaddr } from './uaddr.js';
+import { formatUaddr, parseUaddr } from '../proto/index.js';
 
 /**
  * The merged address, or undefined when the registration cannot be merged (an unknown or

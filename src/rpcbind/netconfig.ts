@@ -2,8 +2,8 @@
 // conversions between universal addresses and transport addresses (struct sockaddr bytes).
 
 import { isIPv4, isIPv6, SocketAddress } from 'node:net';
-import { NcSemantics } from './constants.js';
-import { formatUaddr } from './uaddr.js';
+import { NcSemantics } from '../proto/index.js';
+import { formatUaddr } from '../proto/index.js';
 
 export interface NetconfigEntry {
   readonly netid: string;

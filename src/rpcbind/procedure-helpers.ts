@@ -6,7 +6,7 @@ import { MAX_REPLY_BYTES } from '../limits.js';
 import { RpcOutcome } from '../rpc/index.js';
 import type { CallHeader, HandlerResult, Procedure } from '../rpc/index.js';
 import type { BindingState } from './binding-state.js';
-import type { CallerContext } from './caller.js';
+import type { CallerContext } from '../rpc/index.js';
 import { isLocalCaller } from './caller.js';
 
 export type Proc<A, R> = Procedure<CallerContext, A, R>;

@@ -4,9 +4,9 @@ import { XdrError, XdrReader, XdrWriter } from '../xdr/index.js';
 import { remoteCallProcedure } from './remote-call.js';
 import type { AnyProcedure } from '../rpc/index.js';
 import type { BindingState, RemoteCallRequest } from './binding-state.js';
-import type { CallerContext } from './caller.js';
+import type { CallerContext } from '../rpc/index.js';
 import { ownerOf } from './caller.js';
-import { RPCB_VERS4 } from './constants.js';
+import { RPCB_VERS4 } from '../proto/index.js';
 import { mergeAddress } from './merge-address.js';
 import { getNetconfig, taddrToUaddr, uaddrToTaddr } from './netconfig.js';
 import {
@@ -25,18 +25,7 @@ import {
   WEAK_AUTH,
 } from './procedure-helpers.js';
 import type { Registration } from './registry.js';
-import {
-  decodeNetbuf,
-  decodeRpcb,
-  encodeNetbuf,
-  encodeRpcbEntryList,
-  encodeRpcbList,
-  rpcbListBytes,
-  encodeRpcbStatByVers,
-  type Netbuf,
-  type RpcbEntry,
-  type RpcbStatByVers,
-} from './rpcb-types.js';
+import { decodeNetbuf, decodeRpcb, encodeNetbuf, encodeRpcbEntryList, encodeRpcbList, rpcbListBytes, encodeRpcbStatByVers, type Netbuf, type RpcbEntry, type RpcbStatByVers } from '../proto/index.js';
 import { MAX_RECORD_BYTES } from '../limits.js';
 
 /** One cached rpcblist per registry, shared by the v3 and v4 DUMP. */

@@ -4,9 +4,9 @@ import type { XdrWriter } from '../xdr/index.js';
 import { remoteCallProcedure } from './remote-call.js';
 import type { AnyProcedure } from '../rpc/index.js';
 import type { BindingState } from './binding-state.js';
-import type { CallerContext } from './caller.js';
+import type { CallerContext } from '../rpc/index.js';
 import { ownerOf } from './caller.js';
-import { IPPROTO_TCP, IPPROTO_UDP, PMAP_VERS } from './constants.js';
+import { IPPROTO_TCP, IPPROTO_UDP, PMAP_VERS } from '../proto/index.js';
 import {
   afterChange,
   mayChange,
@@ -22,11 +22,7 @@ import {
   WEAK_AUTH,
 } from './procedure-helpers.js';
 import type { Registration } from './registry.js';
-import {
-  decodeMapping,
-  encodePmapList,
-  type PmapMapping,
-} from './rpcb-types.js';
+import { decodeMapping, encodePmapList, type PmapMapping } from '../proto/index.js';
 
 export function protToNetid(prot: number): 'udp' | 'tcp' | undefined {
   return prot === IPPROTO_UDP ? 'udp' : prot === IPPROTO_TCP ? 'tcp' : undefined;

@@ -9,10 +9,10 @@ import { XdrError } from '../xdr/index.js';
 import type { XdrReader, XdrWriter } from '../xdr/index.js';
 import { AcceptStat, RpcOutcome } from '../rpc/index.js';
 import type { BindingState, RemoteCallRequest, RemoteCallResult } from './binding-state.js';
-import type { CallerContext } from './caller.js';
+import type { CallerContext } from '../rpc/index.js';
 import { DEFAULT_FORWARD_RULES } from './forward-rules.js';
 import { declare, type Proc } from './procedure-helpers.js';
-import { decodeRmtCallArgs, type RmtCallArgs } from './rpcb-types.js';
+import { decodeRmtCallArgs, type RmtCallArgs } from '../proto/index.js';
 
 /** Target procedures never forwarded (the reference's list); NULL is always allowed. */
 export function isForwardingDenied(prog: number, proc: number, insecure: boolean): boolean {

@@ -6,12 +6,12 @@ import type { Program, ProgramVersion } from '../rpc/index.js';
 import { classify } from './access-policy.js';
 import { isLocalCaller, mayAmplify } from './caller.js';
 import type { BindingState } from './binding-state.js';
-import type { CallerContext } from './caller.js';
-import { PMAP_PROG, RPCB_HIGH_VERS, RPCB_LOW_VERS, RPCB_VERS4, RpcbProc } from './constants.js';
+import type { CallerContext } from '../rpc/index.js';
+import { PMAP_PROG, RPCB_HIGH_VERS, RPCB_LOW_VERS, RPCB_VERS4, RpcbProc } from '../proto/index.js';
 import { pmapProcedures } from './procedures-v2.js';
 import { rpcbProcedures } from './procedures-rpcb.js';
 import type { Registration } from './registry.js';
-import { formatUaddr } from './uaddr.js';
+import { formatUaddr } from '../proto/index.js';
 
 export function createRpcbindProgram(state: BindingState): Program<CallerContext> {
   const versions = new Map<number, ProgramVersion<CallerContext>>([

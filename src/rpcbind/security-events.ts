@@ -3,7 +3,7 @@
 // so a call on the hot path allocates nothing.
 
 import type { OperationClass } from './access-policy.js';
-import type { CallerContext } from './caller.js';
+import type { CallerContext } from '../rpc/index.js';
 
 export type DenialReason = 'access-rule' | 'not-local' | 'forward-rule';
 

@@ -3,8 +3,8 @@
 // newest row first. The tables are bounded: past the cap the oldest row is dropped.
 
 import { MAX_STAT_ADDR_ROWS, MAX_STAT_RMT_ROWS } from '../limits.js';
-import { MAX_PROC_BY_VERS, RPCBSTAT_HIGHPROC } from './constants.js';
-import type { AddrStatRow, RmtStatRow, RpcbStat, RpcbStatByVers } from './rpcb-types.js';
+import { MAX_PROC_BY_VERS, RPCBSTAT_HIGHPROC } from '../proto/index.js';
+import type { AddrStatRow, RmtStatRow, RpcbStat, RpcbStatByVers } from '../proto/index.js';
 
 interface VersionStats {
   info: Int32Array;

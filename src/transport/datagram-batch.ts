@@ -8,7 +8,7 @@
 // through Buffers on the same memory. Every datagram handed out is a copy, so nothing a
 // handler keeps (a forwarded call's arguments, say) points into the arena.
 
-import { loadKoffi } from './load-koffi.js';
+import { loadKoffi } from '../os/load-koffi.js';
 import { newSecurityCounters, type SecurityCounters } from './security-counters.js';
 
 /** What the batch counts: datagrams it drops unread, and replies the kernel refuses. */

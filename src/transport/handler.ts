@@ -2,7 +2,7 @@
 // logger. Transports never look inside messages.
 
 import type { Reply } from '../rpc/index.js';
-import type { CallerContext } from '../rpcbind/index.js';
+import type { CallerContext } from '../rpc/index.js';
 
 export interface MessageHandler {
   (msg: Buffer, ctx: CallerContext, maxReplyBytes: number): Reply | Promise<Reply>;

@@ -8,8 +8,8 @@
 // through the ancillary offset SKF_NET_OFF. A dual-stack IPv6 socket gets IPv4 packets with
 // an IPv4 header, so the program looks at the IP version first, not the socket's family.
 
-import { parseAddress, type Parsed } from '../rpcbind/index.js';
-import { loadKoffi } from './load-koffi.js';
+import { parseAddress, type Parsed } from '../net/index.js';
+import { loadKoffi } from '../os/load-koffi.js';
 
 const SOL_SOCKET = 1;
 const SO_RCVBUF = 8;

@@ -6,7 +6,7 @@
 // the interfaces), so the only work per message is a callback the caller coalesces.
 
 import net from 'node:net';
-import { loadKoffi } from './load-koffi.js';
+import { loadKoffi } from '../os/load-koffi.js';
 
 const AF_NETLINK = 16;
 const SOCK_RAW = 3;

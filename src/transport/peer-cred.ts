@@ -3,7 +3,7 @@
 // an unknown user.
 
 import type { Socket } from 'node:net';
-import { loadKoffi } from './load-koffi.js';
+import { loadKoffi } from '../os/load-koffi.js';
 
 const SOL_SOCKET = 1;
 const SO_PEERCRED = 17;

@@ -15,8 +15,8 @@ import {
 } from '../limits.js';
 import { RecordDecoder, encodeRecord, writeRecordMark } from '../rpc/index.js';
 import type { Reply } from '../rpc/index.js';
-import type { CallerContext, Netid } from '../rpcbind/index.js';
-import { normalizeAddress } from '../rpcbind/index.js';
+import type { CallerContext, Netid } from '../rpc/index.js';
+import { normalizeAddress } from '../net/index.js';
 import type { MessageHandler, TransportLog } from './handler.js';
 import { describeListenError } from './handler.js';
 import { peerCred } from './peer-cred.js';

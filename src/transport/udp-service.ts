@@ -10,7 +10,7 @@ import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { isIPv4 } from 'node:net';
 import { MAX_UDP_REPLY_BYTES, MIN_RPC_CALL_BYTES } from '../limits.js';
 import { replyBytes } from '../rpc/index.js';
-import type { CallerContext } from '../rpcbind/index.js';
+import type { CallerContext } from '../rpc/index.js';
 import { BATCH_DATAGRAMS, type DatagramBatch } from './datagram-batch.js';
 import type { MessageHandler, TransportLog } from './handler.js';
 import type { SecurityCounters } from './security-counters.js';

@@ -6,8 +6,9 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { XdrError, XdrReader } from '../../src/xdr/index.js';
 import { decodeCall, decodeReply, Dispatcher, RecordDecoder, encodeRecord, replyBytes } from '../../src/rpc/index.js';
-import { Registry, RpcbStats, createRpcbindProgram, selfRegistrations, type BindingState, type CallerContext } from '../../src/rpcbind/index.js';
-import { decodeMapping, decodeRpcb, decodeRmtCallArgs, decodeNetbuf, decodeRpcbStatByVers } from '../../src/rpcbind/index.js';
+import { Registry, RpcbStats, createRpcbindProgram, selfRegistrations, type BindingState } from '../../src/rpcbind/index.js';
+import { type CallerContext } from '../../src/rpc/index.js';
+import { decodeMapping, decodeRpcb, decodeRmtCallArgs, decodeNetbuf, decodeRpcbStatByVers } from '../../src/proto/index.js';
 import { everyProcedureCall } from '../helpers/rpc-calls.js';
 
 const UDP_CTX: CallerContext = { netid: 'udp', peerAddress: '127.0.0.1', peerPort: 700, localAddress: '127.0.0.1', uid: undefined };

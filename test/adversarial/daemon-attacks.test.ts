@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeReply } from '../../src/rpc/index.js';
-import { decodeRpcbList } from '../../src/rpcbind/index.js';
+import { decodeRpcbList } from '../../src/proto/index.js';
 import { daemons, findRepoRoot, startDaemon, type RunningDaemon } from '../helpers/daemons.js';
 import { TestHost } from '../helpers/netns.js';
 import { dumpCall, everyProcedureCall, getportCall, nullCall, record, rpcbSetCall, rpcbUnsetCall, setCall, unsetCall } from '../helpers/rpc-calls.js';

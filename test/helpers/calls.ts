@@ -3,7 +3,7 @@
 import { XdrReader, XdrWriter } from '../../src/xdr/index.js';
 import { writeCallHeader, decodeReply, encodeAuthSys, AuthFlavor } from '../../src/rpc/index.js';
 import type { OpaqueAuth, DecodedReply } from '../../src/rpc/index.js';
-import type { CallerContext } from '../../src/rpcbind/index.js';
+import type { CallerContext } from '../../src/rpc/index.js';
 
 export interface CallOptions {
   xid?: number;

@@ -3,7 +3,7 @@
 import type { XdrWriter } from '../../src/xdr/index.js';
 import { decodeReply } from '../../src/rpc/index.js';
 import { buildCall } from './calls.js';
-import { encodeMapping, encodeRpcb, encodeRmtCallArgs, encodeNetbuf } from '../../src/rpcbind/index.js';
+import { encodeMapping, encodeRpcb, encodeRmtCallArgs, encodeNetbuf } from '../../src/proto/index.js';
 
 export const PMAP_PROG = 100000;
 

@@ -1,6 +1,6 @@
 // Runs inside a TestHost (possibly as another user): applies the SET/UNSET calls given as JSON
 // in argv[2] over /run/rpcbind.sock and prints their boolean results as JSON.
-import type { Rpcb } from '../../src/rpcbind/index.js';
+import type { Rpcb } from '../../src/proto/index.js';
 import { RpcbClient } from './rpcb-client.js';
 
 export type Op = { op: 'set' | 'unset'; vers: 3 | 4; rpcb: Rpcb };

@@ -9,7 +9,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { before, describe, test } from 'node:test';
-import { PMAP_PROG, type Rpcb } from '../../src/rpcbind/index.js';
+import { PMAP_PROG, type Rpcb } from '../../src/proto/index.js';
 import { daemons, findRepoRoot, startDaemon, type RunningDaemon } from '../helpers/daemons.js';
 import { TestHost, waitFor } from '../helpers/netns.js';
 import { ConnectionClosed, RpcbClient, hostPath } from '../helpers/rpcb-client.js';

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { PMAP_PROG, type Rpcb } from '../../src/rpcbind/index.js';
+import { PMAP_PROG, type Rpcb } from '../../src/proto/index.js';
 import { daemons, findRepoRoot } from '../helpers/daemons.js';
 import { TestHost, waitFor } from '../helpers/netns.js';
 import { RpcbClient, hostPath } from '../helpers/rpcb-client.js';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AccessPolicy, AddressSet, classify, parseAddress } from '../../src/rpcbind/access-policy.js';
-import type { CallerContext } from '../../src/rpcbind/index.js';
+import { AccessPolicy, classify } from '../../src/rpcbind/index.js';
+import { AddressSet, parseAddress } from '../../src/net/index.js';
+import type { CallerContext } from '../../src/rpc/index.js';
 
 const ctx = (peerAddress: string, netid: CallerContext['netid'] = 'udp'): CallerContext => ({
   netid, peerAddress, peerPort: 1000, localAddress: '', uid: undefined,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { importWarmStart } from '../../src/daemon/warmstart-import.js';
-import { encodePmapList, encodeRpcbList } from '../../src/rpcbind/index.js';
+import { encodePmapList, encodeRpcbList } from '../../src/proto/index.js';
 import { XdrWriter } from '../../src/xdr/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rbt-warm-'));

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { XdrWriter } from '../../../src/xdr/index.js';
 import { AcceptStat, decodeCall, writeAcceptedHeader } from '../../../src/rpc/index.js';
-import { encodePmapCallResult } from '../../../src/rpcbind/rpcb-types.js';
+import { encodePmapCallResult } from '../../../src/proto/index.js';
 import { broadcast } from '../../../src/client/index.js';
 
 /** Answers every CALLIT with port 2049 and four result bytes. */

@@ -3,7 +3,8 @@ import { after, test } from 'node:test';
 import { Forwarder } from '../../../src/daemon/forwarder.js';
 import type { DatagramPort } from '../../../src/transport/forwarding-socket.js';
 import { AcceptStat, AuthFlavor, RpcOutcome, type CallHeader } from '../../../src/rpc/index.js';
-import type { CallerContext, RemoteCallRequest, RemoteCallResult } from '../../../src/rpcbind/index.js';
+import type { CallerContext } from '../../../src/rpc/index.js';
+import type { RemoteCallRequest, RemoteCallResult } from '../../../src/rpcbind/index.js';
 import { XdrReader, XdrWriter } from '../../../src/xdr/index.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };

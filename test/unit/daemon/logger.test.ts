@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { CallLog } from '../../../src/daemon/call-log.js';
 import { createLog, formatEvent } from '../../../src/daemon/logger.js';
 import type { CompletedCall } from '../../../src/rpc/index.js';
-import type { CallerContext } from '../../../src/rpcbind/index.js';
+import type { CallerContext } from '../../../src/rpc/index.js';
 
 function capture(): { lines: string[]; sink: { write(s: string): void } } {
   const lines: string[] = [];

@@ -3,7 +3,9 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AccessPolicy, encodeRmtCallArgs, type CallerContext } from '../../../src/rpcbind/index.js';
+import { AccessPolicy } from '../../../src/rpcbind/index.js';
+import { encodeRmtCallArgs } from '../../../src/proto/index.js';
+import { type CallerContext } from '../../../src/rpc/index.js';
 import { createLog } from '../../../src/daemon/logger.js';
 import { SecurityLog } from '../../../src/daemon/security-log.js';
 import { newSecurityCounters } from '../../../src/transport/security-counters.js';

@@ -2,15 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { XdrWriter } from '../../../src/xdr/index.js';
 import { AcceptStat, AuthStat } from '../../../src/rpc/index.js';
-import {
-  decodeNetbuf,
-  decodeRpcbEntryList,
-  decodeRpcbList,
-  decodeRpcbStatByVers,
-  encodeNetbuf,
-  encodeRpcb,
-  type Rpcb,
-} from '../../../src/rpcbind/index.js';
+import { decodeNetbuf, decodeRpcbEntryList, decodeRpcbList, decodeRpcbStatByVers, encodeNetbuf, encodeRpcb, type Rpcb } from '../../../src/proto/index.js';
 import { newBinding } from '../../helpers/binding.js';
 import { buildCall, ctx, localRoot, localUser, loopbackUdp, remoteUdp, reply, results } from '../../helpers/calls.js';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AcceptStat, AuthStat } from '../../../src/rpc/index.js';
-import { decodePmapList, decodeRpcbList, encodeMapping } from '../../../src/rpcbind/index.js';
+import { decodePmapList, decodeRpcbList, encodeMapping } from '../../../src/proto/index.js';
 import { newBinding } from '../../helpers/binding.js';
 import { buildCall, ctx, localUser, loopbackUdp, loopbackUdpPrivileged, remoteUdp, reply, results } from '../../helpers/calls.js';
 

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AcceptStat, AuthStat } from '../../../src/rpc/index.js';
-import { decodeRpcbStatByVers, isForwardingDenied } from '../../../src/rpcbind/index.js';
+import { decodeRpcbStatByVers } from '../../../src/proto/index.js';
+import { isForwardingDenied } from '../../../src/rpcbind/index.js';
 import { newBinding } from '../../helpers/binding.js';
 import { buildCall, ctx, loopbackUdp, reply, results } from '../../helpers/calls.js';
 
