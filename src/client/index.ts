@@ -19,3 +19,10 @@ export type { BroadcastReply } from './broadcast.js';
 export { registerService } from './service-registration.js';
 export type { Registration, RegistrationOptions, ServiceEndpoint } from './service-registration.js';
 export type { PmapMapping, Rpcb, RpcbEntry, RmtCallArgs, RmtCallRes, Netbuf, RpcbStat, RpcbStatByVers } from '../proto/index.js';
+export type { PmapCallResult } from '../proto/index.js';
+// What the public types above mention: the codec for custom argument encoders and result
+// decoders, and credentials (AUTH_SYS: encodeAuthSys gives the body of flavor 1).
+export { XdrReader, XdrWriter, XdrError } from '../xdr/index.js';
+export type { XdrErrorCode } from '../xdr/index.js';
+export { AUTH_NONE_EMPTY, encodeAuthSys } from '../rpc/index.js';
+export type { OpaqueAuth, AuthSysParms } from '../rpc/index.js';
