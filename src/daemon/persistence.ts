@@ -118,7 +118,12 @@ export function setUpPersistence(o: PersistenceOptions): Persistence {
     checking = import('./liveness-check.js')
       .then(({ reapDeadRegistrations }) => reapDeadRegistrations({ registry, log, journal, signal: aborter.signal }))
       .then(
-        (n) => log.debug(`liveness check (${why}): ${n} dropped`),
+        // The check after a restore is an event (operators and tests wait for it); the
+        // periodic ones are said only with -d.
+        (n) => {
+          if (why === 'periodic') log.debug(`liveness check (periodic): ${n} dropped`);
+          else log.event('liveness-check-done', { reason: why, dropped: n });
+        },
         (e) => log.error(`liveness check failed: ${(e as Error).stack ?? String(e)}`),
       )
       .finally(() => (checking = undefined));

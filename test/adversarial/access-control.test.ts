@@ -63,7 +63,11 @@ describe('access control, reload and rate limits', { timeout: 60_000 }, () => {
       gapMs: 1500, maxMs: 3500,
     });
     await host.run('sh', ['-c', `echo "rpcbind: ${B}" > /run/t.deny`]);
-    await new Promise((r) => setTimeout(r, 500));
+    // The held connection is open before the reload.
+    await waitFor(
+      async () => (await host.run('ss', ['-Htn', 'state', 'established', `( sport = :111 and dst ${A} )`])).stdout.trim() !== '',
+      { timeoutMs: 5000, what: 'the held connection established' },
+    );
     process.kill(daemon.process.pid!, 'SIGHUP');
     await waitFor(() => /configuration reloaded/.test(daemon.output()), { timeoutMs: 2000, what: 'reload' });
     assert.deepEqual(await udpOne(B, getportCall(7, 100000, 2)), { kind: 'auth-error', xid: 7, stat: 5 });

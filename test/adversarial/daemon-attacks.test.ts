@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { decodeReply } from '../../src/rpc/index.js';
 import { decodeRpcbList } from '../../src/proto/index.js';
 import { daemons, findRepoRoot, startDaemon, type RunningDaemon } from '../helpers/daemons.js';
-import { TestHost } from '../helpers/netns.js';
+import { TestHost, waitFor } from '../helpers/netns.js';
 import { dumpCall, everyProcedureCall, getportCall, nullCall, record, rpcbSetCall, rpcbUnsetCall, setCall, unsetCall } from '../helpers/rpc-calls.js';
 
 /** The daemon's LAN address; the attacker and the fresh client are on the remote host. */
@@ -57,6 +57,12 @@ async function registrations(): Promise<string[]> {
 }
 
 /** The three checks after every attack; returns the fresh client's time for the note. */
+/** TCP connections to port 111 from `peer` that the daemon's namespace holds established. */
+async function serverConnections(peer: string): Promise<number> {
+  const r = await host.run('ss', ['-Htn', 'state', 'established', `( sport = :${PORT} and dst ${peer} )`]);
+  return r.stdout.split('\n').filter((l) => l.trim() !== '').length;
+}
+
 async function healthy(what: string): Promise<void> {
   const u = await tool<UdpResult>({ op: 'udp', target: TARGET, from: FRESH, port: PORT, payloads: [getportCall(9, 100000, 2).toString('hex')], waitMs: 1000 });
   assert.equal(u.replies.length, 1, `${what}: fresh UDP client not answered`);
@@ -215,7 +221,8 @@ describe('daemon under attack', { timeout: 120_000 }, () => {
   test('2,000 idle connections: the least active are reaped, a fresh client is served', async () => {
     // From loopback, which the per-source share does not limit: this is the shared cap.
     const idleRun = tool<{ opened: number; closedByServer: number }>({ op: 'idle', target: '127.0.0.1', from: '127.0.0.1', port: PORT, count: 2000, holdMs: 4000 }, 30_000);
-    await new Promise((r) => setTimeout(r, 2500));
+    // While they are held: the daemon's side holds its limit of them.
+    await waitFor(async () => (await serverConnections('127.0.0.1')) >= 1000, { timeoutMs: 10_000, what: 'idle connections held' });
     await healthy('2,000 idle connections (while held)');
     const r = await idleRun;
     assert.ok(r.opened >= 1900, JSON.stringify(r));
@@ -225,7 +232,8 @@ describe('daemon under attack', { timeout: 120_000 }, () => {
 
   test('one source gets 64 connections at most; the others are closed at once, other sources are served', async () => {
     const idleRun = tool<{ opened: number; closedByServer: number }>({ op: 'idle', target: TARGET, from: ATTACKER, port: PORT, count: 300, holdMs: 2500 }, 30_000);
-    await new Promise((r) => setTimeout(r, 1500));
+    // While they are held: the source has its share open on the daemon's side.
+    await waitFor(async () => (await serverConnections(ATTACKER)) >= 64, { timeoutMs: 10_000, what: 'the source holding its share' });
     await healthy('300 connections from one source (while held)');
     const r = await idleRun;
     assert.ok(r.closedByServer >= 300 - 64, JSON.stringify(r));

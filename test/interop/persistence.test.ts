@@ -123,13 +123,15 @@ describe('durable registrations', { timeout: 120_000 }, () => {
         ],
       );
       c3.close();
-      await delay(1500); // the liveness check of restored entries has run: nothing was dropped
+      // The liveness check of restored entries has run: nothing was dropped.
+      await waitFor(() => /liveness-check-done/.test(d.output()), { timeoutMs: 15_000, what: `liveness check; output: ${d.output()}` });
+      assert.match(d.output(), /liveness-check-done reason="?restored entries"? dropped=0/);
       assert.deepEqual(await others(host), expected, d.output());
 
       await killHard(host, d);
       d = await startDaemon(host, ours);
       assert.deepEqual(await others(host), expected);
-      await delay(1500);
+      await waitFor(() => /liveness-check-done/.test(d.output()), { timeoutMs: 15_000, what: `liveness check; output: ${d.output()}` });
       assert.deepEqual(await others(host), expected, d.output());
       assert.doesNotMatch(d.output(), /unusable|state-not-durable/);
     }));
@@ -323,7 +325,7 @@ describe('durable registrations', { timeout: 120_000 }, () => {
         timeoutMs: 5_000,
         what: `warm-start files removed; output: ${d.output()}`,
       });
-      await delay(1500);
+      await waitFor(() => /liveness-check-done/.test(d.output()), { timeoutMs: 15_000, what: `liveness check; output: ${d.output()}` });
       assert.deepEqual(await others(host), registered, `the live ones stay: ${d.output()}`);
       assert.equal((await host.run(programs.client, ['127.0.0.1', 'tcp', 'add', '2', '3'])).stdout.trim(), '5');
       // Ours from now on: a restart reads our own file.
