@@ -2,8 +2,8 @@
 // from spawn to the first answer. Usage: node dist/bench/profile-start.js [entries] [out-dir]
 // then open the .cpuprofile in Chrome DevTools or summarise it with dist/bench/profile-summary.js.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { encodeSnapshot } from '../src/daemon/snapshot-format.js';
-import { JOURNAL_FILE_NAME, STATE_FILE_NAME } from '../src/daemon/state-store.js';
+import { encodeSnapshot } from '../src/daemon/persistence/snapshot-format.js';
+import { JOURNAL_FILE_NAME, STATE_FILE_NAME } from '../src/daemon/persistence/state-store.js';
 import type { Registration } from '../src/rpcbind/index.js';
 import { daemons } from '../test/helpers/daemons.js';
 import { TestHost } from '../test/helpers/netns.js';

@@ -2,8 +2,8 @@
 // daemon to its first answer (a NULL call on the local socket), and to a GETPORT that finds the
 // last restored entry. Runs in a private namespace. Usage: node dist/bench/restart-time.js
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { encodeSnapshot } from '../src/daemon/snapshot-format.js';
-import { JOURNAL_FILE_NAME, STATE_FILE_NAME } from '../src/daemon/state-store.js';
+import { encodeSnapshot } from '../src/daemon/persistence/snapshot-format.js';
+import { JOURNAL_FILE_NAME, STATE_FILE_NAME } from '../src/daemon/persistence/state-store.js';
 import { PmapProc, encodeMapping } from '../src/proto/index.js';
 import { type Registration } from '../src/rpcbind/index.js';
 import { daemons } from '../test/helpers/daemons.js';

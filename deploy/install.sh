@@ -44,7 +44,7 @@ if [ "$UNINSTALL" = yes ]; then
 fi
 
 NODE=$(command -v node) || { echo "install.sh: node is not on PATH" >&2; exit 1; }
-[ -f "$SRC/dist/src/daemon/main.bundle.cjs" ] || { echo "install.sh: $SRC is not built (run npm ci)" >&2; exit 1; }
+[ -f "$SRC/dist/src/cli/rpcbind.bundle.cjs" ] || { echo "install.sh: $SRC is not built (run npm ci)" >&2; exit 1; }
 # The daemon runs as the distribution's rpcbind user (it can read that daemon's warm-start
 # files), else as daemon.
 RUNAS=daemon

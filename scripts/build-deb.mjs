@@ -44,7 +44,7 @@ const NODE_MIN = '18.20';
 // Reproducible: file times and the changelog date come from the last commit (or SOURCE_DATE_EPOCH).
 const epoch = Number(process.env.SOURCE_DATE_EPOCH ?? execFileSync('git', ['-C', root, 'log', '-1', '--format=%ct'], { encoding: 'utf8' }).trim());
 
-for (const f of ['dist/src/daemon/main.bundle.cjs', 'dist/src/cli/rpcinfo.bundle.cjs']) {
+for (const f of ['dist/src/cli/rpcbind.bundle.cjs', 'dist/src/cli/rpcinfo.bundle.cjs']) {
   if (!existsSync(join(root, f))) throw new Error(`build-deb: ${f} is missing (run npm run build)`);
 }
 
@@ -70,7 +70,7 @@ put(`${LIB}/bin/package.json`, readFileSync(join(root, 'bin/package.json')));
 const withNode = (file) => readFileSync(join(root, file), 'utf8').replace(/^#!.*\n/, '#!/usr/bin/node\n');
 put(`${LIB}/bin/rpcbind.js`, withNode('bin/rpcbind.js'), 0o755);
 put(`${LIB}/bin/rpcinfo.js`, withNode('bin/rpcinfo.js'), 0o755);
-put(`${LIB}/dist/src/daemon/main.bundle.cjs`, stripSourceMap('dist/src/daemon/main.bundle.cjs'));
+put(`${LIB}/dist/src/cli/rpcbind.bundle.cjs`, stripSourceMap('dist/src/cli/rpcbind.bundle.cjs'));
 put(`${LIB}/dist/src/cli/rpcinfo.bundle.cjs`, stripSourceMap('dist/src/cli/rpcinfo.bundle.cjs'));
 copyRuntimeModules();
 const koffiNode = at(`${LIB}/node_modules/koffi/build/koffi/${koffiDir}/koffi.node`);

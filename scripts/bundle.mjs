@@ -1,10 +1,10 @@
-// Bundles the daemon into one CommonJS file, dist/src/daemon/main.bundle.cjs, which
+// Bundles the daemon into one CommonJS file, dist/src/cli/rpcbind.bundle.cjs, which
 // bin/rpcbind.js loads, and rpcinfo into dist/src/cli/rpcinfo.bundle.cjs for bin/rpcinfo.js: one
 // file to read and compile instead of ~100 ES modules to resolve, stat, link and compile one by one (bench: first answer after start). Run after tsc: the
 // input is tsc's output, so the bundle holds exactly the code the unit tests ran.
 //
 // Packages from node_modules stay outside (koffi is native; pino, sonic-boom and prom-client
-// are loaded lazily through createRequire). The bundle sits beside main.js so that the
+// are loaded lazily through createRequire). The bundle sits beside rpcbind-main.js so that the
 // import.meta.url-relative paths in the sources (package.json, bin/rpcbind.js) still resolve.
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
@@ -28,5 +28,5 @@ const common = {
 };
 
 // The daemon, and rpcinfo (one file each, as the Debian package ships them).
-await build({ ...common, entryPoints: ['dist/src/daemon/main.js'], outfile: 'dist/src/daemon/main.bundle.cjs' });
+await build({ ...common, entryPoints: ['dist/src/cli/rpcbind-main.js'], outfile: 'dist/src/cli/rpcbind.bundle.cjs' });
 await build({ ...common, entryPoints: ['dist/src/cli/rpcinfo-main.js'], outfile: 'dist/src/cli/rpcinfo.bundle.cjs' });

@@ -8,24 +8,24 @@ import { Dispatcher } from '../rpc/index.js';
 import { ForwardRules, Registry, RpcbStats, createRpcbindProgram, selfRegistrations, type BindingState } from '../rpcbind/index.js';
 import { type CallerContext } from '../rpc/index.js';
 import { newSecurityCounters, type SecurityCounters } from '../transport/security-counters.js';
-import { buildAccessPolicy, buildRateAdmit } from './security-setup.js';
-import { SecurityLog } from './security-log.js';
+import { buildAccessPolicy, buildRateAdmit } from './security/security-setup.js';
+import { SecurityLog } from './security/security-log.js';
 import { StreamService, type StreamLimits } from '../transport/stream-service.js';
 import { UdpService } from '../transport/udp-service.js';
 import { DatagramBatch } from '../transport/datagram-batch.js';
 import { ForwardingSocket } from '../transport/forwarding-socket.js';
 import { Forwarder } from './forwarder.js';
-import { FloodGuard, floodExemptions } from './flood-guard.js';
-import { CallLog } from './call-log.js';
+import { FloodGuard, floodExemptions } from './security/flood-guard.js';
+import { CallLog } from './observability/call-log.js';
 import { acquireInstanceLock, type InstanceLock } from './instance-lock.js';
 import { AddressMonitor } from './address-monitor.js';
 import { loadLibc } from './libc.js';
 import { hasIpv4, hasIpv6, withLoopback } from './local-addresses.js';
-import type { DaemonLog } from './logger.js';
-import { enableMetrics, metrics as defaultMetrics, type DaemonMetrics, type MetricsSink } from './metrics.js';
-import type { MetricsServer } from './metrics-server.js';
-import type { DaemonOptions } from './options.js';
-import { setUpPersistence } from './persistence.js';
+import type { DaemonLog } from './observability/logger.js';
+import { enableMetrics, metrics as defaultMetrics, type DaemonMetrics, type MetricsSink } from './observability/metrics.js';
+import type { MetricsServer } from './observability/metrics-server.js';
+import type { DaemonOptions } from './daemon-options.js';
+import { setUpPersistence } from './persistence/persistence.js';
 import { planReload } from './reload.js';
 import { describeInherited, type InheritedSocket } from './socket-activation.js';
 
@@ -270,7 +270,7 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
     }
     if (o.metrics && served) {
       // Loaded only when asked for: node:http alone takes milliseconds to load at start-up.
-      const { startMetricsServer } = await import('./metrics-server.js');
+      const { startMetricsServer } = await import('./observability/metrics-server.js');
       metricsServer = await startMetricsServer(o.metrics, served, log);
     }
   } catch (e) {

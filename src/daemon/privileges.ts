@@ -4,7 +4,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { chownSync, statSync } from 'node:fs';
-import type { DaemonOptions } from './options.js';
+import type { DaemonOptions } from './daemon-options.js';
 
 export interface UserIds {
   uid: number;

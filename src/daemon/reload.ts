@@ -2,8 +2,8 @@
 // and SecurityOptions (the type checker refuses a table that misses one), saying whether a
 // change is applied to the running daemon, and by which part, or waits for the next restart.
 
-import type { DaemonOptions } from './options.js';
-import type { SecurityOptions } from './security-options.js';
+import type { DaemonOptions } from './daemon-options.js';
+import type { SecurityOptions } from './security/security-options.js';
 
 /**
  * Where a changed option is applied at reload:

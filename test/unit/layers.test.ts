@@ -31,7 +31,7 @@ const ALLOWED: Readonly<Record<Part, readonly Part[]>> = {
   transport: ['xdr', 'rpc', 'net', 'os', 'limits'],
   daemon: ['xdr', 'rpc', 'proto', 'rpcbind', 'net', 'os', 'transport', 'limits'],
   client: ['xdr', 'rpc', 'proto', 'net', 'limits'],
-  cli: ['xdr', 'rpc', 'proto', 'net', 'limits', 'client', 'daemon', 'os'],
+  cli: ['xdr', 'rpc', 'proto', 'rpcbind', 'net', 'limits', 'client', 'daemon', 'os'],
 };
 
 /** Node built-ins and packages each part may import; anything else is refused. */
@@ -51,7 +51,10 @@ const EXTERNAL: Readonly<Record<Part, readonly string[]>> = {
     'node:url', 'node:util', 'node:events', 'pino', 'prom-client', 'sonic-boom',
   ],
   client: ['node:crypto', 'node:dgram', 'node:dns/promises', 'node:net', 'node:os', 'node:events'],
-  cli: ['node:dns/promises', 'node:fs', 'node:net', 'node:path', 'node:process', 'node:url'],
+  cli: [
+    'node:child_process', 'node:dns/promises', 'node:fs', 'node:net', 'node:path', 'node:process', 'node:url',
+    'node:util',
+  ],
 };
 
 const PARTS = Object.keys(ALLOWED) as Part[];

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DAEMON_OPTION_SPEC, toDaemonOptions, type DaemonOptions } from '../../../src/daemon/options.js';
+import { DAEMON_OPTION_SPEC, toDaemonOptions } from '../../../src/cli/rpcbind-options.js';
+import type { DaemonOptions } from '../../../src/daemon/daemon-options.js';
 import { RELOAD_RULES, flatOptions, planReload, type OptionKey } from '../../../src/daemon/reload.js';
 
 const defaults = (): DaemonOptions => toDaemonOptions({});
