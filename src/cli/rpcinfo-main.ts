@@ -54,100 +54,112 @@ const MODE_BY_LETTER: Record<string, Fn> = {
   s: 'RPCBDUMP_SHORT',
 };
 
-export async function runRpcinfo(argv: string[], o: RunOptions = {}): Promise<RunResult> {
-  const env = o.env ?? process.env;
-  const prog = o.prog ?? 'rpcinfo';
+/** What the command line asks for, or the result to print at once (an error, --help). */
+interface Request {
+  fn: Fn;
+  errflg: boolean;
+  netid: string | undefined;
+  address: string | undefined;
+  json: boolean;
+  timeoutMs: number | undefined;
+  /** -n with a non-zero port was given (refused with -p, as rpcinfo does). */
+  portGiven: boolean;
+  operands: string[];
+}
+
+function parseArgs(prog: string, argv: string[], env: NodeJS.ProcessEnv): Request | RunResult {
   const parsed = getopt(prog, argv, 'a:bdlmn:pstT:u', [
     { name: 'json', hasArg: false },
     { name: 'timeout', hasArg: true },
     { name: 'help', hasArg: false },
   ], env['POSIXLY_CORRECT'] !== undefined);
   if (!parsed.ok) return { code: 1, stdout: '', stderr: `${parsed.message}\n${USAGE.join('\n')}\n` };
-  let fn: Fn = 'NONE';
-  let errflg = false;
-  let netid: string | undefined;
-  let address: string | undefined;
-  let json = false;
-  let timeoutMs: number | undefined;
-  const early: string[] = [];
+  const req: Request = {
+    fn: 'NONE', errflg: false, netid: undefined, address: undefined, json: false, timeoutMs: undefined,
+    portGiven: false, operands: parsed.operands,
+  };
   for (const { opt, arg } of parsed.options) {
     const mode = MODE_BY_LETTER[opt];
     if (mode) {
-      if (fn !== 'NONE') errflg = true;
-      else fn = mode;
-      if (opt === 'a') address = arg;
+      if (req.fn !== 'NONE') req.errflg = true;
+      else req.fn = mode;
+      if (opt === 'a') req.address = arg;
       continue;
     }
     switch (opt) {
       case 'n': {
         if (!/^\s*[+-]?\d+$/.test(arg ?? '')) return { code: 1, stdout: '', stderr: `rpcinfo: ${arg} is illegal port number\n` };
-        if ((Number(arg) & 0xffff) !== 0) early.push('n');
+        if ((Number(arg) & 0xffff) !== 0) req.portGiven = true;
         break;
       }
       case 'T':
-        netid = arg;
+        req.netid = arg;
         break;
       case 'json':
-        json = true;
+        req.json = true;
         break;
       case 'help':
         return { code: 0, stdout: HELP, stderr: '' };
       case 'timeout': {
         const s = Number(arg);
         if (!Number.isFinite(s) || s <= 0 || s > 3600) return { code: 1, stdout: '', stderr: `rpcinfo: ${arg} is illegal timeout\n` };
-        timeoutMs = Math.round(s * 1000);
+        req.timeoutMs = Math.round(s * 1000);
         break;
       }
     }
   }
-  const ctx: Ctx = new Ctx({ prog, db: RpcDatabase.load(o.rpcPath), json, timeoutMs, socketPath: o.socketPath ?? RPCBIND_SOCKET_PATH });
+  return req;
+}
+
+/** Runs the mode the request names; a usage error or a failure ends it through CliExit. */
+async function runMode(ctx: Ctx, req: Request): Promise<void> {
+  const { netid, operands: args } = req;
+  if (req.errflg || (req.fn === 'ADDRPING' && netid === undefined)) ctx.usage();
+  const fn: Fn = req.fn !== 'NONE' ? req.fn : args.length > 1 ? 'PROGPING' : 'RPCBDUMP';
+  // Validates -T for modes that need a known transport up front.
+  const known = (): CliNetid | undefined => {
+    if (netid === undefined) return undefined;
+    if (!isNetid(netid)) ctx.die(`rpcinfo: Could not find ${netid}`);
+    return netid;
+  };
+  switch (fn) {
+    case 'PMAPDUMP':
+      if (req.portGiven) ctx.usage();
+      return pmapDump(ctx, args);
+    case 'TCPPING':
+      return ipPing(ctx, 'tcp', args);
+    case 'UDPPING':
+      return ipPing(ctx, 'udp', args);
+    case 'BROADCAST':
+      return broadcastPing(ctx, args);
+    case 'DELETES':
+      return deleteReg(ctx, netid, args);
+    case 'ADDRPING':
+      return addrPing(ctx, req.address ?? '', netid, args);
+    case 'PROGPING':
+      if (args.length < 2 || args.length > 3) ctx.usage();
+      return progPing(ctx, known(), args);
+    case 'RPCBDUMP':
+    case 'RPCBDUMP_SHORT':
+      if (args.length > 1) ctx.usage();
+      return rpcbDump(ctx, fn === 'RPCBDUMP_SHORT', args.length === 1 ? known() : undefined, args);
+    case 'RPCBGETSTAT':
+      return getStat(ctx, args);
+    case 'RPCBADDRLIST':
+      return addrList(ctx, known(), args);
+  }
+}
+
+export async function runRpcinfo(argv: string[], o: RunOptions = {}): Promise<RunResult> {
+  const prog = o.prog ?? 'rpcinfo';
+  const req = parseArgs(prog, argv, o.env ?? process.env);
+  if (!('fn' in req)) return req;
+  const ctx: Ctx = new Ctx({
+    prog, db: RpcDatabase.load(o.rpcPath), json: req.json, timeoutMs: req.timeoutMs,
+    socketPath: o.socketPath ?? RPCBIND_SOCKET_PATH,
+  });
   try {
-    if (errflg || (fn === 'ADDRPING' && netid === undefined)) ctx.usage();
-    const args = parsed.operands;
-    if (fn === 'NONE') fn = args.length > 1 ? 'PROGPING' : 'RPCBDUMP';
-    // Validates -T for modes that need a known transport up front.
-    const known = (): CliNetid | undefined => {
-      const n = netid;
-      if (n === undefined) return undefined;
-      if (!isNetid(n)) ctx.die(`rpcinfo: Could not find ${n}`);
-      return n;
-    };
-    switch (fn) {
-      case 'PMAPDUMP':
-        if (early.includes('n')) ctx.usage();
-        await pmapDump(ctx, args);
-        break;
-      case 'TCPPING':
-        await ipPing(ctx, 'tcp', args);
-        break;
-      case 'UDPPING':
-        await ipPing(ctx, 'udp', args);
-        break;
-      case 'BROADCAST':
-        await broadcastPing(ctx, args);
-        break;
-      case 'DELETES':
-        await deleteReg(ctx, netid, args);
-        break;
-      case 'ADDRPING':
-        await addrPing(ctx, address ?? '', netid, args);
-        break;
-      case 'PROGPING':
-        if (args.length < 2 || args.length > 3) ctx.usage();
-        await progPing(ctx, known(), args);
-        break;
-      case 'RPCBDUMP':
-      case 'RPCBDUMP_SHORT':
-        if (args.length > 1) ctx.usage();
-        await rpcbDump(ctx, fn === 'RPCBDUMP_SHORT', args.length === 1 ? known() : undefined, args);
-        break;
-      case 'RPCBGETSTAT':
-        await getStat(ctx, args);
-        break;
-      case 'RPCBADDRLIST':
-        await addrList(ctx, known(), args);
-        break;
-    }
+    await runMode(ctx, req);
     return { code: 0, stdout: ctx.out, stderr: ctx.err };
   } catch (e) {
     if (e instanceof CliExit) return { code: e.code, stdout: ctx.out, stderr: ctx.err };

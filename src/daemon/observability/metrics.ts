@@ -128,6 +128,7 @@ export class DaemonMetrics implements MetricsSink {
   #state: (() => StateHealth) | undefined;
   #defaultsOn = false;
 
+  /** Declares every series: a table of declarations, which counts as data for the size rule. */
   constructor(prom: PromClient) {
     this.#prom = prom;
     this.registry = new prom.Registry();
@@ -139,38 +140,26 @@ export class DaemonMetrics implements MetricsSink {
       registers,
     });
     const self = this;
-    new prom.Gauge({
-      name: 'rpcbind_registrations',
-      help: 'Entries in the registration table (including the portmapper itself)',
-      registers,
-      collect() {
-        this.set(self.#registrations());
-      },
-    });
-    new prom.Gauge({
-      name: 'rpcbind_connections_open',
-      help: 'Stream (TCP and local socket) connections open now',
-      registers,
-      collect() {
-        this.set(self.#openConnections());
-      },
-    });
-    new prom.Gauge({
-      name: 'rpcbind_shed_sources',
-      help: 'Sources whose packets are dropped in the kernel now (shed for being over their limits)',
-      registers,
-      collect() {
-        this.set(self.#shedSources());
-      },
-    });
-    new prom.Gauge({
-      name: 'rpcbind_udp_kernel_drops',
-      help: 'Datagrams the kernel dropped on the open UDP sockets: shed sources and full receive queues (SO_MEMINFO)',
-      registers,
-      collect() {
-        this.set(self.#kernelDrops());
-      },
-    });
+    this.#gauge(
+      'rpcbind_registrations',
+      'Entries in the registration table (including the portmapper itself)',
+      () => this.#registrations(),
+    );
+    this.#gauge(
+      'rpcbind_connections_open',
+      'Stream (TCP and local socket) connections open now',
+      () => this.#openConnections(),
+    );
+    this.#gauge(
+      'rpcbind_shed_sources',
+      'Sources whose packets are dropped in the kernel now (shed for being over their limits)',
+      () => this.#shedSources(),
+    );
+    this.#gauge(
+      'rpcbind_udp_kernel_drops',
+      'Datagrams the kernel dropped on the open UDP sockets: shed sources and full receive queues (SO_MEMINFO)',
+      () => this.#kernelDrops(),
+    );
     this.#connections = new prom.Counter({
       name: 'rpcbind_connections_total',
       help: 'Stream connections accepted or refused, by transport',
@@ -206,22 +195,16 @@ export class DaemonMetrics implements MetricsSink {
         for (const [k, outcome] of Object.entries(FORWARD_OUTCOMES)) this.inc({ outcome }, f.counters[k as keyof typeof FORWARD_OUTCOMES]);
       },
     });
-    new prom.Gauge({
-      name: 'rpcbind_forward_table_entries',
-      help: 'Forwarded calls awaiting their reply',
-      registers,
-      collect() {
-        this.set(self.#forwarding?.().inFlight ?? 0);
-      },
-    });
-    new prom.Gauge({
-      name: 'rpcbind_forward_table_capacity',
-      help: 'Forwarded calls that may await replies at once',
-      registers,
-      collect() {
-        this.set(self.#forwarding?.().capacity ?? 0);
-      },
-    });
+    this.#gauge(
+      'rpcbind_forward_table_entries',
+      'Forwarded calls awaiting their reply',
+      () => this.#forwarding?.().inFlight ?? 0,
+    );
+    this.#gauge(
+      'rpcbind_forward_table_capacity',
+      'Forwarded calls that may await replies at once',
+      () => this.#forwarding?.().capacity ?? 0,
+    );
     this.#stateWrites = new prom.Counter({
       name: 'rpcbind_state_writes_total',
       help: 'Writes of the registration state file, by result',
@@ -234,14 +217,11 @@ export class DaemonMetrics implements MetricsSink {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers,
     });
-    new prom.Gauge({
-      name: 'rpcbind_state_durable',
-      help: '1 while registration changes are being saved, 0 while they cannot be (see the state-not-durable log event)',
-      registers,
-      collect() {
-        this.set(self.#state === undefined || self.#state().durable ? 1 : 0);
-      },
-    });
+    this.#gauge(
+      'rpcbind_state_durable',
+      '1 while registration changes are being saved, 0 while they cannot be (see the state-not-durable log event)',
+      () => this.#state === undefined || this.#state().durable ? 1 : 0,
+    );
     new prom.Counter({
       name: 'rpcbind_state_refused_changes_total',
       help: 'SET and UNSET calls answered FALSE because the change could not be saved',
@@ -251,20 +231,31 @@ export class DaemonMetrics implements MetricsSink {
         this.inc(self.#state?.().refusedChanges ?? 0);
       },
     });
-    new prom.Gauge({
-      name: 'rpcbind_state_journal_reserve_bytes',
-      help: 'Journal space allocated ahead and not yet written (-1 where the file system cannot preallocate)',
-      registers,
-      collect() {
-        const r = self.#state?.().reserveBytes ?? 0;
-        this.set(r === Infinity ? -1 : r);
+    this.#gauge(
+      'rpcbind_state_journal_reserve_bytes',
+      'Journal space allocated ahead and not yet written (-1 where the file system cannot preallocate)',
+      () => {
+        const r = this.#state?.().reserveBytes ?? 0;
+        return r === Infinity ? -1 : r;
       },
-    });
+    );
     this.#reloads = new prom.Counter({
       name: 'rpcbind_config_reloads_total',
       help: 'SIGHUP configuration reloads, by result',
       labelNames: ['result'],
       registers,
+    });
+  }
+
+  /** A gauge whose value is read at scrape time. */
+  #gauge(name: string, help: string, read: () => number): void {
+    new this.#prom.Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
     });
   }
 

@@ -42,6 +42,76 @@ export interface Persistence {
 
 const key = (r: Registration): string => `${r.prog}:${r.vers}:${r.netid.toLowerCase()}:${r.addr}:${r.owner}`;
 
+/** What was restored at start-up, for the log line said once the daemon serves. */
+interface Restored {
+  report: string;
+  restored: number;
+  imported: boolean;
+}
+
+/** Fills the table from our own state files or, with none, from rpcbind's warm-start files. */
+function restore(o: PersistenceOptions, store: StateStore): Restored {
+  const { registry, log } = o;
+  const loaded = store.load();
+  if (loaded.kind === 'loaded') {
+    registry.restoreAll(loaded.entries);
+    for (const c of loaded.changes) {
+      if (c.op === 'add') registry.restore(c.reg);
+      else registry.remove(c.reg.prog, c.reg.vers, c.reg.netid);
+    }
+    const restored = registry.size - o.self.length;
+    return { report: `restored ${restored} registrations from ${store.file}`, restored, imported: false };
+  }
+  if (loaded.kind === 'missing') {
+    const warm = importWarmStart(o.warmStartDir ?? RPCBIND_WARMSTART_DIR);
+    if (warm.kind === 'imported') {
+      for (const p of warm.problems) log.warn(`rpcbind warm-start import: ${p}`);
+      registry.restoreAll(warm.entries);
+      const restored = warm.entries.length;
+      return { report: `imported ${restored} registrations from rpcbind's warm-start files`, restored, imported: true };
+    }
+  }
+  return { report: '', restored: 0, imported: false };
+}
+
+/** The background liveness checks: one after a restore, then every `reapIntervalS` if set. */
+function livenessChecks(o: PersistenceOptions, journal: ChangeJournal) {
+  const { registry, log } = o;
+  const aborter = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let checking: Promise<unknown> | undefined;
+  const check = (why: string): void => {
+    if (checking || aborter.signal.aborted) return;
+    // Loaded on first use, after the start (it brings the RPC client side and node:crypto).
+    checking = import('../liveness-check.js')
+      .then(({ reapDeadRegistrations }) => reapDeadRegistrations({ registry, log, journal, signal: aborter.signal }))
+      .then(
+        // The check after a restore is an event (operators and tests wait for it); the
+        // periodic ones are said only with -d.
+        (n) => {
+          if (why === 'periodic') log.debug(`liveness check (periodic): ${n} dropped`);
+          else log.event('liveness-check-done', { reason: why, dropped: n });
+        },
+        (e) => log.error(`liveness check failed: ${(e as Error).stack ?? String(e)}`),
+      )
+      .finally(() => (checking = undefined));
+  };
+  return {
+    start(restored: number): void {
+      // The checks start after the first answers can go out: they never delay the start.
+      if (restored > 0) setImmediate(() => check('restored entries'));
+      if (o.reapIntervalS >= MIN_REAP_INTERVAL_S) {
+        timer = setInterval(() => check('periodic'), o.reapIntervalS * 1000);
+        timer.unref();
+      }
+    },
+    stop(): void {
+      aborter.abort();
+      if (timer) clearInterval(timer);
+    },
+  };
+}
+
 /** Restores the table into `registry` (after the self entries) and returns the persistence handle. */
 export function setUpPersistence(o: PersistenceOptions): Persistence {
   const { registry, log } = o;
@@ -75,29 +145,8 @@ export function setUpPersistence(o: PersistenceOptions): Persistence {
       },
     }),
   });
-  const loaded = store.load();
   // Logged once the daemon serves, so that a failed start stays one line.
-  let report = '';
-  let restored = 0;
-  let imported = false;
-  if (loaded.kind === 'loaded') {
-    registry.restoreAll(loaded.entries);
-    for (const c of loaded.changes) {
-      if (c.op === 'add') registry.restore(c.reg);
-      else registry.remove(c.reg.prog, c.reg.vers, c.reg.netid);
-    }
-    restored = registry.size - o.self.length;
-    report = `restored ${restored} registrations from ${store.file}`;
-  } else if (loaded.kind === 'missing') {
-    const warm = importWarmStart(o.warmStartDir ?? RPCBIND_WARMSTART_DIR);
-    if (warm.kind === 'imported') {
-      for (const p of warm.problems) log.warn(`rpcbind warm-start import: ${p}`);
-      registry.restoreAll(warm.entries);
-      restored = warm.entries.length;
-      imported = true;
-      report = `imported ${restored} registrations from rpcbind's warm-start files`;
-    }
-  }
+  const { report, restored, imported } = restore(o, store);
   // From here every change goes to the journal; the portmapper's own entries are never saved.
   registry.observe((op, r) => {
     if (!undoing && !isSelf(r)) store.record(op, r);
@@ -107,27 +156,8 @@ export function setUpPersistence(o: PersistenceOptions): Persistence {
     persist: () => store.persist(),
     refused: () => store.refused(),
   };
+  const checks = livenessChecks(o, journal);
   let first: Promise<unknown> | undefined;
-
-  const aborter = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  let checking: Promise<unknown> | undefined;
-  const check = (why: string): void => {
-    if (checking || aborter.signal.aborted) return;
-    // Loaded on first use, after the start (it brings the RPC client side and node:crypto).
-    checking = import('../liveness-check.js')
-      .then(({ reapDeadRegistrations }) => reapDeadRegistrations({ registry, log, journal, signal: aborter.signal }))
-      .then(
-        // The check after a restore is an event (operators and tests wait for it); the
-        // periodic ones are said only with -d.
-        (n) => {
-          if (why === 'periodic') log.debug(`liveness check (periodic): ${n} dropped`);
-          else log.event('liveness-check-done', { reason: why, dropped: n });
-        },
-        (e) => log.error(`liveness check failed: ${(e as Error).stack ?? String(e)}`),
-      )
-      .finally(() => (checking = undefined));
-  };
   return {
     journal,
     store,
@@ -145,16 +175,10 @@ export function setUpPersistence(o: PersistenceOptions): Persistence {
             for (const p of consumeWarmStart(o.warmStartDir ?? RPCBIND_WARMSTART_DIR)) log.warn(`rpcbind warm-start import: ${p}`);
           }
         });
-      // The checks start after the first answers can go out: they never delay the start.
-      if (restored > 0) setImmediate(() => check('restored entries'));
-      if (o.reapIntervalS >= MIN_REAP_INTERVAL_S) {
-        timer = setInterval(() => check('periodic'), o.reapIntervalS * 1000);
-        timer.unref();
-      }
+      checks.start(restored);
     },
     async close() {
-      aborter.abort();
-      if (timer) clearInterval(timer);
+      checks.stop();
       await first;
       registry.observe(undefined);
       await store.close();
