@@ -23,7 +23,13 @@ try {
   let output = '';
   child.stderr!.setEncoding('utf8').on('data', (s: string) => (output += s));
   const open = () => RpcbClient.open(hostPath(host.holderPid, '/run/rpcbind.sock'));
-  await waitFor(async () => ((await open()).close(), true), { timeoutMs: 10_000, what: 'daemon' });
+  await waitFor(
+    async () => {
+      (await open()).close();
+      return true;
+    },
+    { timeoutMs: 10_000, what: 'daemon' },
+  );
   const results: Array<{ registrants: number; sets: number; setsPerSecond: number }> = [];
   let prog = 0x32000000;
   for (const n of REGISTRANTS) {
@@ -35,7 +41,7 @@ try {
       conns.map(async (c, w) => {
         // Bounded: by time, and by a count per phase so that the table (three phases) stays
         // below its cap of MAX_REGISTRATIONS.
-        for (let i = 0; sets < SETS_PER_PHASE && Date.now() < deadline; i++) {
+        for (let _i = 0; sets < SETS_PER_PHASE && Date.now() < deadline; _i++) {
           const ok = await c.set({ prog: prog++, vers: 1, netid: 'udp', addr: `198.51.100.${w % 250}.4.1`, owner: '' });
           if (!ok) throw new Error('SET refused');
           sets++;
@@ -48,7 +54,7 @@ try {
   }
   if (/state-not-durable/.test(output)) throw new Error(`the daemon could not write its state: ${output}`);
   const report = { bench: 'durable-set', stateDir: values['state-dir'] ?? '/run/rpcbind-ts (tmpfs)', seconds: SECONDS, ...benchConditions(), results };
-  process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   await host.stop(child);
 } finally {
   await host.dispose();

@@ -16,7 +16,7 @@ sock.on('error', () => {}); // ECONNREFUSED while nothing listens yet
 sock.on('message', (reply) => {
   // accepted SUCCESS with AUTH_NONE verifier: the port is at offset 24.
   if (reply.length >= 28 && reply.readUInt32BE(20) === 0 && reply.readUInt32BE(24) !== 0) {
-    process.stdout.write(JSON.stringify({ at: performance.timeOrigin + performance.now() }) + '\n');
+    process.stdout.write(`${JSON.stringify({ at: performance.timeOrigin + performance.now() })}\n`);
     process.exit(0);
   }
 });

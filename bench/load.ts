@@ -223,7 +223,7 @@ function run(spec: LoadSpec): Promise<LoadResult> {
 const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec;
 run(spec).then(
   (r) => {
-    process.stdout.write(JSON.stringify(r) + '\n', () => process.exit(0));
+    process.stdout.write(`${JSON.stringify(r)}\n`, () => process.exit(0));
   },
   (e: unknown) => {
     process.stderr.write(`load: ${String(e)}\n`);

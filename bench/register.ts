@@ -117,7 +117,7 @@ const t0 = Date.now();
 const done = path === '--warmstart' ? Promise.resolve(writeWarmstart(count, process.argv[4] ?? '/run/rpcbind')).then(() => 0) : register(count, path);
 done.then(
   (failed) => {
-    process.stdout.write(JSON.stringify({ count, failed, ms: Date.now() - t0 }) + '\n');
+    process.stdout.write(`${JSON.stringify({ count, failed, ms: Date.now() - t0 })}\n`);
     process.exit(failed === 0 ? 0 : 1);
   },
   (e: unknown) => {

@@ -5,7 +5,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { encodeSnapshot } from '../src/daemon/persistence/snapshot-format.js';
 import { JOURNAL_FILE_NAME, STATE_FILE_NAME } from '../src/daemon/persistence/state-store.js';
 import { PmapProc, encodeMapping } from '../src/proto/index.js';
-import { type Registration } from '../src/rpcbind/index.js';
+import type { Registration } from '../src/rpcbind/index.js';
 import { daemons } from '../test/helpers/daemons.js';
 import { TestHost } from '../test/helpers/netns.js';
 import { hostPath } from '../test/helpers/rpcb-client.js';
@@ -53,7 +53,7 @@ try {
     }
     results.push(row);
   }
-  process.stdout.write(JSON.stringify({ bench: 'restart-time', runs: RUNS, ...benchConditions(), results }, null, 2) + '\n');
+  process.stdout.write(`${JSON.stringify({ bench: 'restart-time', runs: RUNS, ...benchConditions(), results }, null, 2)}\n`);
 } finally {
   await host.dispose();
 }

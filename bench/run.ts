@@ -170,7 +170,10 @@ async function throughput(report: Report): Promise<void> {
       for (let rep = 0; rep < reps; rep++) {
         for (const w of workloads) {
           let row = report.rows.find((r) => r.registrations === level && r.workload === w.name);
-          if (!row) report.rows.push((row = { registrations: level, workload: w.name, reference: [], ours: [] }));
+          if (!row) {
+            row = { registrations: level, workload: w.name, reference: [], ours: [] };
+            report.rows.push(row);
+          }
           // Alternate which daemon goes first, so drift in the machine's load hits both alike.
           const order = rep % 2 === 0 ? DAEMONS : [...DAEMONS].reverse();
           for (const d of order) {

@@ -126,4 +126,4 @@ const report = {
   rpcbind: row('reference'),
   ours: row('ours'),
 };
-process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

@@ -1,7 +1,7 @@
 // The error texts Linux rpcinfo prints (libtirpc's clnt_sperrno / clnt_sperror /
 // clnt_spcreateerror and glibc's strerror), rebuilt from RpcClientError values.
 
-import { ClntStat, RpcClientError } from '../client/index.js';
+import { ClntStat, type RpcClientError } from '../client/index.js';
 
 const RPC_ERRLIST = [
   'RPC: Success',

@@ -166,7 +166,7 @@ export function toDaemonOptions(values: RawValues): DaemonOptions {
   const socketPath = str(values, 'socket') ?? '/run/rpcbind.sock';
   if (socketPath === '' || socketPath.length > 100) throw new UsageError(`bad socket path: ${socketPath}`);
   const lockFile =
-    str(values, 'lock-file') ?? (socketPath.endsWith('.sock') ? socketPath.slice(0, -5) + '.lock' : socketPath + '.lock');
+    str(values, 'lock-file') ?? (socketPath.endsWith('.sock') ? `${socketPath.slice(0, -5)}.lock` : `${socketPath}.lock`);
   const logFormat = str(values, 'log-format') ?? 'text';
   if (logFormat !== 'text' && logFormat !== 'json') throw new UsageError(`bad log format: ${logFormat} (text or json)`);
   const metricsText = str(values, 'metrics');

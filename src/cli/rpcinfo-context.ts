@@ -1,7 +1,7 @@
 // What every rpcinfo mode shares: buffered stdout/stderr, the exit signal, the program database,
 // the options, and the number parsers whose error texts match Linux rpcinfo.
 
-import { RpcDatabase } from './etc-rpc.js';
+import type { RpcDatabase } from './etc-rpc.js';
 
 export class CliExit extends Error {
   readonly code: number;
@@ -56,7 +56,7 @@ export class Ctx {
   }
 
   usage(): never {
-    this.err += USAGE.join('\n') + '\n';
+    this.err += `${USAGE.join('\n')}\n`;
     throw new CliExit(1);
   }
 

@@ -6,5 +6,5 @@ import type { Ctx } from './rpcinfo-context.js';
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue };
 
 export function printJson(ctx: Ctx, v: { mode: string; [k: string]: JsonValue }): void {
-  ctx.print(JSON.stringify(v, null, 2) + '\n');
+  ctx.print(`${JSON.stringify(v, null, 2)}\n`);
 }

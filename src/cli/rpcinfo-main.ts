@@ -72,7 +72,7 @@ function parseArgs(prog: string, argv: string[], env: NodeJS.ProcessEnv): Reques
     { name: 'json', hasArg: false },
     { name: 'timeout', hasArg: true },
     { name: 'help', hasArg: false },
-  ], env['POSIXLY_CORRECT'] !== undefined);
+  ], env.POSIXLY_CORRECT !== undefined);
   if (!parsed.ok) return { code: 1, stdout: '', stderr: `${parsed.message}\n${USAGE.join('\n')}\n` };
   const req: Request = {
     fn: 'NONE', errflg: false, netid: undefined, address: undefined, json: false, timeoutMs: undefined,
@@ -164,7 +164,7 @@ export async function runRpcinfo(argv: string[], o: RunOptions = {}): Promise<Ru
   } catch (e) {
     if (e instanceof CliExit) return { code: e.code, stdout: ctx.out, stderr: ctx.err };
     // A bug, not a protocol outcome: still no stack trace on a user's terminal.
-    return { code: 1, stdout: ctx.out, stderr: ctx.err + `rpcinfo: internal error: ${e instanceof Error ? e.message : String(e)}\n` };
+    return { code: 1, stdout: ctx.out, stderr: `${ctx.err}rpcinfo: internal error: ${e instanceof Error ? e.message : String(e)}\n` };
   }
 }
 
@@ -172,7 +172,7 @@ export async function runRpcinfo(argv: string[], o: RunOptions = {}): Promise<Ru
 export async function main(): Promise<void> {
   const script = process.argv[1] ?? 'rpcinfo';
   const prog = basename(script).replace(/\.js$/, '');
-  const r = await runRpcinfo(process.argv.slice(2), { prog, ...(process.env['RPCINFO_SOCKET'] ? { socketPath: process.env['RPCINFO_SOCKET'] } : {}) });
+  const r = await runRpcinfo(process.argv.slice(2), { prog, ...(process.env.RPCINFO_SOCKET ? { socketPath: process.env.RPCINFO_SOCKET } : {}) });
   process.stdout.write(r.stdout);
   process.stderr.write(r.stderr);
   // Exit once output is flushed: no socket or timer left behind may keep us alive.

@@ -1,7 +1,7 @@
 // rpcinfo's ping modes: -t/-u (ip_ping), -T netid host (progping), -a uaddr (addrping), and
 // our extension `rpcinfo HOST PROG [VERS]` without -T: tcp, then udp.
 
-import { MAX_VERS, RpcClient, RpcClientError, connectTransport } from '../client/index.js';
+import { MAX_VERS, RpcClient, type RpcClientError, connectTransport } from '../client/index.js';
 import { parseUaddr } from '../proto/index.js';
 import { sperror, spcreateerror } from './clnt-messages.js';
 import { CliExit, isNetid } from './rpcinfo-context.js';
@@ -31,7 +31,7 @@ function report(ctx: Ctx, prog: number, o: Outcome, results: Outcome[]): boolean
   results.push(o);
   if (ctx.json) return !o.error;
   if (o.error) {
-    ctx.eprint(sperror('rpcinfo', o.error) + '\n');
+    ctx.eprint(`${sperror('rpcinfo', o.error)}\n`);
     ctx.print(`program ${prog} version ${o.vers} is not available\n`);
     return false;
   }

@@ -58,15 +58,15 @@ function getaddrStat(ctx: Ctx, s: RpcbStat): string {
 
 export function formatStats(ctx: Ctx, st: RpcbStatByVers): string {
   const [v2, v3, v4] = st;
-  let out = 'PORTMAP (version 2) statistics\n' + table(v2, PMAP_HDR, 0, 5, false) + '\n';
-  if (v2.info[CALLIT]) out += 'PMAP_RMTCALL call statistics\n' + rmtcallStat(ctx, v2, false) + '\n';
-  if (v2.info[GETADDR]) out += 'PMAP_GETPORT call statistics\n' + getaddrStat(ctx, v2) + '\n';
-  out += 'RPCBIND (version 3) statistics\n' + table(v3, RPCB3_HDR, 0, 8, false) + '\n';
-  if (v3.info[CALLIT]) out += 'RPCB_RMTCALL (version 3) call statistics\n' + rmtcallStat(ctx, v3, false) + '\n';
-  if (v3.info[GETADDR]) out += 'RPCB_GETADDR (version 3) call statistics\n' + getaddrStat(ctx, v3) + '\n';
-  out += 'RPCBIND (version 4) statistics\n' + table(v4, RPCB4_HDR, 0, 8, true) + table(v4, RPCB4_HDR, 9, 12, true);
-  if (v4.info[CALLIT] || v4.info[10]) out += '\nRPCB_RMTCALL (version 4) call statistics\n' + rmtcallStat(ctx, v4, true);
-  if (v4.info[GETADDR]) out += '\nRPCB_GETADDR (version 4) call statistics\n' + getaddrStat(ctx, v4);
+  let out = `PORTMAP (version 2) statistics\n${table(v2, PMAP_HDR, 0, 5, false)}\n`;
+  if (v2.info[CALLIT]) out += `PMAP_RMTCALL call statistics\n${rmtcallStat(ctx, v2, false)}\n`;
+  if (v2.info[GETADDR]) out += `PMAP_GETPORT call statistics\n${getaddrStat(ctx, v2)}\n`;
+  out += `RPCBIND (version 3) statistics\n${table(v3, RPCB3_HDR, 0, 8, false)}\n`;
+  if (v3.info[CALLIT]) out += `RPCB_RMTCALL (version 3) call statistics\n${rmtcallStat(ctx, v3, false)}\n`;
+  if (v3.info[GETADDR]) out += `RPCB_GETADDR (version 3) call statistics\n${getaddrStat(ctx, v3)}\n`;
+  out += `RPCBIND (version 4) statistics\n${table(v4, RPCB4_HDR, 0, 8, true)}${table(v4, RPCB4_HDR, 9, 12, true)}`;
+  if (v4.info[CALLIT] || v4.info[10]) out += `\nRPCB_RMTCALL (version 4) call statistics\n${rmtcallStat(ctx, v4, true)}`;
+  if (v4.info[GETADDR]) out += `\nRPCB_GETADDR (version 4) call statistics\n${getaddrStat(ctx, v4)}`;
   return out;
 }
 

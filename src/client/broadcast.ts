@@ -3,7 +3,7 @@
 
 import dgram from 'node:dgram';
 import { networkInterfaces } from 'node:os';
-import { XdrReader, XdrWriter } from '../xdr/index.js';
+import { type XdrReader, XdrWriter } from '../xdr/index.js';
 import { decodeReply, writeCallHeader } from '../rpc/index.js';
 import { MAX_DATAGRAM_BYTES, MAX_RECORD_BYTES } from '../limits.js';
 import { PMAP_PORT, PMAP_PROG, PmapProc } from '../proto/index.js';
@@ -40,6 +40,7 @@ export function broadcastAddresses(): string[] {
  */
 export async function broadcast(
   call: { prog: number; vers: number; proc: number; args?: Buffer },
+  // biome-ignore lint/suspicious/noConfusingVoidType: a callback that returns nothing goes on listening
   onReply: (r: BroadcastReply) => boolean | void,
   opts: { timeoutMs?: number; addresses?: string[]; port?: number } = {},
 ): Promise<number> {
@@ -77,6 +78,7 @@ export async function broadcast(
       }
       count++;
       // The caller's exception is the caller's to see, not a malformed reply.
+      // biome-ignore lint/suspicious/noConfusingVoidType: what onReply returns
       let stop: boolean | void;
       try {
         stop = onReply(reply);

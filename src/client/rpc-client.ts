@@ -1,7 +1,7 @@
 // A client for one (program, version) over one transport: encodes the call, maps every kind of
 // reply onto an RpcClientError code, decodes results with the caller's bounded decoder.
 
-import { XdrError, XdrReader, XdrWriter } from '../xdr/index.js';
+import { XdrError, type XdrReader, XdrWriter } from '../xdr/index.js';
 import { AcceptStat, decodeReply, writeCallHeader } from '../rpc/index.js';
 import type { OpaqueAuth } from '../rpc/index.js';
 import { CLIENT_CALL_TIMEOUT_MS, MAX_RECORD_BYTES } from '../limits.js';
@@ -71,7 +71,7 @@ export class RpcClient {
       throw e;
     }
     const reply = await this.transport.exchange(xid, w.toBuffer(), this.timeoutMs);
-    let decoded;
+    let decoded: ReturnType<typeof decodeReply>;
     try {
       decoded = decodeReply(reply);
     } catch (e) {

@@ -1,6 +1,6 @@
 // Typed client for program 100000: portmap v2 and rpcbind v3/v4 procedures over any transport.
 
-import { XdrReader } from '../xdr/index.js';
+import type { XdrReader } from '../xdr/index.js';
 import {
   MAX_DATAGRAM_BYTES,
   MAX_NETBUF_BYTES,

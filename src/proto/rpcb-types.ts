@@ -1,7 +1,7 @@
 // Wire structs of program 100000 (RFC 1833), each encoder beside its decoder. Shared by the
 // daemon's procedures and the client library.
 
-import { XdrReader, XdrWriter } from '../xdr/index.js';
+import type { XdrReader, XdrWriter } from '../xdr/index.js';
 import {
   MAX_NETBUF_BYTES,
   MAX_NETID_BYTES,

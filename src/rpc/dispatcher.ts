@@ -2,7 +2,7 @@
 // that turns outcomes into replies (decode error -> GARBAGE_ARGS, unknown -> PROG_UNAVAIL /
 // PROG_MISMATCH / PROC_UNAVAIL, bug -> SYSTEM_ERR).
 
-import { XdrError, XdrReader, XdrWriter } from '../xdr/index.js';
+import { XdrError, type XdrReader, XdrWriter } from '../xdr/index.js';
 import { AcceptStat, AuthStat } from './constants.js';
 import type { CallHeader } from './rpc-message.js';
 import {

@@ -1,7 +1,7 @@
 // RPC messages (RFC 5531): decoding calls and encoding every kind of reply (server side),
 // encoding calls and decoding replies (client side). Decode failures are values, not throws.
 
-import { XdrError, XdrReader, XdrWriter } from '../xdr/index.js';
+import { XdrError, XdrReader, type XdrWriter } from '../xdr/index.js';
 import { AUTH_NONE_EMPTY, decodeAuthSys, decodeOpaqueAuth, encodeOpaqueAuth } from './auth.js';
 import type { AuthSysParms, OpaqueAuth } from './auth.js';
 import {

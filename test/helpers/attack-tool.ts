@@ -27,7 +27,10 @@ async function udp(s: Extract<Spec, { op: 'udp' }>): Promise<unknown> {
   const replies: Array<{ xid: number; bytes: number; hex: string }> = [];
   const t0 = Date.now();
   let firstReplyMs: number | undefined;
-  sock.on('message', (m) => (firstReplyMs ??= Date.now() - t0) && replies.push({ xid: m.length >= 4 ? m.readUInt32BE(0) : -1, bytes: m.length, hex: m.length <= 64 ? m.toString('hex') : '' }));
+  sock.on('message', (m) => {
+    firstReplyMs ??= Date.now() - t0;
+    replies.push({ xid: m.length >= 4 ? m.readUInt32BE(0) : -1, bytes: m.length, hex: m.length <= 64 ? m.toString('hex') : '' });
+  });
   const sent: number[] = [];
   let i = 0;
   for (const hex of s.payloads) {

@@ -2,7 +2,7 @@
 
 import { Dispatcher, replyBytes } from '../../src/rpc/index.js';
 import { Registry, RpcbStats, createRpcbindProgram, selfRegistrations, type BindingState } from '../../src/rpcbind/index.js';
-import { type CallerContext } from '../../src/rpc/index.js';
+import type { CallerContext } from '../../src/rpc/index.js';
 
 export interface TestBinding {
   state: BindingState;

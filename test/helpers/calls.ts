@@ -1,6 +1,6 @@
 // Builders for RPC calls and readers for replies, shared by unit and adversarial tests.
 
-import { XdrReader, XdrWriter } from '../../src/xdr/index.js';
+import { type XdrReader, XdrWriter } from '../../src/xdr/index.js';
 import { writeCallHeader, decodeReply, encodeAuthSys, AuthFlavor } from '../../src/rpc/index.js';
 import type { OpaqueAuth, DecodedReply } from '../../src/rpc/index.js';
 import type { CallerContext } from '../../src/rpc/index.js';

@@ -32,5 +32,5 @@ for (let i = 0; i < want; i++) {
   const buf = Buffer.alloc(4096);
   const n = Number(recv(fd, buf, buf.length, 0));
   if (n < 0) process.exit(1);
-  process.stdout.write(JSON.stringify(buf.subarray(0, n).toString()) + '\n');
+  process.stdout.write(`${JSON.stringify(buf.subarray(0, n).toString())}\n`);
 }

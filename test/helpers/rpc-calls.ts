@@ -58,7 +58,9 @@ export function everyProcedureCall(xid = 1): BuiltCall[] {
   const none = (): void => {};
   const out: BuiltCall[] = [];
   const v2: Array<[string, (w: XdrWriter) => void]> = [['NULL', none], ['SET', map], ['UNSET', map], ['GETPORT', map], ['DUMP', none], ['CALLIT', rmt]];
-  v2.forEach(([name, a], proc) => out.push({ name: `v2 ${name}`, vers: 2, proc, bytes: call(xid + out.length, 2, proc, a) }));
+  v2.forEach(([name, a], proc) => {
+    out.push({ name: `v2 ${name}`, vers: 2, proc, bytes: call(xid + out.length, 2, proc, a) });
+  });
   for (const vers of [3, 4]) {
     const procs: Array<[string, (w: XdrWriter) => void]> = [
       ['NULL', none], ['SET', rpcb], ['UNSET', rpcb], ['GETADDR', rpcb], ['DUMP', none], [vers === 3 ? 'CALLIT' : 'BCAST', rmt],
@@ -66,7 +68,9 @@ export function everyProcedureCall(xid = 1): BuiltCall[] {
       ['TADDR2UADDR', (w) => encodeNetbuf(w, { maxlen: 16, buf: Buffer.from('0200006f7f0000010000000000000000', 'hex') })],
     ];
     if (vers === 4) procs.push(['GETVERSADDR', rpcb], ['INDIRECT', rmt], ['GETADDRLIST', rpcb], ['GETSTAT', none]);
-    procs.forEach(([name, a], proc) => out.push({ name: `v${vers} ${name}`, vers, proc, bytes: call(xid + out.length, vers, proc, a) }));
+    procs.forEach(([name, a], proc) => {
+      out.push({ name: `v${vers} ${name}`, vers, proc, bytes: call(xid + out.length, vers, proc, a) });
+    });
   }
   return out;
 }

@@ -155,7 +155,7 @@ async function main(): Promise<void> {
   const steps = JSON.parse(process.argv[2] ?? '[]') as ProbeStep[];
   const out: ProbeResult[] = [];
   for (const s of steps.slice(0, MAX_STEPS)) out.push(await runStep(s));
-  process.stdout.write(JSON.stringify(out) + '\n');
+  process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
 if (process.argv[1]?.endsWith('rpc-probe.js')) {

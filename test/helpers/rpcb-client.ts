@@ -3,7 +3,7 @@
 import { connect, type Socket } from 'node:net';
 import { RecordDecoder, decodeReply, encodeRecord, writeCallHeader } from '../../src/rpc/index.js';
 import { PMAP_PROG, PmapProc, RpcbProc, decodePmapList, decodeRpcbList, encodeMapping, encodeRpcb, type PmapMapping, type Rpcb } from '../../src/proto/index.js';
-import { XdrReader, XdrWriter } from '../../src/xdr/index.js';
+import { type XdrReader, XdrWriter } from '../../src/xdr/index.js';
 
 const MAX_REPLY_BYTES = 64 * 1024 * 1024;
 
@@ -63,7 +63,8 @@ export class RpcbClient {
 
   call(vers: number, proc: number, args: (w: XdrWriter) => void = () => {}): Promise<XdrReader> {
     if (this.#closed) return Promise.reject(new ConnectionClosed('connection closed'));
-    const xid = (this.#xid = (this.#xid + 1) >>> 0);
+    this.#xid = (this.#xid + 1) >>> 0;
+    const xid = this.#xid;
     const w = new XdrWriter(256);
     writeCallHeader(w, { xid, prog: PMAP_PROG, vers, proc });
     args(w);

@@ -10,4 +10,4 @@ const c = await RpcbClient.open('/run/rpcbind.sock');
 const results: boolean[] = [];
 for (const o of ops) results.push(o.op === 'set' ? await c.set(o.rpcb, o.vers) : await c.unset(o.rpcb, o.vers));
 c.close();
-process.stdout.write(JSON.stringify(results) + '\n');
+process.stdout.write(`${JSON.stringify(results)}\n`);
