@@ -257,5 +257,5 @@ function callerContext(sock: net.Socket, netid: Netid): CallerContext {
 }
 
 function isV4Mapped(addr: string | undefined): boolean {
-  return addr !== undefined && addr.startsWith('::ffff:') && addr.includes('.');
+  return addr?.startsWith('::ffff:') === true && addr.includes('.');
 }

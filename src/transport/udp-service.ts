@@ -219,7 +219,7 @@ export class UdpService {
       peerIsThisHost: this.#o.isOwnAddress?.(peer) === true,
     };
     if (!this.#gate.admits(ctx)) return undefined;
-    let reply;
+    let reply: Reply | Promise<Reply>;
     try {
       reply = this.#o.handler(msg, ctx, MAX_UDP_REPLY_BYTES);
     } catch (e) {

@@ -115,7 +115,11 @@ test('a peer that does not read: reading stops with one drain listener, and resu
   const warnings = watchWarnings(t);
   const big = Buffer.alloc(256 * 1024, 7);
   let served = 0;
-  const p = await pair(t, { handler: () => (served++, [big]), maxPendingOutputBytes: 64 * 1024 * 1024 });
+  const handler = (): Reply => {
+    served++;
+    return [big];
+  };
+  const p = await pair(t, { handler, maxPendingOutputBytes: 64 * 1024 * 1024 });
   p.client.pause();
   // 40 calls in one chunk, 10 MB of replies: far more than the kernel's buffers take.
   p.client.write(Buffer.concat(Array.from({ length: 40 }, () => rec('x'))));
@@ -126,7 +130,9 @@ test('a peer that does not read: reading stops with one drain listener, and resu
   assert.deepEqual(warnings.filter((w) => w.name === 'MaxListenersExceededWarning'), []);
   // The peer reads everything: 'drain' comes and reading resumes.
   let got = 0;
-  p.client.on('data', (c: Buffer) => void (got += c.length));
+  p.client.on('data', (c: Buffer) => {
+    got += c.length;
+  });
   p.client.resume();
   await waitFor(() => !p.server.isPaused(), { timeoutMs: 10_000, what: 'reading resumed' });
   p.client.write(rec('y'));
@@ -171,7 +177,10 @@ test('the throttle ends while the peer does not read: reading stays stopped unti
   let allow = false;
   let served = 0;
   const p = await pair(t, {
-    handler: () => (served++, [big]),
+    handler: () => {
+      served++;
+      return [big];
+    },
     // The first record is admitted and its reply fills the buffers; the next ones wait.
     admit: () => asked++ === 0 || allow,
     throttleMs: () => 5,

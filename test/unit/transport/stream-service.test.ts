@@ -59,7 +59,10 @@ test('setAdmit: a throttled stream waits for the interval of the rate limiter gi
     let asked = 0;
     svc.setAdmit(
       () => refusals-- <= 0,
-      () => (asked++, 5),
+      () => {
+        asked++;
+        return 5;
+      },
     );
     c.on('error', () => {});
     await new Promise<void>((r) => c!.once('connect', () => r()));
@@ -80,7 +83,9 @@ test('a client that pipelines calls and never reads: no MaxListenersExceededWarn
   const counters = newSecurityCounters();
   const reply = Buffer.alloc(4096, 1);
   let port = 0;
-  const onListening = (srv: net.Server): void => void (port = (srv.address() as net.AddressInfo).port);
+  const onListening = (srv: net.Server): void => {
+    port = (srv.address() as net.AddressInfo).port;
+  };
   const svc = new StreamService({ handler: () => reply, log: quiet, counters, onListening });
   let c: net.Socket | undefined;
   try {

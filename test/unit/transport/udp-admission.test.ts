@@ -31,7 +31,10 @@ test('admits: every datagram without a limiter; with one, its verdict per caller
   const gate = new UdpAdmission(undefined, counters);
   assert.equal(gate.admits(ctx('192.0.2.1')), true);
   const asked: string[] = [];
-  gate.setAdmit((c) => (asked.push(c.peerAddress), c.peerAddress !== '192.0.2.66'));
+  gate.setAdmit((c) => {
+    asked.push(c.peerAddress);
+    return c.peerAddress !== '192.0.2.66';
+  });
   assert.equal(gate.admits(ctx('192.0.2.1')), true);
   assert.equal(gate.admits(ctx('192.0.2.66')), false);
   assert.equal(gate.admits(ctx('192.0.2.66')), false);

@@ -35,7 +35,9 @@ async function setup(t: TestContext, admit?: (ctx: CallerContext) => boolean) {
     tolerateUnavailable: false,
     admit,
     counters,
-    onSocket: (s) => void (sock = s),
+    onSocket: (s) => {
+      sock = s;
+    },
   });
   await svc.start();
   const port = sock!.address().port;
@@ -90,7 +92,10 @@ test('batched path: datagrams queued behind the first are answered through the b
   const s = await setup(t);
   let queued = 0;
   const queue = batch.queue.bind(batch);
-  batch.queue = (fd, reply, slot) => void (queued++, queue(fd, reply, slot));
+  batch.queue = (fd, reply, slot) => {
+    queued++;
+    queue(fd, reply, slot);
+  };
   s.svc.enableBatching(batch);
   const n = 200;
   // Every fourth datagram is short and asks for more than it sent: dropped.
