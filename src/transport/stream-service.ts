@@ -1,7 +1,7 @@
-// Stream transports (TCP over IPv4/IPv6 and the local unix socket): record marking in, replies
-// out in request order, with a shared connection cap (the least active connection is reaped to
-// make room), an idle timeout, a per-record size cap and deadline, per-record rate limiting
-// (throttling by pausing the socket) and an output cap for peers that stop reading.
+// Stream transports (TCP over IPv4/IPv6 and the local unix socket): the listeners, accept, a
+// per-source share of TCP connections and a shared connection cap (the least active connection
+// is reaped to make room). Each connection is served by a StreamConnection (stream-connection.ts:
+// framing, ordered replies, deadlines, throttle, backpressure, output cap).
 
 import net from 'node:net';
 import {
@@ -10,16 +10,14 @@ import {
   MAX_CONNECTIONS_PER_SOURCE,
   MAX_PENDING_OUTPUT_BYTES,
   MAX_RECORD_BYTES,
-  MAX_REPLY_BYTES,
   RECORD_DEADLINE_MS,
 } from '../limits.js';
-import { RecordDecoder, encodeRecord, writeRecordMark } from '../rpc/index.js';
-import type { Reply } from '../rpc/index.js';
 import type { CallerContext, Netid } from '../rpc/index.js';
 import { normalizeAddress } from '../net/index.js';
 import type { MessageHandler, TransportLog } from './handler.js';
 import { describeListenError } from './handler.js';
 import { peerCred } from './peer-cred.js';
+import { StreamConnection, type ConnectionCounters, type ConnectionSettings } from './stream-connection.js';
 import { newSecurityCounters, type SecurityCounters } from './security-counters.js';
 
 export interface StreamServiceOptions {
@@ -47,77 +45,56 @@ export interface StreamServiceOptions {
   onShareExceeded?: ((source: string) => void) | undefined;
 }
 
-/** The counters this service increments (a subset of the daemon's SecurityCounters). */
-export type StreamCounters = Pick<
-  SecurityCounters,
-  | 'streamThrottled'
-  | 'connectionsReaped'
-  | 'connectionsPerSourceRefused'
-  | 'recordDeadlineClosed'
-  | 'outputCapClosed'
-  | 'idleClosed'
-  | 'framingClosed'
->;
+/** The counters this service and its connections increment (a subset of SecurityCounters). */
+export type StreamCounters = ConnectionCounters & Pick<SecurityCounters, 'connectionsReaped' | 'connectionsPerSourceRefused'>;
 
 export type StreamLimits = Required<
   Pick<StreamServiceOptions, 'maxConnections' | 'maxConnectionsPerSource' | 'idleMs' | 'recordDeadlineMs'>
 >;
 
-type Hooks = 'admit' | 'throttleMs' | 'counters' | 'onConnection' | 'onListening' | 'refuse' | 'onShareExceeded';
-type Settings = Required<Omit<StreamServiceOptions, Hooks>>;
-
-/**
- * One record from a reply in parts (a large shared part, see XdrWriter.shared): the mark and
- * the parts leave in one writev, nothing copied. Returns what the last write() returned.
- */
-function writeParts(sock: net.Socket, parts: readonly Buffer[]): boolean {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const mark = Buffer.allocUnsafe(4);
-  writeRecordMark(mark, total);
-  sock.cork();
-  let ok = sock.write(mark);
-  for (const p of parts) ok = sock.write(p);
-  sock.uncork();
-  return ok;
-}
-
 export class StreamService {
-  readonly #o: Settings;
+  readonly #o: Required<Pick<StreamServiceOptions, 'log' | 'maxConnections' | 'maxConnectionsPerSource'>>;
+  /** Read by every connection; setAdmit() and setLimits() change it for open ones too. */
+  readonly #shared: ConnectionSettings;
   readonly #servers: net.Server[] = [];
-  /** Open connections, least recently active first (touched on every chunk read). */
-  readonly #conns = new Map<net.Socket, true>();
+  /** Open connections, least recently active first (moved to the end on every chunk read). */
+  readonly #conns = new Set<StreamConnection>();
   /** Open TCP connections per non-loopback source address (an entry per source with one). */
   readonly #perSource = new Map<string, number>();
   readonly #counters: StreamCounters;
-  #admit: ((ctx: CallerContext) => boolean) | undefined;
-  #throttleMs: () => number;
   readonly #onConnection: ((netid: Netid, accepted: boolean) => void) | undefined;
   readonly #hooks: Pick<StreamServiceOptions, 'onListening' | 'refuse' | 'onShareExceeded'>;
 
   constructor(o: StreamServiceOptions) {
     this.#o = {
-      maxConnections: MAX_CONNECTIONS,
-      maxConnectionsPerSource: MAX_CONNECTIONS_PER_SOURCE,
-      idleMs: CONNECTION_IDLE_MS,
-      maxRecordBytes: MAX_RECORD_BYTES,
-      maxPendingOutputBytes: MAX_PENDING_OUTPUT_BYTES,
-      recordDeadlineMs: RECORD_DEADLINE_MS,
+      log: o.log,
+      maxConnections: o.maxConnections ?? MAX_CONNECTIONS,
+      maxConnectionsPerSource: o.maxConnectionsPerSource ?? MAX_CONNECTIONS_PER_SOURCE,
+    };
+    this.#counters = o.counters ?? newSecurityCounters();
+    this.#shared = {
       handler: o.handler,
       log: o.log,
-      ...definedOnly(o),
+      counters: this.#counters,
+      maxRecordBytes: o.maxRecordBytes ?? MAX_RECORD_BYTES,
+      maxPendingOutputBytes: o.maxPendingOutputBytes ?? MAX_PENDING_OUTPUT_BYTES,
+      recordDeadlineMs: o.recordDeadlineMs ?? RECORD_DEADLINE_MS,
+      idleMs: o.idleMs ?? CONNECTION_IDLE_MS,
+      admit: o.admit,
+      throttleMs: o.throttleMs ?? (() => 10),
+      touch: (c) => {
+        this.#conns.delete(c);
+        this.#conns.add(c);
+      },
     };
-    this.#admit = o.admit;
     this.#onConnection = o.onConnection;
     this.#hooks = { onListening: o.onListening, refuse: o.refuse, onShareExceeded: o.onShareExceeded };
-    this.#throttleMs = o.throttleMs ?? (() => 10);
-    this.#counters = o.counters ?? newSecurityCounters();
   }
 
   /** Replaces the rate-limit check and its wait (policy reload); open connections keep running. */
   setAdmit(admit: ((ctx: CallerContext) => boolean) | undefined, throttleMs: () => number = () => 10): void {
-    this.#admit = admit;
-    this.#throttleMs = throttleMs;
+    this.#shared.admit = admit;
+    this.#shared.throttleMs = throttleMs;
   }
 
   /**
@@ -129,17 +106,21 @@ export class StreamService {
   setLimits(l: StreamLimits): void {
     this.#o.maxConnections = l.maxConnections;
     this.#o.maxConnectionsPerSource = l.maxConnectionsPerSource;
-    this.#o.recordDeadlineMs = l.recordDeadlineMs;
-    if (l.idleMs !== this.#o.idleMs) {
-      this.#o.idleMs = l.idleMs;
-      for (const c of this.#conns.keys()) c.setTimeout(l.idleMs);
+    this.#shared.recordDeadlineMs = l.recordDeadlineMs;
+    if (l.idleMs !== this.#shared.idleMs) {
+      this.#shared.idleMs = l.idleMs;
+      for (const c of this.#conns) c.socket.setTimeout(l.idleMs);
     }
-    while (this.#conns.size > l.maxConnections) {
-      const victim = this.#conns.keys().next().value!;
-      this.#conns.delete(victim);
-      victim.destroy();
-      this.#counters.connectionsReaped++;
-    }
+    while (this.#conns.size > l.maxConnections) this.#reapLeastActive();
+  }
+
+  /** Closes the least recently active connection. */
+  #reapLeastActive(): void {
+    const victim = this.#conns.values().next().value;
+    if (victim === undefined) return;
+    this.#conns.delete(victim);
+    victim.socket.destroy();
+    this.#counters.connectionsReaped++;
   }
 
   get connectionCount(): number {
@@ -207,7 +188,8 @@ export class StreamService {
   #accept(sock: net.Socket, listenNetid: Netid): void {
     // A dual-stack IPv6 listener (socket activation) also accepts IPv4 peers: they are tcp callers.
     const netid: Netid = listenNetid === 'tcp6' && isV4Mapped(sock.remoteAddress) ? 'tcp' : listenNetid;
-    sock.on('error', (e) => this.#o.log.debug(`${netid} connection: ${e.message}`));
+    // Until the connection installs the socket's 'error' handler, all here runs in this one
+    // callback, and destroy() without an error emits none.
     if (netid !== 'local' && this.#hooks.refuse?.(sock.remoteAddress ?? '') === true) {
       // Shed, but let through before the kernel filter was in place: closed unread.
       this.#onConnection?.(netid, false);
@@ -221,150 +203,16 @@ export class StreamService {
       sock.destroy();
       return;
     }
-    if (this.#conns.size >= this.#o.maxConnections) {
+    if (this.#conns.size >= this.#o.maxConnections && this.#conns.size > 0) {
       // Make room by closing the least recently active connection: idle holders of slots
       // lose them, clients that are being served keep theirs.
-      const victim = this.#conns.keys().next().value;
-      if (victim) {
-        this.#conns.delete(victim);
-        victim.destroy();
-        this.#counters.connectionsReaped++;
-        this.#o.log.debug(`${netid}: connection limit ${this.#o.maxConnections} reached; closed the least active connection`);
-      }
+      this.#reapLeastActive();
+      this.#o.log.debug(`${netid}: connection limit ${this.#o.maxConnections} reached; closed the least active connection`);
     }
     this.#onConnection?.(netid, true);
-    this.#conns.set(sock, true);
-    sock.on('close', () => this.#conns.delete(sock));
-    sock.setTimeout(this.#o.idleMs, () => {
-      this.#counters.idleClosed++;
-      sock.destroy();
-    });
-
-    let ctx: CallerContext;
-    if (netid === 'local') {
-      ctx = { netid, peerAddress: '', peerPort: 0, localAddress: '', uid: peerCred(sock)?.uid };
-    } else {
-      ctx = {
-        netid,
-        peerAddress: normalizeAddress(sock.remoteAddress ?? ''),
-        peerPort: sock.remotePort ?? 0,
-        localAddress: normalizeAddress(sock.localAddress ?? ''),
-        uid: undefined,
-      };
-    }
-    const decoder = new RecordDecoder({ maxRecordBytes: this.#o.maxRecordBytes });
-    // Replies leave in request order: while one is pending, later ones queue behind it.
-    let tail: Promise<void> | undefined;
-    let deadline: NodeJS.Timeout | undefined;
-    // Records waiting for the rate limiter; the socket is paused while any wait, so this holds
-    // at most what one read delivered.
-    let backlog: Buffer[] = [];
-    let throttle: NodeJS.Timeout | undefined;
-    sock.once('close', () => {
-      clearTimeout(deadline);
-      clearTimeout(throttle);
-      backlog = [];
-    });
-
-    const write = (reply: Reply): void => {
-      if (reply === undefined || sock.destroyed) return;
-      if (sock.writableLength > this.#o.maxPendingOutputBytes) {
-        this.#o.log.warn(`${netid}: peer is not reading its replies; closing the connection`);
-        this.#counters.outputCapClosed++;
-        sock.destroy();
-        return;
-      }
-      if (!(Array.isArray(reply) ? writeParts(sock, reply) : sock.write(encodeRecord(reply)))) {
-        sock.pause();
-        sock.once('drain', () => {
-          if (throttle === undefined) sock.resume();
-        });
-      }
-    };
-
-    const serve = (rec: Buffer): boolean => {
-      let reply: Reply | Promise<Reply>;
-      try {
-        reply = this.#o.handler(rec, ctx, MAX_REPLY_BYTES);
-      } catch (e) {
-        this.#o.log.error(`${netid}: handler failed: ${(e as Error).stack ?? String(e)}`);
-        sock.destroy();
-        return false;
-      }
-      if (tail === undefined && !(reply instanceof Promise)) {
-        write(reply);
-        return true;
-      }
-      const prev = tail ?? Promise.resolve();
-      const next: Promise<void> = prev
-        .then(() => reply)
-        .then(write, (e: unknown) => {
-          this.#o.log.error(`${netid}: handler failed: ${String(e)}`);
-          sock.destroy();
-        })
-        .finally(() => {
-          if (tail === next) tail = undefined;
-        });
-      tail = next;
-      return true;
-    };
-
-    const drain = (): void => {
-      throttle = undefined;
-      while (backlog.length > 0 && !sock.destroyed) {
-        const admit = this.#admit;
-        if (admit && !admit(ctx)) {
-          this.#counters.streamThrottled++;
-          sock.pause();
-          throttle = setTimeout(drain, this.#throttleMs());
-          return;
-        }
-        if (!serve(backlog.shift()!)) return;
-      }
-      if (!sock.destroyed && sock.writableLength <= this.#o.maxPendingOutputBytes) sock.resume();
-    };
-
-    sock.on('data', (chunk: Buffer) => {
-      // Most recently active last.
-      this.#conns.delete(sock);
-      this.#conns.set(sock, true);
-      const records = decoder.push(chunk);
-      if (!Array.isArray(records)) {
-        this.#o.log.debug(`${netid}: ${records}; closing the connection`);
-        this.#counters.framingClosed++;
-        sock.destroy();
-        return;
-      }
-      if (decoder.midRecord) {
-        deadline ??= setTimeout(() => {
-          this.#counters.recordDeadlineClosed++;
-          this.#o.log.debug(`${netid}: record not completed within ${this.#o.recordDeadlineMs} ms; closing`);
-          sock.destroy();
-        }, this.#o.recordDeadlineMs);
-      } else if (deadline !== undefined) {
-        clearTimeout(deadline);
-        deadline = undefined;
-      }
-      if (records.length === 0) return;
-      if (throttle !== undefined || backlog.length > 0) {
-        backlog.push(...records);
-        return;
-      }
-      // Replies to records that arrived together leave in one writev instead of one write
-      // each (bench/run.ts getport2-tcp: the profile showed a writeBuffer syscall per reply).
-      const batch = records.length > 1;
-      if (batch) sock.cork();
-      try {
-        if (this.#admit === undefined) {
-          for (const rec of records) if (!serve(rec)) return;
-          return;
-        }
-        backlog = records;
-        drain();
-      } finally {
-        if (batch) sock.uncork();
-      }
-    });
+    const conn = new StreamConnection(sock, callerContext(sock, netid), this.#shared);
+    this.#conns.add(conn);
+    sock.on('close', () => this.#conns.delete(conn));
   }
 
   /**
@@ -373,7 +221,7 @@ export class StreamService {
    */
   closeFrom(source: string): number {
     let n = 0;
-    for (const sock of this.#conns.keys()) {
+    for (const { socket: sock } of this.#conns) {
       if (sock.remoteAddress !== undefined && normalizeAddress(sock.remoteAddress) === source) {
         sock.destroy();
         n++;
@@ -385,7 +233,7 @@ export class StreamService {
   /** Stops listening and closes every connection. */
   async close(): Promise<void> {
     const closed = this.#servers.map((s) => new Promise<void>((r) => s.close(() => r())));
-    for (const c of this.#conns.keys()) c.destroy();
+    for (const c of this.#conns) c.socket.destroy();
     this.#conns.clear();
     await Promise.all(closed);
   }
@@ -396,10 +244,18 @@ export class StreamService {
   }
 }
 
-function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+/** Who is calling: the peer's addresses over TCP, its credentials over the local socket. */
+function callerContext(sock: net.Socket, netid: Netid): CallerContext {
+  if (netid === 'local') return { netid, peerAddress: '', peerPort: 0, localAddress: '', uid: peerCred(sock)?.uid };
+  return {
+    netid,
+    peerAddress: normalizeAddress(sock.remoteAddress ?? ''),
+    peerPort: sock.remotePort ?? 0,
+    localAddress: normalizeAddress(sock.localAddress ?? ''),
+    uid: undefined,
+  };
 }
 
 function isV4Mapped(addr: string | undefined): boolean {
-  return addr !== undefined && addr.startsWith('::ffff:') && addr.includes('.');
+  return addr?.startsWith('::ffff:') === true && addr.includes('.');
 }

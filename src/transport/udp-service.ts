@@ -8,13 +8,14 @@
 import dgram from 'node:dgram';
 import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { isIPv4 } from 'node:net';
-import { MAX_UDP_REPLY_BYTES, MIN_RPC_CALL_BYTES } from '../limits.js';
+import { MAX_UDP_REPLY_BYTES } from '../limits.js';
 import { replyBytes } from '../rpc/index.js';
-import type { CallerContext } from '../rpc/index.js';
-import { BATCH_DATAGRAMS, type DatagramBatch } from './datagram-batch.js';
+import type { CallerContext, Reply } from '../rpc/index.js';
+import { BATCH_DATAGRAMS, type DatagramBatch, type DatagramPeer } from './datagram-batch.js';
 import type { MessageHandler, TransportLog } from './handler.js';
 import type { SecurityCounters } from './security-counters.js';
 import { describeListenError } from './handler.js';
+import { UdpAdmission } from './udp-admission.js';
 
 export interface UdpServiceOptions {
   port: number;
@@ -76,17 +77,17 @@ export class UdpService {
   readonly #o: UdpServiceOptions;
   readonly #bound = new Map<string, Bound>();
   #closed = false;
-  #admit: ((ctx: CallerContext) => boolean) | undefined;
+  readonly #gate: UdpAdmission;
   #batch: DatagramBatch | undefined;
 
   constructor(o: UdpServiceOptions) {
     this.#o = o;
-    this.#admit = o.admit;
+    this.#gate = new UdpAdmission(o.admit, o.counters);
   }
 
   /** Replaces the rate-limit check (policy reload). */
   setAdmit(admit: ((ctx: CallerContext) => boolean) | undefined): void {
-    this.#admit = admit;
+    this.#gate.setAdmit(admit);
   }
 
   /** Binds every current address; rejects with a one-line message if any of them fails. */
@@ -179,25 +180,33 @@ export class UdpService {
     });
     this.#o.onSocket?.(sock);
     sock.on('message', (msg, rinfo) => {
-      this.#onDatagram(where, msg, rinfo.address, rinfo.port, -1);
+      const reply = this.#answer(where, msg, rinfo.address, rinfo.port);
+      if (reply !== undefined) this.#send(where, reply, rinfo.address, rinfo.port);
       if (this.#batch && where.fd >= 0) this.#drain(this.#batch, where);
     });
   }
 
-  /** Reads and answers what is waiting on the socket, a batch at a time, a bounded number of times. */
+  /**
+   * Reads and answers what is waiting on the socket, a batch at a time, a bounded number of
+   * times. A reply ready at once joins the batch's next flush.
+   */
   #drain(batch: DatagramBatch, where: Where): void {
+    const onDatagram = (data: Buffer, peer: DatagramPeer, slot: number): void => {
+      const reply = this.#answer(where, data, peer.address, peer.port);
+      if (reply !== undefined) batch.queue(where.fd, reply, slot);
+    };
     for (let round = 0; round < MAX_DRAIN_ROUNDS && !this.#closed; round++) {
-      const n = batch.drain(where.fd, (data, peer, slot) => this.#onDatagram(where, data, peer.address, peer.port, slot));
+      const n = batch.drain(where.fd, onDatagram);
       batch.flush(where.fd);
       if (n < BATCH_DATAGRAMS) break;
     }
   }
 
   /**
-   * One datagram: admit, handle, answer. `slot` >= 0: it came from the batch, and a reply
-   * ready at once joins the batch's next flush; otherwise replies leave through Node.
+   * One datagram: admit, handle. Returns a reply ready at once for the caller to send (through
+   * Node or the batch); a later reply leaves through Node on its own.
    */
-  #onDatagram(where: Where, msg: Buffer, peerAddress: string, peerPort: number, slot: number): void {
+  #answer(where: Where, msg: Buffer, peerAddress: string, peerPort: number): Buffer | undefined {
     // A dual-stack wildcard (socket activation) hands IPv4 peers over as ::ffff:a.b.c.d.
     const mapped = where.netid === 'udp6' && peerAddress.startsWith('::ffff:') && peerAddress.includes('.');
     const peer = mapped ? peerAddress.slice(7) : peerAddress;
@@ -209,42 +218,35 @@ export class UdpService {
       uid: undefined,
       peerIsThisHost: this.#o.isOwnAddress?.(peer) === true,
     };
-    if (this.#admit && !this.#admit(ctx)) {
-      if (this.#o.counters) this.#o.counters.udpRateLimited++;
-      return;
-    }
-    let reply;
+    if (!this.#gate.admits(ctx)) return undefined;
+    let reply: Reply | Promise<Reply>;
     try {
       reply = this.#o.handler(msg, ctx, MAX_UDP_REPLY_BYTES);
     } catch (e) {
       this.#o.log.error(`udp: handler failed: ${(e as Error).stack ?? String(e)}`);
-      return;
+      return undefined;
     }
-    if (reply instanceof Promise) {
-      // Answered later, outside any batch: through Node.
-      reply.then(
-        (r) => this.#send(where, replyBytes(r), peerAddress, peerPort, msg.length, -1),
-        (e: unknown) => this.#o.log.error(`udp: handler failed: ${String(e)}`),
-      );
-    } else {
-      this.#send(where, replyBytes(reply), peerAddress, peerPort, msg.length, slot);
-    }
+    if (!(reply instanceof Promise)) return this.#sendable(msg.length, reply);
+    // Answered later, outside any batch: through Node.
+    reply.then(
+      (r) => {
+        const bytes = this.#sendable(msg.length, r);
+        if (bytes !== undefined) this.#send(where, bytes, peerAddress, peerPort);
+      },
+      (e: unknown) => this.#o.log.error(`udp: handler failed: ${String(e)}`),
+    );
+    return undefined;
   }
 
-  #send(where: Where, reply: Buffer | undefined, peerAddress: string, peerPort: number, requestBytes: number, slot: number): void {
+  /** The reply's bytes if it is to be sent: not when there is none, it would amplify, or we closed. */
+  #sendable(requestBytes: number, reply: Reply): Buffer | undefined {
     // Not a call, or deliberately unanswered: the dispatcher reports both (calls metric, debug log).
-    if (reply === undefined) return;
-    // A datagram too short to be a call (answered with GARBAGE_ARGS or a denial) must not earn
-    // a reply larger than itself: spoofed tiny datagrams would be amplified.
-    if (requestBytes < MIN_RPC_CALL_BYTES && reply.length > requestBytes) {
-      if (this.#o.counters) this.#o.counters.udpAmplificationDropped++;
-      return;
-    }
-    if (this.#closed) return;
-    if (slot >= 0 && this.#batch) {
-      this.#batch.queue(where.fd, reply, slot);
-      return;
-    }
+    const bytes = replyBytes(reply);
+    if (bytes === undefined || !this.#gate.mayAnswer(requestBytes, bytes) || this.#closed) return undefined;
+    return bytes;
+  }
+
+  #send(where: Where, reply: Buffer, peerAddress: string, peerPort: number): void {
     // No completion callback: with one, dgram schedules a tick for every send that already
     // finished synchronously (bench/run.ts getport2-udp). A failed send surfaces as the
     // socket's 'error' event, which is logged.

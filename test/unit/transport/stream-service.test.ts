@@ -5,7 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { once } from 'node:events';
 import { test } from 'node:test';
+import { setImmediate } from 'node:timers/promises';
 import { StreamService } from '../../../src/transport/stream-service.js';
 import { newSecurityCounters } from '../../../src/transport/security-counters.js';
 import { waitFor } from '../../helpers/netns.js';
@@ -57,7 +59,10 @@ test('setAdmit: a throttled stream waits for the interval of the rate limiter gi
     let asked = 0;
     svc.setAdmit(
       () => refusals-- <= 0,
-      () => (asked++, 5),
+      () => {
+        asked++;
+        return 5;
+      },
     );
     c.on('error', () => {});
     await new Promise<void>((r) => c!.once('connect', () => r()));
@@ -68,5 +73,37 @@ test('setAdmit: a throttled stream waits for the interval of the rate limiter gi
     c?.destroy();
     await svc.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a client that pipelines calls and never reads: no MaxListenersExceededWarning; closed at the output cap', async () => {
+  const warnings: Error[] = [];
+  const onWarning = (w: Error): void => void warnings.push(w);
+  process.on('warning', onWarning);
+  const counters = newSecurityCounters();
+  const reply = Buffer.alloc(4096, 1);
+  let port = 0;
+  const onListening = (srv: net.Server): void => {
+    port = (srv.address() as net.AddressInfo).port;
+  };
+  const svc = new StreamService({ handler: () => reply, log: quiet, counters, onListening });
+  let c: net.Socket | undefined;
+  try {
+    await svc.listenTcp('127.0.0.1', 0);
+    c = net.connect(port, '127.0.0.1');
+    c.on('error', () => {});
+    c.pause();
+    await once(c, 'connect');
+    const call = Buffer.from([0x80, 0, 0, 12, ...Buffer.alloc(12)]);
+    // 3,000 calls in one write: 12 MB of replies, more than the kernel's buffers and the cap.
+    c.write(Buffer.concat(Array.from({ length: 3000 }, () => call)));
+    await waitFor(() => counters.outputCapClosed === 1, { what: 'closed at the output cap' });
+    assert.equal(svc.connectionCount, 0);
+    await setImmediate();
+    assert.deepEqual(warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map(String), []);
+  } finally {
+    process.off('warning', onWarning);
+    c?.destroy();
+    await svc.close();
   }
 });
