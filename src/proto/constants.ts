@@ -23,7 +23,8 @@ export const RpcbProc = {
   UNSET: 2,
   GETADDR: 3,
   DUMP: 4,
-  CALLIT: 5, // v3; BCAST in v4
+  CALLIT: 5, // v3
+  BCAST: 5, // v4's name for CALLIT
   GETTIME: 6,
   UADDR2TADDR: 7,
   TADDR2UADDR: 8,
@@ -33,10 +34,7 @@ export const RpcbProc = {
   GETSTAT: 12,
 } as const;
 
-/** Highest procedure number per version. */
-export const MAX_PROC_BY_VERS: Readonly<Record<number, number>> = { 2: 5, 3: 8, 4: 12 };
-
-/** Counters per version in rpcb_stat.info (RPCBSTAT_HIGHPROC). */
+/** Counters per version in rpcb_stat.info: one per v4 procedure (RPCBSTAT_HIGHPROC). */
 export const RPCBSTAT_HIGHPROC = 13;
 
 export const IPPROTO_TCP = 6;

@@ -40,30 +40,34 @@ export interface Procedure<Ctx, A, R> {
   readonly name: string;
   decode(r: XdrReader): A;
   encode(w: XdrWriter, result: R): void;
-  handle(args: A, call: CallHeader, ctx: Ctx): HandlerResult<R> | Promise<HandlerResult<R>>;
+  handle(args: A, ctx: Ctx, call: CallHeader): HandlerResult<R> | Promise<HandlerResult<R>>;
 }
 
 // Procedures of one version have different argument and result types; the table erases them
 // (method parameters are bivariant, so any Procedure<Ctx, A, R> fits).
 export type AnyProcedure<Ctx> = Procedure<Ctx, unknown, unknown>;
 
-export interface ProgramVersion<Ctx> {
+export interface ProgramVersion<P> {
   /** Indexed by procedure number; holes are PROC_UNAVAIL. */
-  readonly procedures: ReadonlyArray<AnyProcedure<Ctx> | undefined>;
+  readonly procedures: ReadonlyArray<P | undefined>;
 }
 
-export interface Program<Ctx> {
+/**
+ * A program: its versions' procedure tables, and hooks that see a call before its arguments
+ * are decoded. `proc` is the called procedure, undefined when the version has none of that
+ * number (the call is then answered PROC_UNAVAIL once admitted).
+ */
+export interface Program<Ctx, P extends AnyProcedure<Ctx> = AnyProcedure<Ctx>> {
   readonly prog: number;
   readonly low: number;
   readonly high: number;
-  readonly versions: ReadonlyMap<number, ProgramVersion<Ctx>>;
+  readonly versions: ReadonlyMap<number, ProgramVersion<P>>;
   /** Called for every call that reaches this program (after the header checks). */
-  onCall?(vers: number, proc: number, ctx: Ctx): void;
-  /**
-   * Admission before the arguments are decoded: an outcome refuses the call (access control);
-   * a number lowers the reply size cap for it (no amplification over datagrams).
-   */
-  admit?(vers: number, proc: number, ctx: Ctx, requestBytes: number, maxReplyBytes: number): RpcOutcome | number;
+  onCall?(call: CallHeader, proc: P | undefined, ctx: Ctx): void;
+  /** Access control: an outcome refuses the call, undefined admits it. */
+  admit?(call: CallHeader, proc: P | undefined, ctx: Ctx): RpcOutcome | undefined;
+  /** The largest reply an admitted call may get (no amplification over datagrams). */
+  replyCap?(proc: P | undefined, ctx: Ctx, requestBytes: number, maxReplyBytes: number): number;
 }
 
 /** How a call ended, for logs and metrics (RFC 5531 reply kinds, lower case). */
@@ -112,7 +116,7 @@ export class Dispatcher<Ctx> {
     this.#events = events;
   }
 
-  addProgram(p: Program<Ctx>): void {
+  addProgram<P extends AnyProcedure<Ctx>>(p: Program<Ctx, P>): void {
     this.#programs.set(p.prog, p);
   }
 
@@ -164,13 +168,11 @@ export class Dispatcher<Ctx> {
       writeProgMismatch(w, call.xid, program.low, program.high);
       return w.toBuffer();
     }
-    program.onCall?.(call.vers, call.proc, ctx);
-    if (program.admit) {
-      const a = program.admit(call.vers, call.proc, ctx, msg.length, maxReplyBytes);
-      if (a instanceof RpcOutcome) return this.#finish(undefined, call, a, maxReplyBytes, t);
-      maxReplyBytes = a;
-    }
     const proc = version.procedures[call.proc];
+    program.onCall?.(call, proc, ctx);
+    const refusal = program.admit?.(call, proc, ctx);
+    if (refusal) return this.#finish(undefined, call, refusal, maxReplyBytes, t);
+    if (program.replyCap) maxReplyBytes = program.replyCap(proc, ctx, msg.length, maxReplyBytes);
     if (!proc) return this.#acceptError(call.xid, AcceptStat.PROC_UNAVAIL, t);
     if (t) t.procName = proc.name;
     let args: unknown;
@@ -183,7 +185,7 @@ export class Dispatcher<Ctx> {
     if (t) t.args = args;
     let result: unknown;
     try {
-      result = proc.handle(args, call, ctx);
+      result = proc.handle(args, ctx, call);
     } catch (e) {
       return this.#systemError(e, call, t);
     }

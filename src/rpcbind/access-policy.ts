@@ -6,20 +6,9 @@ import type { CallerContext } from '../rpc/index.js';
 import { mayAmplify } from './caller.js';
 import { AddressSet, parseAddress } from '../net/index.js';
 
+/** Each procedure's class is in its declaration (procedures-v2.ts, procedures-rpcb.ts, remote-call.ts). */
 export type OperationClass = 'query' | 'dump' | 'register' | 'callit';
 export const OPERATION_CLASSES: readonly OperationClass[] = ['query', 'dump', 'register', 'callit'];
-
-// [vers 2, 3, 4] procedure number -> class. Unknown procedures are 'query' (they get
-// PROC_UNAVAIL, which is small).
-const V2: readonly OperationClass[] = ['query', 'register', 'register', 'query', 'dump', 'callit'];
-const V34: readonly OperationClass[] = [
-  'query', 'register', 'register', 'query', 'dump', 'callit', 'query', 'query', 'query',
-  'query', 'callit', 'query', 'dump',
-];
-
-export function classify(vers: number, proc: number): OperationClass {
-  return (vers === 2 ? V2[proc] : V34[proc]) ?? 'query';
-}
 
 /** A libwrap rule: clients (minus exceptions) get `allow`. First match wins. */
 export interface HostsRule {

@@ -1,24 +1,10 @@
-// Small building blocks for procedure declarations: void and scalar codecs, and the access and
-// durability steps that several procedures share.
+// Small building blocks for procedure declarations: void and scalar codecs, NULL, and the
+// durability steps that SET and UNSET share.
 
-import { XdrWriter, type XdrReader } from '../xdr/index.js';
+import { XdrWriter } from '../xdr/index.js';
 import { MAX_REPLY_BYTES } from '../limits.js';
-import { RpcOutcome } from '../rpc/index.js';
-import type { CallHeader, HandlerResult, Procedure } from '../rpc/index.js';
 import type { BindingState } from './binding-state.js';
-import type { CallerContext } from '../rpc/index.js';
-import { isLocalCaller } from './caller.js';
-
-export type Proc<A, R> = Procedure<CallerContext, A, R>;
-
-export function declare<A, R>(
-  name: string,
-  decode: (r: XdrReader) => A,
-  encode: (w: XdrWriter, res: R) => void,
-  handle: (args: A, ctx: CallerContext, call: CallHeader) => HandlerResult<R> | Promise<HandlerResult<R>>,
-): Proc<A, R> {
-  return { name, decode, encode, handle: (args, call, ctx) => handle(args, ctx, call) };
-}
+import { procedure, type RpcbProcedure } from './procedure-table.js';
 
 export const decodeVoid = (): undefined => undefined;
 export const encodeVoid = (): void => {};
@@ -32,13 +18,12 @@ export const encodeString = (w: XdrWriter, v: string): void => {
   w.string(v);
 };
 
-export function nullProcedure(): Proc<undefined, undefined> {
-  return declare('NULL', decodeVoid, encodeVoid, () => undefined);
-}
-
-/** SET, UNSET and GETSTAT are for local callers only unless the daemon runs insecure (-i). */
-export function mayModify(state: BindingState, ctx: CallerContext): boolean {
-  return state.policy.insecure || isLocalCaller(ctx);
+/** Procedure 0 of every version (RFC 5531: it does no work and answers nothing). */
+export function nullProcedure(): RpcbProcedure<undefined, undefined> {
+  return procedure({
+    num: 0, name: 'NULL', class: 'query', localOnly: false,
+    decode: decodeVoid, encode: encodeVoid, handle: () => undefined,
+  });
 }
 
 /**
@@ -77,8 +62,6 @@ export function afterChange(
 
 /** The audit result of a SET or UNSET that could not be saved. */
 export const NOT_SAVED = 'not-saved';
-
-export const WEAK_AUTH = RpcOutcome.WEAK_AUTH;
 
 /**
  * The XDR encoding of a list derived from the registry, rebuilt only when the registry changes

@@ -1,12 +1,11 @@
 // RPCBIND version 3 and 4 procedures (RFC 1833 section 2): the v3 set and the v4 additions.
 
-import { XdrError, XdrReader, XdrWriter } from '../xdr/index.js';
+import { XdrError, XdrReader } from '../xdr/index.js';
 import { remoteCallProcedure } from './remote-call.js';
-import type { AnyProcedure } from '../rpc/index.js';
-import type { BindingState, RemoteCallRequest } from './binding-state.js';
+import type { BindingState } from './binding-state.js';
 import type { CallerContext } from '../rpc/index.js';
 import { ownerOf } from './caller.js';
-import { RPCB_VERS4 } from '../proto/index.js';
+import { RPCB_VERS4, RpcbProc } from '../proto/index.js';
 import { mergeAddress } from './merge-address.js';
 import { getNetconfig, taddrToUaddr, uaddrToTaddr } from './netconfig.js';
 import {
@@ -14,18 +13,16 @@ import {
   mayChange,
   NOT_SAVED,
   cachedEncoding,
-  declare,
   encodeCached,
   decodeVoid,
   encodeBool,
   encodeString,
   encodeUint,
-  mayModify,
   nullProcedure,
-  WEAK_AUTH,
 } from './procedure-helpers.js';
+import { procedure, type AnyRpcbProcedure } from './procedure-table.js';
 import type { Registration } from './registry.js';
-import { decodeNetbuf, decodeRpcb, encodeNetbuf, encodeRpcbEntryList, encodeRpcbList, rpcbListBytes, encodeRpcbStatByVers, type Netbuf, type RpcbEntry, type RpcbStatByVers } from '../proto/index.js';
+import { decodeNetbuf, decodeRpcb, encodeNetbuf, encodeRpcbEntryList, encodeRpcbList, rpcbListBytes, encodeRpcbStatByVers, type Netbuf, type Rpcb, type RpcbEntry } from '../proto/index.js';
 import { MAX_RECORD_BYTES } from '../limits.js';
 
 /** One cached rpcblist per registry, shared by the v3 and v4 DUMP. */
@@ -62,15 +59,102 @@ function mergedAddress(ctx: CallerContext, r: Registration): string {
   return addr;
 }
 
-function lookup(state: BindingState, vers: number, prog: number, pvers: number, ctx: CallerContext, anyVersion: boolean): string {
-  state.security?.lookup(ctx, prog);
-  const r = state.registry.find(prog, pvers, ctx.netid);
-  const addr = r && (anyVersion || r.vers === pvers) ? mergedAddress(ctx, r) : '';
-  state.stats.lookupDone(vers, prog, pvers, ctx.netid, addr !== '');
+/**
+ * Versions 3 and 4's procedures. A table of declarations (data, not logic): the number, RFC 1833
+ * name, access class and local-only flag of each procedure are read from here and nowhere else.
+ */
+export function rpcbProcedures(state: BindingState, vers: 3 | 4): AnyRpcbProcedure[] {
+  const v3: AnyRpcbProcedure[] = [
+    nullProcedure(),
+    procedure({
+      num: RpcbProc.SET, name: 'SET', class: 'register', localOnly: true,
+      decode: decodeRpcb, encode: encodeBool, handle: (b, ctx) => set(state, vers, b, ctx),
+    }),
+    procedure({
+      num: RpcbProc.UNSET, name: 'UNSET', class: 'register', localOnly: true,
+      decode: decodeRpcb, encode: encodeBool, handle: (b, ctx) => unset(state, vers, b, ctx),
+    }),
+    procedure({
+      num: RpcbProc.GETADDR, name: 'GETADDR', class: 'query', localOnly: false,
+      decode: decodeRpcb, encode: encodeString, handle: (b, ctx) => lookup(state, vers, b, ctx, 'any'),
+    }),
+    procedure({
+      num: RpcbProc.DUMP, name: 'DUMP', class: 'dump', localOnly: false,
+      decode: decodeVoid, encode: encodeCached, handle: dumpEncoding(state),
+    }),
+    vers === 3
+      ? remoteCallProcedure(state, vers, RpcbProc.CALLIT, 'CALLIT')
+      : remoteCallProcedure(state, vers, RpcbProc.BCAST, 'BCAST'),
+    procedure({
+      num: RpcbProc.GETTIME, name: 'GETTIME', class: 'query', localOnly: false,
+      decode: decodeVoid, encode: encodeUint, handle: () => state.now(),
+    }),
+    procedure({
+      num: RpcbProc.UADDR2TADDR, name: 'UADDR2TADDR', class: 'query', localOnly: false,
+      decode: (r: XdrReader) => r.string(MAX_RECORD_BYTES), encode: encodeNetbuf, handle: uaddr2taddr,
+    }),
+    procedure({
+      num: RpcbProc.TADDR2UADDR, name: 'TADDR2UADDR', class: 'query', localOnly: false,
+      decode: decodeTaddr, encode: encodeString, handle: taddr2uaddr,
+    }),
+  ];
+  if (vers === 3) return v3;
+  return [
+    ...v3,
+    procedure({
+      num: RpcbProc.GETVERSADDR, name: 'GETVERSADDR', class: 'query', localOnly: false,
+      decode: decodeRpcb, encode: encodeString, handle: (b, ctx) => lookup(state, vers, b, ctx, 'exact'),
+    }),
+    remoteCallProcedure(state, vers, RpcbProc.INDIRECT, 'INDIRECT'),
+    procedure({
+      num: RpcbProc.GETADDRLIST, name: 'GETADDRLIST', class: 'query', localOnly: false,
+      decode: decodeRpcb, encode: encodeRpcbEntryList, handle: (b, ctx) => addrList(state, b, ctx),
+    }),
+    procedure({
+      num: RpcbProc.GETSTAT, name: 'GETSTAT', class: 'dump', localOnly: true,
+      decode: decodeVoid, encode: encodeRpcbStatByVers, handle: () => state.stats.snapshot(),
+    }),
+  ];
+}
+
+function set(state: BindingState, vers: number, b: Rpcb, ctx: CallerContext): boolean | Promise<boolean> {
+  const report = (answer: boolean, why: string): boolean => {
+    state.security?.registration(ctx, 'SET', b.prog, b.vers, b.netid, b.addr, answer ? 'ok' : why);
+    state.stats.setDone(vers, answer);
+    return answer;
+  };
+  if (!mayChange(state)) return report(false, NOT_SAVED);
+  const res = state.registry.set({ prog: b.prog, vers: b.vers, netid: b.netid, addr: b.addr, owner: ownerOf(ctx) });
+  const ok = res === 'added' || res === 'exists';
+  return afterChange(state, res === 'added', ok, (answer, unsaved) => report(answer, unsaved ? NOT_SAVED : res));
+}
+
+function unset(state: BindingState, vers: number, b: Rpcb, ctx: CallerContext): boolean | Promise<boolean> {
+  const report = (answer: boolean, why: string): boolean => {
+    state.security?.registration(ctx, 'UNSET', b.prog, b.vers, b.netid, '', answer ? 'ok' : why);
+    state.stats.unsetDone(vers, answer);
+    return answer;
+  };
+  if (!mayChange(state)) return report(false, NOT_SAVED);
+  const before = state.registry.generation;
+  const ok = state.registry.unset(b.prog, b.vers, b.netid, ownerOf(ctx));
+  return afterChange(state, state.registry.generation !== before, ok, (answer, unsaved) => report(answer, unsaved ? NOT_SAVED : 'refused'));
+}
+
+/**
+ * GETADDR ('any': the address of another version of the program when the asked one is not
+ * registered, as rpcbind answers) and GETVERSADDR ('exact': only the asked version).
+ */
+function lookup(state: BindingState, vers: number, b: Rpcb, ctx: CallerContext, versions: 'any' | 'exact'): string {
+  state.security?.lookup(ctx, b.prog);
+  const r = state.registry.find(b.prog, b.vers, ctx.netid);
+  const addr = r && (versions === 'any' || r.vers === b.vers) ? mergedAddress(ctx, r) : '';
+  state.stats.lookupDone(vers, b.prog, b.vers, ctx.netid, addr !== '');
   return addr;
 }
 
-function addrList(state: BindingState, prog: number, vers: number, ctx: CallerContext): RpcbEntry[] {
+function addrList(state: BindingState, b: Rpcb, ctx: CallerContext): RpcbEntry[] {
+  const { prog, vers } = b;
   state.security?.lookup(ctx, prog);
   const here = getNetconfig(ctx.netid);
   const out: RpcbEntry[] = [];
@@ -88,98 +172,19 @@ function addrList(state: BindingState, prog: number, vers: number, ctx: CallerCo
   return out;
 }
 
-export function rpcbProcedures(state: BindingState, vers: 3 | 4): Array<AnyProcedure<CallerContext> | undefined> {
-  const { registry, stats } = state;
+function uaddr2taddr(uaddr: string, ctx: CallerContext): Netbuf {
+  const nc = getNetconfig(ctx.netid);
+  return (nc && uaddrToTaddr(nc, uaddr)) ?? { maxlen: 0, buf: Buffer.alloc(0) };
+}
 
-  const set = declare('SET', decodeRpcb, encodeBool, (b, ctx) => {
-    if (!mayModify(state, ctx)) return WEAK_AUTH;
-    const report = (answer: boolean, why: string): boolean => {
-      state.security?.registration(ctx, 'SET', b.prog, b.vers, b.netid, b.addr, answer ? 'ok' : why);
-      stats.setDone(vers, answer);
-      return answer;
-    };
-    if (!mayChange(state)) return report(false, NOT_SAVED);
-    const res = registry.set({ prog: b.prog, vers: b.vers, netid: b.netid, addr: b.addr, owner: ownerOf(ctx) });
-    const ok = res === 'added' || res === 'exists';
-    return afterChange(state, res === 'added', ok, (answer, unsaved) => report(answer, unsaved ? NOT_SAVED : res));
-  });
+function decodeTaddr(r: XdrReader): Netbuf {
+  const n = decodeNetbuf(r);
+  // libtirpc decodes the body against maxlen: a longer body is malformed.
+  if (n.buf.length > n.maxlen) throw new XdrError("XDR_TOO_LONG", "netbuf body longer than maxlen");
+  return n;
+}
 
-  const unset = declare('UNSET', decodeRpcb, encodeBool, (b, ctx) => {
-    if (!mayModify(state, ctx)) return WEAK_AUTH;
-    const report = (answer: boolean, why: string): boolean => {
-      state.security?.registration(ctx, 'UNSET', b.prog, b.vers, b.netid, '', answer ? 'ok' : why);
-      stats.unsetDone(vers, answer);
-      return answer;
-    };
-    if (!mayChange(state)) return report(false, NOT_SAVED);
-    const before = registry.generation;
-    const ok = registry.unset(b.prog, b.vers, b.netid, ownerOf(ctx));
-    return afterChange(state, registry.generation !== before, ok, (answer, unsaved) => report(answer, unsaved ? NOT_SAVED : 'refused'));
-  });
-
-  const getaddr = declare('GETADDR', decodeRpcb, encodeString, (b, ctx) =>
-    lookup(state, vers, b.prog, b.vers, ctx, true),
-  );
-
-  const dump = declare('DUMP', decodeVoid, encodeCached, dumpEncoding(state));
-
-  const remote = (procedure: RemoteCallRequest['procedure']) => remoteCallProcedure(state, vers, procedure);
-
-  const gettime = declare('GETTIME', decodeVoid, encodeUint, () => state.now());
-
-  const uaddr2taddr = declare(
-    'UADDR2TADDR',
-    (r: XdrReader) => r.string(MAX_RECORD_BYTES),
-    (w: XdrWriter, n: Netbuf) => encodeNetbuf(w, n),
-    (uaddr, ctx) => {
-      const nc = getNetconfig(ctx.netid);
-      return (nc && uaddrToTaddr(nc, uaddr)) ?? { maxlen: 0, buf: Buffer.alloc(0) };
-    },
-  );
-
-  const taddr2uaddr = declare(
-    'TADDR2UADDR',
-    (r: XdrReader) => {
-      const n = decodeNetbuf(r);
-      // libtirpc decodes the body against maxlen: a longer body is malformed.
-      if (n.buf.length > n.maxlen) throw new XdrError("XDR_TOO_LONG", "netbuf body longer than maxlen");
-      return n;
-    },
-    encodeString,
-    (n, ctx) => {
-      const nc = getNetconfig(ctx.netid);
-      return (nc && taddrToUaddr(nc, n.buf)) ?? '';
-    },
-  );
-
-  const procs: Array<AnyProcedure<CallerContext> | undefined> = [
-    nullProcedure(),
-    set,
-    unset,
-    getaddr,
-    dump,
-    remote(vers === 3 ? 'CALLIT' : 'BCAST'),
-    gettime,
-    uaddr2taddr,
-    taddr2uaddr,
-  ] as Array<AnyProcedure<CallerContext>>;
-  if (vers === 3) return procs;
-
-  const getversaddr = declare('GETVERSADDR', decodeRpcb, encodeString, (b, ctx) =>
-    lookup(state, vers, b.prog, b.vers, ctx, false),
-  );
-  const getaddrlist = declare(
-    'GETADDRLIST',
-    decodeRpcb,
-    (w: XdrWriter, l: RpcbEntry[]) => encodeRpcbEntryList(w, l),
-    (b, ctx) => addrList(state, b.prog, b.vers, ctx),
-  );
-  const getstat = declare(
-    'GETSTAT',
-    decodeVoid,
-    (w: XdrWriter, s: RpcbStatByVers) => encodeRpcbStatByVers(w, s),
-    (_a, ctx) => (mayModify(state, ctx) ? stats.snapshot() : WEAK_AUTH),
-  );
-  procs.push(getversaddr, remote('INDIRECT'), getaddrlist, getstat as AnyProcedure<CallerContext>);
-  return procs;
+function taddr2uaddr(n: Netbuf, ctx: CallerContext): string {
+  const nc = getNetconfig(ctx.netid);
+  return (nc && taddrToUaddr(nc, n.buf)) ?? '';
 }

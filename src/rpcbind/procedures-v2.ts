@@ -2,25 +2,22 @@
 
 import type { XdrWriter } from '../xdr/index.js';
 import { remoteCallProcedure } from './remote-call.js';
-import type { AnyProcedure } from '../rpc/index.js';
 import type { BindingState } from './binding-state.js';
 import type { CallerContext } from '../rpc/index.js';
 import { ownerOf } from './caller.js';
-import { IPPROTO_TCP, IPPROTO_UDP, PMAP_VERS } from '../proto/index.js';
+import { IPPROTO_TCP, IPPROTO_UDP, PMAP_VERS, PmapProc } from '../proto/index.js';
 import {
   afterChange,
   mayChange,
   NOT_SAVED,
   cachedEncoding,
-  declare,
   encodeCached,
   decodeVoid,
   encodeBool,
   encodeUint,
-  mayModify,
   nullProcedure,
-  WEAK_AUTH,
 } from './procedure-helpers.js';
+import { procedure, type AnyRpcbProcedure } from './procedure-table.js';
 import type { Registration } from './registry.js';
 import { decodeMapping, encodePmapList, type PmapMapping } from '../proto/index.js';
 
@@ -56,66 +53,83 @@ function* pmapList(state: BindingState): Generator<PmapMapping> {
   }
 }
 
-export function pmapProcedures(state: BindingState): Array<AnyProcedure<CallerContext> | undefined> {
-  const { registry, stats } = state;
+/**
+ * Version 2's procedures. A table of declarations (data, not logic): the number, RFC 1833 name,
+ * access class and local-only flag of each procedure are read from here and nowhere else.
+ */
+export function pmapProcedures(state: BindingState): AnyRpcbProcedure[] {
+  return [
+    nullProcedure(),
+    procedure({
+      num: PmapProc.SET, name: 'SET', class: 'register', localOnly: true,
+      decode: decodeMapping, encode: encodeBool, handle: (m, ctx) => set(state, m, ctx),
+    }),
+    procedure({
+      num: PmapProc.UNSET, name: 'UNSET', class: 'register', localOnly: true,
+      decode: decodeMapping, encode: encodeBool, handle: (m, ctx) => unset(state, m, ctx),
+    }),
+    procedure({
+      num: PmapProc.GETPORT, name: 'GETPORT', class: 'query', localOnly: false,
+      decode: decodeMapping, encode: encodeUint, handle: (m, ctx) => getport(state, m, ctx),
+    }),
+    procedure({
+      num: PmapProc.DUMP, name: 'DUMP', class: 'dump', localOnly: false,
+      decode: decodeVoid, encode: encodeCached, handle: pmapDump(state),
+    }),
+    remoteCallProcedure(state, PMAP_VERS, PmapProc.CALLIT, 'CALLIT'),
+  ];
+}
 
-  const set = declare('SET', decodeMapping, encodeBool, (m, ctx) => {
-    if (!mayModify(state, ctx)) return WEAK_AUTH;
-    const netid = protToNetid(m.prot);
-    const report = (answer: boolean, why: string): boolean => {
-      state.security?.registration(ctx, 'SET', m.prog, m.vers, netid ?? `prot ${m.prot}`, String(m.port), answer ? 'ok' : why);
-      stats.setDone(PMAP_VERS, answer);
-      return answer;
-    };
-    if (!netid) return report(false, 'refused');
-    if (!mayChange(state)) return report(false, NOT_SAVED);
-    const addr = `0.0.0.0.${(m.port >> 8) & 0xff}.${m.port & 0xff}`;
-    const res = registry.set({ prog: m.prog, vers: m.vers, netid, addr, owner: ownerOf(ctx) });
-    const ok = res === 'added' || res === 'exists';
-    return afterChange(state, res === 'added', ok, (answer, unsaved) => report(answer, unsaved ? NOT_SAVED : 'refused'));
-  });
+function set(state: BindingState, m: PmapMapping, ctx: CallerContext): boolean | Promise<boolean> {
+  const netid = protToNetid(m.prot);
+  const report = (answer: boolean, why: string): boolean => {
+    state.security?.registration(ctx, 'SET', m.prog, m.vers, netid ?? `prot ${m.prot}`, String(m.port), answer ? 'ok' : why);
+    state.stats.setDone(PMAP_VERS, answer);
+    return answer;
+  };
+  if (!netid) return report(false, 'refused');
+  if (!mayChange(state)) return report(false, NOT_SAVED);
+  const addr = `0.0.0.0.${(m.port >> 8) & 0xff}.${m.port & 0xff}`;
+  const res = state.registry.set({ prog: m.prog, vers: m.vers, netid, addr, owner: ownerOf(ctx) });
+  const ok = res === 'added' || res === 'exists';
+  return afterChange(state, res === 'added', ok, (answer, unsaved) => report(answer, unsaved ? NOT_SAVED : 'refused'));
+}
 
-  const unset = declare('UNSET', decodeMapping, encodeBool, (m, ctx) => {
-    if (!mayModify(state, ctx)) return WEAK_AUTH;
-    const report = (answer: boolean, why: string): boolean => {
-      state.security?.registration(ctx, 'UNSET', m.prog, m.vers, 'udp+tcp', '', answer ? 'ok' : why);
-      stats.unsetDone(PMAP_VERS, answer);
-      return answer;
-    };
-    if (!mayChange(state)) return report(false, NOT_SAVED);
-    const owner = ownerOf(ctx);
-    const before = registry.generation;
-    const okTcp = registry.unset(m.prog, m.vers, 'tcp', owner);
-    const okUdp = registry.unset(m.prog, m.vers, 'udp', owner);
-    return afterChange(state, registry.generation !== before, okTcp || okUdp, (answer, unsaved) => report(answer, unsaved ? NOT_SAVED : 'refused'));
-  });
+function unset(state: BindingState, m: PmapMapping, ctx: CallerContext): boolean | Promise<boolean> {
+  const { registry } = state;
+  const report = (answer: boolean, why: string): boolean => {
+    state.security?.registration(ctx, 'UNSET', m.prog, m.vers, 'udp+tcp', '', answer ? 'ok' : why);
+    state.stats.unsetDone(PMAP_VERS, answer);
+    return answer;
+  };
+  if (!mayChange(state)) return report(false, NOT_SAVED);
+  const owner = ownerOf(ctx);
+  const before = registry.generation;
+  const okTcp = registry.unset(m.prog, m.vers, 'tcp', owner);
+  const okUdp = registry.unset(m.prog, m.vers, 'udp', owner);
+  return afterChange(state, registry.generation !== before, okTcp || okUdp, (answer, unsaved) => report(answer, unsaved ? NOT_SAVED : 'refused'));
+}
 
-  const getport = declare('GETPORT', decodeMapping, encodeUint, (m, ctx) => {
-    state.security?.lookup(ctx, m.prog);
-    const netid = protToNetid(m.prot);
-    let port = 0;
-    if (netid) {
-      // The v2 view holds only entries whose netid is exactly udp/tcp (case matters here).
-      const r = registry.find(m.prog, m.vers, netid);
-      if (r && r.netid === netid) port = uaddrPort(r.addr) ?? 0;
-      stats.lookupDone(PMAP_VERS, m.prog, m.vers, netid, port !== 0);
-    }
-    return port;
-  });
+function getport(state: BindingState, m: PmapMapping, ctx: CallerContext): number {
+  state.security?.lookup(ctx, m.prog);
+  const netid = protToNetid(m.prot);
+  let port = 0;
+  if (netid) {
+    // The v2 view holds only entries whose netid is exactly udp/tcp (case matters here).
+    const r = state.registry.find(m.prog, m.vers, netid);
+    if (r && r.netid === netid) port = uaddrPort(r.addr) ?? 0;
+    state.stats.lookupDone(PMAP_VERS, m.prog, m.vers, netid, port !== 0);
+  }
+  return port;
+}
 
-  const dump = declare(
-    'DUMP',
-    decodeVoid,
-    encodeCached,
-    cachedEncoding(
-      (w: XdrWriter) => encodePmapList(w, pmapList(state)),
-      () => registry.generation,
-      // An upper bound (entries that are not udp/tcp are left out): one more word per entry.
-      () => 4 + 20 * registry.size,
-    ),
+/** DUMP's answer: the v2 list, encoded again only when the table changed. */
+function pmapDump(state: BindingState): () => Buffer {
+  const { registry } = state;
+  return cachedEncoding(
+    (w: XdrWriter) => encodePmapList(w, pmapList(state)),
+    () => registry.generation,
+    // An upper bound (entries that are not udp/tcp are left out): one more word per entry.
+    () => 4 + 20 * registry.size,
   );
-
-  const callit = remoteCallProcedure(state, PMAP_VERS, 'CALLIT');
-
-  return [nullProcedure(), set, unset, getport, dump, callit] as Array<AnyProcedure<CallerContext>>;
 }

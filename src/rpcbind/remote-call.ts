@@ -9,9 +9,9 @@ import { XdrError } from '../xdr/index.js';
 import type { XdrReader, XdrWriter } from '../xdr/index.js';
 import { AcceptStat, RpcOutcome } from '../rpc/index.js';
 import type { BindingState, RemoteCallRequest, RemoteCallResult } from './binding-state.js';
-import type { CallerContext } from '../rpc/index.js';
+import type { CallerContext, CallHeader } from '../rpc/index.js';
 import { DEFAULT_FORWARD_RULES } from './forward-rules.js';
-import { declare, type Proc } from './procedure-helpers.js';
+import type { RpcbProcedure } from './procedure-table.js';
 import { decodeRmtCallArgs, type RmtCallArgs } from '../proto/index.js';
 
 /** Target procedures never forwarded (the reference's list); NULL is always allowed. */
@@ -35,16 +35,21 @@ function forwardNetid(netid: CallerContext['netid']): 'udp' | 'udp6' {
   return netid === 'udp6' || netid === 'tcp6' ? 'udp6' : 'udp';
 }
 
+/** CALLIT (v2, v3), BCAST (v4, number 5 like CALLIT) or INDIRECT (v4): class callit, open to all. */
 export function remoteCallProcedure(
   state: BindingState,
   version: number,
-  procedure: RemoteCallRequest['procedure'],
-): Proc<RmtCallArgs | undefined, (w: XdrWriter) => void> {
-  const indirect = procedure === 'INDIRECT';
+  num: number,
+  name: RemoteCallRequest['procedure'],
+): RpcbProcedure<RmtCallArgs | undefined, (w: XdrWriter) => void> {
+  const indirect = name === 'INDIRECT';
   const quiet = (stat: AcceptStat): RemoteCallResult =>
     indirect ? RpcOutcome.acceptError(stat) : RpcOutcome.NO_REPLY;
-
-  return declare(procedure, decodeLenient, encodeResult, (args, ctx: CallerContext, call) => {
+  const handle = (
+    args: RmtCallArgs | undefined,
+    ctx: CallerContext,
+    call: CallHeader,
+  ): RemoteCallResult | Promise<RemoteCallResult> => {
     const datagram = ctx.netid === 'udp' || ctx.netid === 'udp6';
     // Over streams only a forwarding INDIRECT is served (the reference serves none).
     if (!datagram && !(indirect && state.remoteCall)) return RpcOutcome.NO_REPLY;
@@ -59,7 +64,9 @@ export function remoteCallProcedure(
     const target = state.registry.find(args.prog, args.vers, netid);
     const exact = target !== undefined && target.vers === args.vers;
     // The reference records only calls that arrive over UDP in the rmtcall table.
-    if (datagram) state.stats.remoteCallDone(version, args.prog, args.vers, args.proc, netid, exact, indirect);
+    if (datagram) {
+      state.stats.remoteCallDone(version, { prog: args.prog, vers: args.vers, proc: args.proc, netid, success: exact, indirect });
+    }
     if (!target) return quiet(AcceptStat.PROG_UNAVAIL);
     if (!exact) {
       if (!indirect) return RpcOutcome.NO_REPLY;
@@ -67,6 +74,7 @@ export function remoteCallProcedure(
       return RpcOutcome.progMismatch(low, high);
     }
     if (!state.remoteCall) return quiet(AcceptStat.SYSTEM_ERR);
-    return state.remoteCall({ version, procedure, args, call, ctx, target });
-  });
+    return state.remoteCall({ version, procedure: name, args, call, ctx, target });
+  };
+  return { num, name, class: 'callit', localOnly: false, decode: decodeLenient, encode: encodeResult, handle };
 }

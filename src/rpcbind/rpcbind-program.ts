@@ -1,57 +1,35 @@
-// Program 100000 assembled: versions 2, 3 and 4 with their procedure tables, the per-call
-// statistics hook, and the portmapper's own registrations.
+// Program 100000 assembled: versions 2, 3 and 4 with the procedure tables built from their
+// declarations, the per-call statistics hook, the admission gate, and the portmapper's own
+// registrations.
 
-import { RpcOutcome } from '../rpc/index.js';
-import type { Program, ProgramVersion } from '../rpc/index.js';
-import { classify } from './access-policy.js';
-import { isLocalCaller, mayAmplify } from './caller.js';
+import type { Program } from '../rpc/index.js';
 import type { BindingState } from './binding-state.js';
 import type { CallerContext } from '../rpc/index.js';
-import { PMAP_PROG, RPCB_HIGH_VERS, RPCB_LOW_VERS, RPCB_VERS4, RpcbProc } from '../proto/index.js';
+import { PMAP_PROG, PMAP_VERS, RPCB_HIGH_VERS, RPCB_LOW_VERS, RPCB_VERS, RPCB_VERS4 } from '../proto/index.js';
+import { admitCall, replyCap } from './admission.js';
+import { procedureTable, type AnyRpcbProcedure } from './procedure-table.js';
 import { pmapProcedures } from './procedures-v2.js';
 import { rpcbProcedures } from './procedures-rpcb.js';
 import type { Registration } from './registry.js';
 import { formatUaddr } from '../proto/index.js';
 
-export function createRpcbindProgram(state: BindingState): Program<CallerContext> {
-  const versions = new Map<number, ProgramVersion<CallerContext>>([
-    [2, { procedures: pmapProcedures(state) }],
-    [3, { procedures: rpcbProcedures(state, 3) }],
-    [4, { procedures: rpcbProcedures(state, 4) }],
+export function createRpcbindProgram(state: BindingState): Program<CallerContext, AnyRpcbProcedure> {
+  const versions = new Map([
+    [PMAP_VERS, { procedures: procedureTable(PMAP_VERS, pmapProcedures(state)) }],
+    [RPCB_VERS, { procedures: procedureTable(RPCB_VERS, rpcbProcedures(state, RPCB_VERS)) }],
+    [RPCB_VERS4, { procedures: procedureTable(RPCB_VERS4, rpcbProcedures(state, RPCB_VERS4)) }],
   ]);
   return {
     prog: PMAP_PROG,
     low: RPCB_LOW_VERS,
     high: RPCB_HIGH_VERS,
     versions,
-    onCall: (vers, proc) => state.stats.procedureCalled(vers, proc),
-    admit: (vers, proc, ctx, requestBytes, maxReplyBytes) => {
-      const access = state.policy.access;
-      const cls = classify(vers, proc);
-      // SET, UNSET and GETSTAT stay local-only without -i (the procedures check again);
-      // refusing here puts every refusal through one audited path.
-      const localOnly = cls === 'register' || (vers === RPCB_VERS4 && proc === RpcbProc.GETSTAT);
-      if (localOnly && !state.policy.insecure && !isLocalCaller(ctx)) {
-        state.security?.denied(ctx, cls, vers, proc, 'not-local');
-        return RpcOutcome.WEAK_AUTH;
-      }
-      if (access && access.decide(cls, ctx) === 'deny') {
-        state.security?.denied(ctx, cls, vers, proc, 'access-rule');
-        return RpcOutcome.WEAK_AUTH;
-      }
-      if (cls === 'dump' && !isLocalCaller(ctx)) state.security?.remoteDump(ctx, vers, proc);
-      if (ctx.netid !== 'udp' && ctx.netid !== 'udp6') return maxReplyBytes;
-      return access ? access.replyCap(cls, ctx, requestBytes, maxReplyBytes) : defaultReplyCap(ctx, requestBytes, maxReplyBytes);
+    onCall: (call, proc) => {
+      if (proc) state.stats.procedureCalled(call.vers, proc.num);
     },
+    admit: (call, proc, ctx) => admitCall(state, call, proc, ctx),
+    replyCap: (proc, ctx, requestBytes, maxReplyBytes) => replyCap(state, proc, ctx, requestBytes, maxReplyBytes),
   };
-}
-
-/**
- * Without a policy: loopback and this host's own addresses get full replies over UDP, everyone
- * else no more than they sent.
- */
-function defaultReplyCap(ctx: CallerContext, requestBytes: number, maxReplyBytes: number): number {
-  return mayAmplify(ctx) ? maxReplyBytes : Math.min(requestBytes, maxReplyBytes);
 }
 
 export interface SelfRegistrationOptions {

@@ -14,8 +14,8 @@ export interface SecurityObserver {
    * remote call whose target the forwarding deny list names ('forward-rule').
    */
   denied(ctx: CallerContext, cls: OperationClass, vers: number, proc: number, reason: DenialReason): void;
-  /** A DUMP or GETSTAT from a caller that is not local. */
-  remoteDump(ctx: CallerContext, vers: number, proc: number): void;
+  /** A call of class dump (DUMP, GETSTAT) from a caller that is not local; `procName` as declared. */
+  remoteDump(ctx: CallerContext, vers: number, procName: string): void;
   /** A lookup of `prog` (GETPORT, GETADDR, GETVERSADDR, GETADDRLIST): feeds sweep detection. */
   lookup(ctx: CallerContext, prog: number): void;
   /** SET or UNSET, after it was decided. `result` is the registry's answer. */

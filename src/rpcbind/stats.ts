@@ -3,7 +3,7 @@
 // newest row first. The tables are bounded: past the cap the oldest row is dropped.
 
 import { MAX_STAT_ADDR_ROWS, MAX_STAT_RMT_ROWS } from '../limits.js';
-import { MAX_PROC_BY_VERS, RPCBSTAT_HIGHPROC } from '../proto/index.js';
+import { RPCBSTAT_HIGHPROC } from '../proto/index.js';
 import type { AddrStatRow, RmtStatRow, RpcbStat, RpcbStatByVers } from '../proto/index.js';
 
 interface VersionStats {
@@ -13,6 +13,20 @@ interface VersionStats {
   /** Keyed rows; Map order is oldest first, reversed on output. */
   addr: Map<string, AddrStatRow>;
   rmt: Map<string, RmtStatRow>;
+}
+
+/** One remote call for the rmtcall table. */
+export interface RemoteCallStat {
+  /** The target: program, version and procedure asked for. */
+  readonly prog: number;
+  readonly vers: number;
+  readonly proc: number;
+  /** The netid it was looked up (and would be forwarded) on. */
+  readonly netid: string;
+  /** Whether the target is registered with that exact version. */
+  readonly success: boolean;
+  /** INDIRECT rather than CALLIT/BCAST. */
+  readonly indirect: boolean;
 }
 
 function fresh(): VersionStats {
@@ -35,10 +49,10 @@ export class RpcbStats {
     this.#maxRmtRows = maxRmtRows;
   }
 
-  /** Every call that reaches a known version, before its arguments are decoded. */
+  /** Every call of a procedure the version has, before its arguments are decoded. */
   procedureCalled(vers: number, proc: number): void {
     const i = index(vers);
-    if (i < 0 || proc > (MAX_PROC_BY_VERS[vers] ?? -1)) return;
+    if (i < 0 || proc >= RPCBSTAT_HIGHPROC) return;
     const s = this.#byVers[i]!;
     s.info[proc] = (s.info[proc]! + 1) | 0;
   }
@@ -82,16 +96,9 @@ export class RpcbStats {
     else row.failure++;
   }
 
-  /** A remote call (CALLIT, BCAST, INDIRECT). */
-  remoteCallDone(
-    vers: number,
-    prog: number,
-    rvers: number,
-    proc: number,
-    netid: string,
-    success: boolean,
-    indirect: boolean,
-  ): void {
+  /** A remote call (CALLIT, BCAST, INDIRECT) that arrived over `vers` of program 100000. */
+  remoteCallDone(vers: number, c: RemoteCallStat): void {
+    const { prog, vers: rvers, proc, netid } = c;
     const i = index(vers);
     if (i < 0) return;
     const table = this.#byVers[i]!.rmt;
@@ -102,10 +109,10 @@ export class RpcbStats {
       row = { prog, vers: rvers, proc, success: 0, failure: 0, indirect: 1, netid };
       table.set(key, row);
       if (table.size > this.#maxRmtRows) table.delete(table.keys().next().value!);
-    } else if (indirect) {
+    } else if (c.indirect) {
       row.indirect++;
     }
-    if (success) row.success++;
+    if (c.success) row.success++;
     else row.failure++;
   }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AccessPolicy, classify } from '../../src/rpcbind/index.js';
+import { AccessPolicy } from '../../src/rpcbind/index.js';
 import { AddressSet, parseAddress } from '../../src/net/index.js';
 import type { CallerContext } from '../../src/rpc/index.js';
 
@@ -23,15 +23,7 @@ test('CIDR, netmask, libwrap prefix and IPv6 patterns', () => {
   assert.deepEqual(AddressSet.parse(['host.example', '1.2.3.4/33']).invalid, ['host.example', '1.2.3.4/33']);
 });
 
-test('operation classes', () => {
-  assert.equal(classify(2, 4), 'dump');
-  assert.equal(classify(4, 12), 'dump');
-  assert.equal(classify(3, 1), 'register');
-  assert.equal(classify(2, 5), 'callit');
-  assert.equal(classify(4, 10), 'callit');
-  assert.equal(classify(4, 11), 'query');
-  assert.equal(classify(4, 99), 'query');
-});
+// Each procedure's operation class is checked in rpcbind/procedure-table.test.ts.
 
 test('allow wins over deny; hosts rules next; local socket never filtered', () => {
   const p = new AccessPolicy({

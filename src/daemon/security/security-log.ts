@@ -79,9 +79,9 @@ export class SecurityLog implements SecurityObserver {
     this.event('warn', 'access-denied', { class: cls, version: vers, procedure: proc, reason, ...callerFields(ctx) });
   }
 
-  remoteDump(ctx: CallerContext, vers: number, proc: number): void {
+  remoteDump(ctx: CallerContext, vers: number, procName: string): void {
     this.#counters.remoteDumps++;
-    this.event('info', 'remote-dump', { procedure: proc === 4 ? 'DUMP' : 'GETSTAT', version: vers, ...callerFields(ctx) });
+    this.event('info', 'remote-dump', { procedure: procName, version: vers, ...callerFields(ctx) });
   }
 
   registration(ctx: CallerContext, op: 'SET' | 'UNSET', prog: number, vers: number, netid: string, addr: string, result: string): void {

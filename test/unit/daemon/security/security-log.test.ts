@@ -32,7 +32,7 @@ test('each security record is a JSON line with its event name and fields', () =>
   sec.denied(remoteUdp, 'dump', 4, 4, 'access-rule');
   sec.rateLimited(tcpRemote, 'stream');
   sec.rateLimited(remoteUdp, 'udp');
-  sec.remoteDump(tcpRemote, 2, 4);
+  sec.remoteDump(tcpRemote, 2, 'DUMP');
   sec.registration(localUser(1000), 'SET', 536870913, 1, 'udp', '0.0.0.0.8.1', 'ok');
   sec.registration(localUser(65534), 'UNSET', 536870913, 1, 'udp', '', 'refused');
   const got = lines().map(({ time, pid, hostname, name, msg, ...rest }) => {
