@@ -1,6 +1,6 @@
 // RPCBIND version 3 and 4 procedures (RFC 1833 section 2): the v3 set and the v4 additions.
 
-import { XdrError, XdrReader } from '../xdr/index.js';
+import { XdrError, type XdrReader } from '../xdr/index.js';
 import { remoteCallProcedure } from './remote-call.js';
 import type { BindingState } from './binding-state.js';
 import type { CallerContext } from '../rpc/index.js';

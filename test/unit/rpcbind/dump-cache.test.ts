@@ -2,11 +2,11 @@
 // change to the table must show in the next DUMP, for v2 and for v3/v4.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { XdrReader, XdrWriter } from '../../../src/xdr/index.js';
+import { type XdrReader, XdrWriter } from '../../../src/xdr/index.js';
 import { Dispatcher, decodeReply, writeCallHeader } from '../../../src/rpc/index.js';
 import { Registry, RpcbStats, createRpcbindProgram, type BindingState } from '../../../src/rpcbind/index.js';
 import { decodePmapList, decodeRpcbList, encodeRpcbList, rpcbListBytes } from '../../../src/proto/index.js';
-import { type CallerContext } from '../../../src/rpc/index.js';
+import type { CallerContext } from '../../../src/rpc/index.js';
 
 const LOCAL: CallerContext = { netid: 'local', peerAddress: '', peerPort: 0, localAddress: '', uid: 0 };
 
