@@ -4,6 +4,7 @@ import type { XdrWriter } from '../../src/xdr/index.js';
 import { decodeReply } from '../../src/rpc/index.js';
 import { buildCall } from './calls.js';
 import { encodeMapping, encodeRpcb, encodeRmtCallArgs, encodeNetbuf } from '../../src/proto/index.js';
+import { Registry, RpcbStats, createRpcbindProgram } from '../../src/rpcbind/index.js';
 
 export const PMAP_PROG = 100000;
 
@@ -50,27 +51,35 @@ export function nullCall(xid: number, vers = 2): Buffer {
   return call(xid, vers, 0, () => {});
 }
 
-/** One well-formed call of every procedure of every version; xids are xid, xid + 1, ... */
+const rpcbArgs = (w: XdrWriter): void => encodeRpcb(w, { prog: 100003, vers: 3, netid: 'udp', addr: '127.0.0.1.8.1', owner: 'x' });
+const rmtArgs = (w: XdrWriter): void => encodeRmtCallArgs(w, { prog: 100003, vers: 3, proc: 0, args: Buffer.alloc(8) });
+const mapArgs = (w: XdrWriter): void => encodeMapping(w, { prog: 100003, vers: 3, prot: 17, port: 2049 });
+const noArgs = (): void => {};
+
+/** Well-formed arguments per procedure name ('v2 SET' before 'SET': version 2 takes a mapping). */
+const ARGS: Readonly<Record<string, (w: XdrWriter) => void>> = {
+  'v2 SET': mapArgs, 'v2 UNSET': mapArgs, GETPORT: mapArgs,
+  NULL: noArgs, SET: rpcbArgs, UNSET: rpcbArgs, GETADDR: rpcbArgs, DUMP: noArgs, CALLIT: rmtArgs, BCAST: rmtArgs,
+  GETTIME: noArgs, UADDR2TADDR: (w) => w.string('127.0.0.1.0.111'),
+  TADDR2UADDR: (w) => encodeNetbuf(w, { maxlen: 16, buf: Buffer.from('0200006f7f0000010000000000000000', 'hex') }),
+  GETVERSADDR: rpcbArgs, INDIRECT: rmtArgs, GETADDRLIST: rpcbArgs, GETSTAT: noArgs,
+};
+
+/**
+ * One well-formed call of every procedure the daemon declares, in version and number order;
+ * xids are xid, xid + 1, ... A procedure with no entry in ARGS fails here, so none is left out.
+ */
 export function everyProcedureCall(xid = 1): BuiltCall[] {
-  const rpcb = (w: XdrWriter): void => encodeRpcb(w, { prog: 100003, vers: 3, netid: 'udp', addr: '127.0.0.1.8.1', owner: 'x' });
-  const rmt = (w: XdrWriter): void => encodeRmtCallArgs(w, { prog: 100003, vers: 3, proc: 0, args: Buffer.alloc(8) });
-  const map = (w: XdrWriter): void => encodeMapping(w, { prog: 100003, vers: 3, prot: 17, port: 2049 });
-  const none = (): void => {};
+  const state = { registry: new Registry(), stats: new RpcbStats(), policy: { insecure: false }, now: () => 0 };
   const out: BuiltCall[] = [];
-  const v2: Array<[string, (w: XdrWriter) => void]> = [['NULL', none], ['SET', map], ['UNSET', map], ['GETPORT', map], ['DUMP', none], ['CALLIT', rmt]];
-  v2.forEach(([name, a], proc) => {
-    out.push({ name: `v2 ${name}`, vers: 2, proc, bytes: call(xid + out.length, 2, proc, a) });
-  });
-  for (const vers of [3, 4]) {
-    const procs: Array<[string, (w: XdrWriter) => void]> = [
-      ['NULL', none], ['SET', rpcb], ['UNSET', rpcb], ['GETADDR', rpcb], ['DUMP', none], [vers === 3 ? 'CALLIT' : 'BCAST', rmt],
-      ['GETTIME', none], ['UADDR2TADDR', (w) => w.string('127.0.0.1.0.111')],
-      ['TADDR2UADDR', (w) => encodeNetbuf(w, { maxlen: 16, buf: Buffer.from('0200006f7f0000010000000000000000', 'hex') })],
-    ];
-    if (vers === 4) procs.push(['GETVERSADDR', rpcb], ['INDIRECT', rmt], ['GETADDRLIST', rpcb], ['GETSTAT', none]);
-    procs.forEach(([name, a], proc) => {
-      out.push({ name: `v${vers} ${name}`, vers, proc, bytes: call(xid + out.length, vers, proc, a) });
-    });
+  for (const [vers, { procedures }] of createRpcbindProgram(state).versions) {
+    for (const p of procedures) {
+      if (!p) continue;
+      const name = `v${vers} ${p.name}`;
+      const args = ARGS[name] ?? ARGS[p.name];
+      if (!args) throw new Error(`rpc-calls.ts: no arguments for ${name}`);
+      out.push({ name, vers, proc: p.num, bytes: call(xid + out.length, vers, p.num, args) });
+    }
   }
   return out;
 }
