@@ -214,6 +214,9 @@ describe('daemon under attack', { timeout: 120_000 }, () => {
       op: 'noread', target: '127.0.0.1', port: PORT, record: record(dumpCall(6, 4)).toString('hex'), count: 30_000, maxMs: 6000,
     }, 30_000);
     assert.ok(t.closedByServer, JSON.stringify(t));
+    // One 'drain' listener per connection (B3: one per reply written under backpressure drew
+    // Node's MaxListenersExceededWarning on stderr, outside any log budget).
+    assert.doesNotMatch(daemon.output(), /MaxListenersExceededWarning/);
     figures.push(`non-reading client: ${t.written} DUMP calls written in ${t.wroteMs} ms, connection closed by the daemon within 6 s (idle timeout 3000 ms in this test; default 30 s)`);
     await healthy('non-reading client');
   });
