@@ -9,6 +9,7 @@
 // through Buffers on the same memory. Every datagram handed out is a copy, so nothing a
 // handler keeps (a forwarded call's arguments, say) points into the arena.
 
+import { formatIPv4, formatIPv6 } from '../net/index.js';
 import { loadLibc, type Libc, type NativeMemory } from '../os/libc.js';
 import { newSecurityCounters, type SecurityCounters } from './security-counters.js';
 
@@ -202,7 +203,7 @@ export class DatagramBatch {
       const key = view.readUInt32BE(off + 4);
       let address = this.#v4Names.get(key);
       if (address === undefined) {
-        address = `${key >>> 24}.${(key >>> 16) & 255}.${(key >>> 8) & 255}.${key & 255}`;
+        address = formatIPv4(key);
         remember(this.#v4Names, key, address);
       }
       return { address, port, family: 'IPv4' };
@@ -234,52 +235,4 @@ const MAX_CACHED_NAMES = 1024;
 function remember<K>(m: Map<K, string>, k: K, v: string): void {
   if (m.size >= MAX_CACHED_NAMES) m.clear();
   m.set(k, v);
-}
-
-/**
- * An IPv6 address as inet_ntop (libuv's, from BIND) writes it: the longest run of two or more
- * zero groups as "::", lowercase hex, and an embedded IPv4 address for ::a.b.c.d and
- * ::ffff:a.b.c.d.
- */
-export function formatIPv6(b: Uint8Array): string {
-  const words: number[] = [];
-  for (let i = 0; i < 8; i++) words.push((b[2 * i]! << 8) | b[2 * i + 1]!);
-  let bestBase = -1;
-  let bestLen = 0;
-  let curBase = -1;
-  let curLen = 0;
-  for (let i = 0; i < 8; i++) {
-    if (words[i] === 0) {
-      if (curBase < 0) {
-        curBase = i;
-        curLen = 1;
-      } else curLen++;
-    } else if (curBase >= 0) {
-      if (bestBase < 0 || curLen > bestLen) {
-        bestBase = curBase;
-        bestLen = curLen;
-      }
-      curBase = -1;
-    }
-  }
-  if (curBase >= 0 && (bestBase < 0 || curLen > bestLen)) {
-    bestBase = curBase;
-    bestLen = curLen;
-  }
-  if (bestBase >= 0 && bestLen < 2) bestBase = -1;
-  let out = '';
-  for (let i = 0; i < 8; i++) {
-    if (bestBase >= 0 && i >= bestBase && i < bestBase + bestLen) {
-      if (i === bestBase) out += ':';
-      continue;
-    }
-    if (i !== 0) out += ':';
-    if (i === 6 && bestBase === 0 && (bestLen === 6 || (bestLen === 5 && words[5] === 0xffff))) {
-      out += `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
-      break;
-    }
-    out += words[i]!.toString(16);
-  }
-  if (bestBase >= 0 && bestBase + bestLen === 8) out += ':';
-  return out;
 }
