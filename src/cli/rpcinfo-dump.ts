@@ -2,7 +2,7 @@
 
 import { RpcClientError, RpcbindClient } from '../client/index.js';
 import type { PmapMapping, Rpcb } from '../client/index.js';
-import { IPPROTO_TCP, IPPROTO_UDP } from '../proto/index.js';
+import { formatUaddr, IPPROTO_TCP, IPPROTO_UDP } from '../proto/index.js';
 import { sperror, spcreateerror } from './clnt-messages.js';
 import { CliExit, padL, padR } from './rpcinfo-context.js';
 import type { CliNetid, Ctx } from './rpcinfo-context.js';
@@ -27,7 +27,7 @@ async function fetchRpcbList(ctx: Ctx, rb: RpcbindClient): Promise<Rpcb[]> {
           prog: m.prog,
           vers: m.vers,
           netid: m.prot === IPPROTO_UDP ? 'udp' : m.prot === IPPROTO_TCP ? 'tcp' : padL(m.prot, 6),
-          addr: `0.0.0.0.${(m.port >> 8) & 0xff}.${m.port & 0xff}`,
+          addr: formatUaddr('0.0.0.0', m.port),
           owner: 'unknown',
         }));
       }

@@ -14,7 +14,7 @@ import {
   locateService,
 } from '../client/index.js';
 import type { RpcTransport } from '../client/index.js';
-import { PMAP_PORT } from '../proto/index.js';
+import { formatUaddr, PMAP_PORT } from '../proto/index.js';
 import { N2AXLATEFAILURE, spcreateerror } from './clnt-messages.js';
 import type { CliNetid, Ctx } from './rpcinfo-context.js';
 
@@ -38,10 +38,6 @@ export interface HostRpcbind {
   rb: RpcbindClient;
   /** Universal address we used to reach rpcbind. */
   uaddr: string;
-}
-
-function uaddrOf(host: string, port: number): string {
-  return `${host}.${(port >> 8) & 0xff}.${port & 0xff}`;
 }
 
 /** clnt_rpcbind_create: first address of host, tcp (or tcp6), falling back to udp (or udp6). */
@@ -73,7 +69,7 @@ export async function hostRpcbind(ctx: Ctx, host: string, timeoutMs: number, net
       last = clientError(e);
       continue;
     }
-    return { rb: new RpcbindClient(t, { timeoutMs }), uaddr: uaddrOf(addr, PMAP_PORT) };
+    return { rb: new RpcbindClient(t, { timeoutMs }), uaddr: formatUaddr(addr, PMAP_PORT) };
   }
   const err = last ?? new RpcClientError('RPC_UNKNOWNPROTO');
   ctx.die(spcreateerror("rpcinfo: can't contact rpcbind", err.stat, err));

@@ -3,7 +3,7 @@
 import { lookupService } from 'node:dns/promises';
 import { RpcbindClient, StreamTransport, broadcast } from '../client/index.js';
 import type { RpcbEntry } from '../client/index.js';
-import { NcSemantics } from '../proto/index.js';
+import { formatUaddr, NcSemantics } from '../proto/index.js';
 import { sperrno, sperror } from './clnt-messages.js';
 import { CliExit, isNetid, padL, padR } from './rpcinfo-context.js';
 import type { CliNetid, Ctx } from './rpcinfo-context.js';
@@ -80,7 +80,7 @@ export async function broadcastPing(ctx: Ctx, args: string[]): Promise<void> {
   const pending: Array<Promise<void>> = [];
   try {
     await broadcast({ prog, vers, proc: 0 }, (r) => {
-      const uaddr = `${r.address}.${(r.port >> 8) & 0xff}.${r.port & 0xff}`;
+      const uaddr = formatUaddr(r.address, r.port);
       pending.push(
         lookupService(r.address, r.port)
           .then((n) => n.hostname)

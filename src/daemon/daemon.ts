@@ -19,7 +19,7 @@ import { FloodGuard, floodExemptions } from './security/flood-guard.js';
 import { CallLog } from './observability/call-log.js';
 import { acquireInstanceLock, type InstanceLock } from './instance-lock.js';
 import { AddressMonitor } from './address-monitor.js';
-import { loadLibc } from './libc.js';
+import { loadLibc } from '../os/libc.js';
 import { hasIpv4, hasIpv6, withLoopback } from './local-addresses.js';
 import type { DaemonLog } from './observability/logger.js';
 import { enableMetrics, metrics as defaultMetrics, type DaemonMetrics, type MetricsSink } from './observability/metrics.js';

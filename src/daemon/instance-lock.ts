@@ -6,7 +6,7 @@
 // CAP_DAC_OVERRIDE, so a read-only file left by an earlier start could not be opened for writing.
 
 import { closeSync, constants, openSync } from 'node:fs';
-import { loadLibc } from './libc.js';
+import { loadLibc } from '../os/libc.js';
 
 const LOCK_EX = 2;
 const LOCK_NB = 4;

@@ -2,7 +2,7 @@
 // datagrams to $NOTIFY_SOCKET (a path or an '@' abstract name). Sends are non-blocking; a
 // missing socket or a full queue is ignored, as sd_notify does.
 
-import { loadLibc } from './libc.js';
+import { loadLibc } from '../os/libc.js';
 
 const AF_UNIX = 1;
 const SOCK_DGRAM = 2;

@@ -3,7 +3,8 @@
 // address, v6-only), not from its name, so units may list the sockets in any order.
 
 import { MAX_INHERITED_SOCKETS } from '../limits.js';
-import { loadLibc } from './libc.js';
+import { formatIPv4, formatIPv6 } from '../net/index.js';
+import { loadLibc } from '../os/libc.js';
 
 const SD_LISTEN_FDS_START = 3;
 const SOL_SOCKET = 1;
@@ -54,26 +55,26 @@ export function inheritedSockets(env: NodeJS.ProcessEnv = process.env): Inherite
     const fd = SD_LISTEN_FDS_START + i;
     const what = `socket activation: fd ${fd}${names[i] ? ` (${names[i]})` : ''}`;
     const opt = (level: number, name: number): number => {
-      const v = [0];
-      if (lc.getsockoptInt(fd, level, name, v, [4]) !== 0) throw new Error(`${what} is not a socket`);
-      return v[0]!;
+      const v = lc.getsockoptInt(fd, level, name);
+      if (v === undefined) throw new Error(`${what} is not a socket`);
+      return v;
     };
     const type = opt(SOL_SOCKET, SO_TYPE);
     const domain = opt(SOL_SOCKET, SO_DOMAIN);
     const sa = Buffer.alloc(SOCKADDR_STORAGE_BYTES);
-    const len = [SOCKADDR_STORAGE_BYTES];
-    if (lc.getsockname(fd, sa, len) !== 0) throw new Error(`${what}: getsockname failed`);
+    const len = lc.getsockname(fd, sa);
+    if (len < 0) throw new Error(`${what}: getsockname failed`);
     if (type === SOCK_STREAM && opt(SOL_SOCKET, SO_ACCEPTCONN) === 0) throw new Error(`${what} is a stream socket that does not listen`);
     const name = names[i] ?? '';
     if (domain === AF_UNIX && type === SOCK_STREAM) {
-      const raw = sa.subarray(2, len[0]);
+      const raw = sa.subarray(2, len);
       const path = raw[0] === 0 ? '@' + raw.subarray(1).toString() : raw.toString().replace(/\0.*$/s, '');
       out.push({ fd, name, kind: 'local', address: path, port: 0, dualStack: false });
     } else if (domain === AF_INET && (type === SOCK_STREAM || type === SOCK_DGRAM)) {
-      const address = [...sa.subarray(4, 8)].join('.');
+      const address = formatIPv4(sa.readUInt32BE(4));
       out.push({ fd, name, kind: type === SOCK_STREAM ? 'tcp' : 'udp', address, port: sa.readUInt16BE(2), dualStack: false });
     } else if (domain === AF_INET6 && (type === SOCK_STREAM || type === SOCK_DGRAM)) {
-      const address = formatIpv6(sa.subarray(8, 24));
+      const address = formatIPv6(sa.subarray(8, 24));
       const dualStack = opt(IPPROTO_IPV6, IPV6_V6ONLY) === 0;
       out.push({ fd, name, kind: type === SOCK_STREAM ? 'tcp6' : 'udp6', address, port: sa.readUInt16BE(2), dualStack });
     } else {
@@ -81,17 +82,6 @@ export function inheritedSockets(env: NodeJS.ProcessEnv = process.env): Inherite
     }
   }
   return out;
-}
-
-function formatIpv6(b: Buffer): string {
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i).toString(16));
-  // Compress the longest run of zero groups, as inet_ntop does (enough for logs and '::' tests).
-  const s = groups.join(':');
-  const runs = s.match(/(^|:)0(:0)+(:|$)/g);
-  if (!runs) return s;
-  const longest = runs.reduce((a, r) => (r.length > a.length ? r : a));
-  return s.replace(longest, '::');
 }
 
 export function describeInherited(s: InheritedSocket): string {

@@ -1,5 +1,6 @@
-// IP address text: the IPv4-mapped folding, rpcbind's loopback rule, and a parser to four
-// 32-bit words for matching against networks. No sockets; shared by every layer above.
+// IP address text: the IPv4-mapped folding, rpcbind's loopback rule, a parser to four 32-bit
+// words for matching against networks (and to the 16 bytes of a sockaddr_in6), and the one
+// formatter of address bytes as inet_ntop writes them. No sockets; shared by every layer above.
 
 /** Strips the IPv4-mapped prefix so one rule covers both spellings of an IPv4 peer. */
 export function normalizeAddress(addr: string): string {
@@ -71,4 +72,65 @@ export function parseAddress(addr: string): Parsed | undefined {
   if (!v6) return undefined;
   if (v6[0] === 0 && v6[1] === 0 && v6[2] === 0xffff) return { v4: true, w: [0, 0, 0, v6[3]] };
   return { v4: false, w: v6 };
+}
+
+/** The 16 bytes of an IPv6 address written in any textual form (a zone index is ignored). */
+export function ipv6Bytes(s: string): Buffer | undefined {
+  const w = parseIPv6(s);
+  if (!w) return undefined;
+  const b = Buffer.alloc(16);
+  for (let i = 0; i < 4; i++) b.writeUInt32BE(w[i]!, 4 * i);
+  return b;
+}
+
+/** A 32-bit IPv4 address (network order read as a number) in dotted-quad form. */
+export function formatIPv4(n: number): string {
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+/**
+ * 16 address bytes as inet_ntop writes them (BIND's, which glibc and libuv both carry, so the
+ * text equals Node's and the reference rpcbind's): the longest run of two or more zero groups
+ * (the first of equals) as "::", lowercase hex, and an embedded IPv4 address for ::a.b.c.d and
+ * ::ffff:a.b.c.d.
+ */
+export function formatIPv6(b: Uint8Array): string {
+  const words: number[] = [];
+  for (let i = 0; i < 8; i++) words.push((b[2 * i]! << 8) | b[2 * i + 1]!);
+  const [bestBase, bestLen] = longestZeroRun(words);
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (bestBase >= 0 && i >= bestBase && i < bestBase + bestLen) {
+      if (i === bestBase) out += ':';
+      continue;
+    }
+    if (i !== 0) out += ':';
+    if (i === 6 && bestBase === 0 && (bestLen === 6 || (bestLen === 5 && words[5] === 0xffff))) {
+      out += `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+      break;
+    }
+    out += words[i]!.toString(16);
+  }
+  if (bestBase >= 0 && bestBase + bestLen === 8) out += ':';
+  return out;
+}
+
+/** [start, length] of the first longest run of at least two zero words; [-1, 0] when none. */
+function longestZeroRun(words: readonly number[]): [number, number] {
+  let bestBase = -1;
+  let bestLen = 0;
+  for (let i = 0; i < words.length; ) {
+    if (words[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < words.length && words[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestBase = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  return bestLen < 2 ? [-1, 0] : [bestBase, bestLen];
 }

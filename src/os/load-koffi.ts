@@ -1,8 +1,8 @@
-// koffi, the FFI behind flock(2) (instance lock), SO_PEERCRED (peer-cred.ts), sd_notify and
-// batched UDP (datagram-batch.ts), loaded once. Its package entry point also loads node:crypto,
-// node:https and node:zlib for its installer, about 9 ms at start-up (bench/profile-start.ts):
-// where the prebuilt native module sits as koffi 2 ships it, take it directly; otherwise (musl,
-// renamed architectures) the entry point, which finds the right one.
+// koffi, the FFI behind every libc call of the program (libc.ts, the one table), loaded once.
+// Its package entry point also loads node:crypto, node:https and node:zlib for its installer,
+// about 9 ms at start-up (bench/profile-start.ts): where the prebuilt native module sits as
+// koffi 2 ships it, take it directly; otherwise (musl, renamed architectures) the entry point,
+// which finds the right one.
 
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -12,7 +12,10 @@ export type KoffiFunction = (...args: never[]) => unknown;
 
 export interface Koffi {
   load(path: string): { func(signature: string): KoffiFunction };
-  struct(name: string, fields: Record<string, string>): unknown;
+  /** Native memory that never moves (released with the process). */
+  alloc(type: string, n: number): unknown;
+  address(p: unknown): bigint;
+  view(p: unknown, len: number): ArrayBuffer;
   /** The errno of the last call made through koffi on this thread. */
   errno(): number;
 }

@@ -19,30 +19,17 @@ import {
 } from './procedure-helpers.js';
 import { procedure, type AnyRpcbProcedure } from './procedure-table.js';
 import type { Registration } from './registry.js';
-import { decodeMapping, encodePmapList, type PmapMapping } from '../proto/index.js';
+import { decodeMapping, encodePmapList, formatUaddr, type PmapMapping, uaddrPortAtoi } from '../proto/index.js';
 
 export function protToNetid(prot: number): 'udp' | 'tcp' | undefined {
   return prot === IPPROTO_UDP ? 'udp' : prot === IPPROTO_TCP ? 'tcp' : undefined;
-}
-
-/** The port of a universal address as rpcbind reads it (atoi of the last two dotted parts). */
-export function uaddrPort(uaddr: string): number | undefined {
-  const last = uaddr.lastIndexOf('.');
-  if (last < 0) return undefined;
-  const prev = uaddr.lastIndexOf('.', last - 1);
-  if (prev < 0) return undefined;
-  const num = (s: string): number => {
-    const n = parseInt(s, 10);
-    return Number.isFinite(n) ? n : 0;
-  };
-  return (num(uaddr.slice(prev + 1, last)) * 256 + num(uaddr.slice(last + 1))) >>> 0;
 }
 
 /** The v2 view of a registration: only udp and tcp entries with a port. */
 export function toMapping(r: Registration): PmapMapping | undefined {
   const prot = r.netid === 'udp' ? IPPROTO_UDP : r.netid === 'tcp' ? IPPROTO_TCP : 0;
   if (prot === 0) return undefined;
-  const port = uaddrPort(r.addr);
+  const port = uaddrPortAtoi(r.addr);
   return port === undefined ? undefined : { prog: r.prog, vers: r.vers, prot, port };
 }
 
@@ -89,7 +76,7 @@ function set(state: BindingState, m: PmapMapping, ctx: CallerContext): boolean |
   };
   if (!netid) return report(false, 'refused');
   if (!mayChange(state)) return report(false, NOT_SAVED);
-  const addr = `0.0.0.0.${(m.port >> 8) & 0xff}.${m.port & 0xff}`;
+  const addr = formatUaddr('0.0.0.0', m.port);
   const res = state.registry.set({ prog: m.prog, vers: m.vers, netid, addr, owner: ownerOf(ctx) });
   const ok = res === 'added' || res === 'exists';
   return afterChange(state, res === 'added', ok, (answer, unsaved) => report(answer, unsaved ? NOT_SAVED : 'refused'));
@@ -117,7 +104,7 @@ function getport(state: BindingState, m: PmapMapping, ctx: CallerContext): numbe
   if (netid) {
     // The v2 view holds only entries whose netid is exactly udp/tcp (case matters here).
     const r = state.registry.find(m.prog, m.vers, netid);
-    if (r && r.netid === netid) port = uaddrPort(r.addr) ?? 0;
+    if (r && r.netid === netid) port = uaddrPortAtoi(r.addr) ?? 0;
     state.stats.lookupDone(PMAP_VERS, m.prog, m.vers, netid, port !== 0);
   }
   return port;

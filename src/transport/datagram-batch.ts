@@ -1,6 +1,7 @@
 // Batched datagram I/O for the UDP service: once Node has delivered one datagram of a socket,
 // the ones already waiting behind it are read with one recvmmsg(2), and the replies that are
-// ready at once leave with one sendmmsg(2), both called through koffi on the socket's fd.
+// ready at once leave with one sendmmsg(2), both called through the libc table (os/libc.ts) on
+// the socket's fd.
 // Node's dgram costs a receive callback, a 64 KiB allocation and a send request per datagram
 // (about 18 µs of CPU per call here, against 3 µs batched: bench/run.ts getaddr4-udp).
 //
@@ -8,7 +9,8 @@
 // through Buffers on the same memory. Every datagram handed out is a copy, so nothing a
 // handler keeps (a forwarded call's arguments, say) points into the arena.
 
-import { loadKoffi } from '../os/load-koffi.js';
+import { formatIPv4, formatIPv6 } from '../net/index.js';
+import { loadLibc, type Libc, type NativeMemory } from '../os/libc.js';
 import { newSecurityCounters, type SecurityCounters } from './security-counters.js';
 
 /** What the batch counts: datagrams it drops unread, and replies the kernel refuses. */
@@ -41,48 +43,10 @@ const HDR_IOVLEN = 24;
 const HDR_FLAGS = 48;
 const HDR_LEN = 56;
 
-interface Native {
-  recvmmsg(fd: number, vec: number, vlen: number, flags: number, timeout: null): number;
-  sendmmsg(fd: number, vec: number, vlen: number, flags: number): number;
-  sendto(fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrLen: number): number;
-  ifIndexToName(index: number, out: Buffer): unknown;
-  /** Native memory that never moves: its address and a Buffer over it. */
-  alloc(bytes: number): { address: number; view: Buffer };
-}
-
-let native: Native | null | undefined;
-
-function loadNative(): Native | null {
-  if (native !== undefined) return native;
-  try {
-    if (process.platform !== 'linux' || process.arch !== 'x64' && process.arch !== 'arm64') throw new Error('layout');
-    type Fn = (...a: unknown[]) => unknown;
-    const koffi = loadKoffi() as {
-      load(name: string): { func(sig: string): Fn };
-      alloc(type: string, n: number): unknown;
-      address(p: unknown): bigint;
-      view(p: unknown, len: number): ArrayBuffer;
-    } | null;
-    if (!koffi) throw new Error('no koffi');
-    const lib = koffi.load('libc.so.6');
-    const recvmmsg = lib.func('int recvmmsg(int, uintptr_t, unsigned int, int, void *)');
-    const sendmmsg = lib.func('int sendmmsg(int, uintptr_t, unsigned int, int)');
-    const sendto = lib.func('intptr_t sendto(int, const void *, size_t, int, const void *, uint32_t)');
-    const ifIndexToName = lib.func('char *if_indextoname(unsigned int, _Out_ uint8_t *)');
-    native = {
-      recvmmsg: (fd, vec, vlen, flags, timeout) => recvmmsg(fd, vec, vlen, flags, timeout) as number,
-      sendmmsg: (fd, vec, vlen, flags) => sendmmsg(fd, vec, vlen, flags) as number,
-      sendto: (fd, buf, len, flags, addr, addrLen) => Number(sendto(fd, buf, len, flags, addr, addrLen)),
-      ifIndexToName: (index, out) => ifIndexToName(index, out),
-      alloc: (bytes) => {
-        const p = koffi.alloc('uint8_t', bytes);
-        return { address: Number(koffi.address(p)), view: Buffer.from(koffi.view(p, bytes)) };
-      },
-    };
-  } catch {
-    native = null;
-  }
-  return native;
+/** The libc table, where the struct layouts below hold (Linux on x64 and arm64). */
+function loadNative(): Libc | null {
+  if (process.platform !== 'linux' || process.arch !== 'x64' && process.arch !== 'arm64') return null;
+  return loadLibc();
 }
 
 /** Who sent a datagram, as Node's rinfo would say it. */
@@ -97,9 +61,9 @@ export interface DatagramPeer {
  * one thread): receive into it, queue replies, flush to the socket they came from.
  */
 export class DatagramBatch {
-  readonly #n: Native;
-  readonly #in: { address: number; view: Buffer };
-  readonly #out: { address: number; view: Buffer };
+  readonly #n: Libc;
+  readonly #in: NativeMemory;
+  readonly #out: NativeMemory;
   #queued = 0;
   /** Datagrams the last drain read: the slots whose senders queue() may answer. */
   #received = 0;
@@ -109,7 +73,7 @@ export class DatagramBatch {
   /** Datagrams dropped (too long for a slot, unknown family) and sends the kernel refused. */
   readonly counters: BatchCounters;
 
-  private constructor(n: Native, counters: BatchCounters) {
+  private constructor(n: Libc, counters: BatchCounters) {
     this.#n = n;
     this.counters = counters;
     this.#in = n.alloc(BATCH_DATAGRAMS * (BATCH_SLOT_BYTES + NAME_BYTES + IOVEC_BYTES + MMSGHDR_BYTES));
@@ -140,7 +104,7 @@ export class DatagramBatch {
     return BATCH_DATAGRAMS * (slotBytes + NAME_BYTES + IOVEC_BYTES) + i * MMSGHDR_BYTES;
   }
 
-  #initHeader(a: { address: number; view: Buffer }, slotBytes: number, i: number): void {
+  #initHeader(a: NativeMemory, slotBytes: number, i: number): void {
     const h = DatagramBatch.#hdrOff(slotBytes, i);
     const iov = DatagramBatch.#iovOff(slotBytes, i);
     a.view.fill(0, h, h + MMSGHDR_BYTES);
@@ -239,7 +203,7 @@ export class DatagramBatch {
       const key = view.readUInt32BE(off + 4);
       let address = this.#v4Names.get(key);
       if (address === undefined) {
-        address = `${key >>> 24}.${(key >>> 16) & 255}.${(key >>> 8) & 255}.${key & 255}`;
+        address = formatIPv4(key);
         remember(this.#v4Names, key, address);
       }
       return { address, port, family: 'IPv4' };
@@ -271,52 +235,4 @@ const MAX_CACHED_NAMES = 1024;
 function remember<K>(m: Map<K, string>, k: K, v: string): void {
   if (m.size >= MAX_CACHED_NAMES) m.clear();
   m.set(k, v);
-}
-
-/**
- * An IPv6 address as inet_ntop (libuv's, from BIND) writes it: the longest run of two or more
- * zero groups as "::", lowercase hex, and an embedded IPv4 address for ::a.b.c.d and
- * ::ffff:a.b.c.d.
- */
-export function formatIPv6(b: Uint8Array): string {
-  const words: number[] = [];
-  for (let i = 0; i < 8; i++) words.push((b[2 * i]! << 8) | b[2 * i + 1]!);
-  let bestBase = -1;
-  let bestLen = 0;
-  let curBase = -1;
-  let curLen = 0;
-  for (let i = 0; i < 8; i++) {
-    if (words[i] === 0) {
-      if (curBase < 0) {
-        curBase = i;
-        curLen = 1;
-      } else curLen++;
-    } else if (curBase >= 0) {
-      if (bestBase < 0 || curLen > bestLen) {
-        bestBase = curBase;
-        bestLen = curLen;
-      }
-      curBase = -1;
-    }
-  }
-  if (curBase >= 0 && (bestBase < 0 || curLen > bestLen)) {
-    bestBase = curBase;
-    bestLen = curLen;
-  }
-  if (bestBase >= 0 && bestLen < 2) bestBase = -1;
-  let out = '';
-  for (let i = 0; i < 8; i++) {
-    if (bestBase >= 0 && i >= bestBase && i < bestBase + bestLen) {
-      if (i === bestBase) out += ':';
-      continue;
-    }
-    if (i !== 0) out += ':';
-    if (i === 6 && bestBase === 0 && (bestLen === 6 || (bestLen === 5 && words[5] === 0xffff))) {
-      out += `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
-      break;
-    }
-    out += words[i]!.toString(16);
-  }
-  if (bestBase >= 0 && bestBase + bestLen === 8) out += ':';
-  return out;
 }

@@ -9,7 +9,7 @@
 // an IPv4 header, so the program looks at the IP version first, not the socket's family.
 
 import { parseAddress, type Parsed } from '../net/index.js';
-import { loadKoffi } from '../os/load-koffi.js';
+import { libcUnavailable, loadLibc, type Libc, type NativeMemory } from '../os/libc.js';
 
 const SOL_SOCKET = 1;
 const SO_RCVBUF = 8;
@@ -103,11 +103,10 @@ export function shedProgramLength(v4: number, v6: number): number {
   return 7 + 2 * v4 + 1 + 9 * v6 + 1;
 }
 
+/** The libc table and this file's scratch memory. */
 interface Native {
-  setsockopt(fd: number, level: number, name: number, value: number, len: number): number;
-  getsockopt(fd: number, level: number, name: number, value: number, lenPtr: number): number;
-  errno(): number;
-  mem: { address: number; view: Buffer };
+  libc: Libc;
+  mem: NativeMemory;
 }
 
 let native: Native | null | undefined;
@@ -126,26 +125,9 @@ function loadNative(): Native | null {
   try {
     if (process.platform !== 'linux') throw new Error(`not on ${process.platform}`);
     if (process.arch !== 'x64' && process.arch !== 'arm64') throw new Error(`struct layout unknown on ${process.arch}`);
-    type Fn = (...a: unknown[]) => unknown;
-    const koffi = loadKoffi() as {
-      load(name: string): { func(sig: string): Fn };
-      alloc(type: string, n: number): unknown;
-      address(p: unknown): bigint;
-      view(p: unknown, len: number): ArrayBuffer;
-      errno(): number;
-    } | null;
-    if (!koffi) throw new Error('koffi did not load');
-    const lib = koffi.load('libc.so.6');
-    const set = lib.func('int setsockopt(int, int, int, uintptr_t, uint32_t)');
-    const get = lib.func('int getsockopt(int, int, int, uintptr_t, uintptr_t)');
-    const p = koffi.alloc('uint8_t', SCRATCH_BYTES);
-    const mem = { address: Number(koffi.address(p)), view: Buffer.from(koffi.view(p, SCRATCH_BYTES)) };
-    native = {
-      setsockopt: (fd, level, name, value, len) => set(fd, level, name, value, len) as number,
-      getsockopt: (fd, level, name, value, lenPtr) => get(fd, level, name, value, lenPtr) as number,
-      errno: () => koffi.errno(),
-      mem,
-    };
+    const libc = loadLibc();
+    if (!libc) throw new Error(libcUnavailable());
+    native = { libc, mem: libc.alloc(SCRATCH_BYTES) };
   } catch (e) {
     nativeError = (e as Error).message;
     native = null;
@@ -166,8 +148,8 @@ export function attachFilter(fd: number, program: readonly BpfInsn[]): SockResul
   const n = loadNative();
   if (!n) return -1;
   if (program.length === 0) {
-    const r = n.setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, n.mem.address + OFF_INT, 4);
-    const err = r === 0 ? 0 : n.errno();
+    const r = n.libc.setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, n.mem.address + OFF_INT, 4);
+    const err = r === 0 ? 0 : n.libc.errno();
     return err === ENOENT ? 0 : err; // nothing was attached: as good as detached
   }
   if (program.length > BPF_MAX_INSNS) throw new Error(`BPF program of ${program.length} instructions`);
@@ -184,8 +166,8 @@ export function attachFilter(fd: number, program: readonly BpfInsn[]): SockResul
   v.fill(0, OFF_FPROG, OFF_FPROG + 16);
   v.writeUInt16LE(program.length, OFF_FPROG);
   v.writeBigUInt64LE(BigInt(n.mem.address + OFF_PROG), OFF_FPROG + 8);
-  const r = n.setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, n.mem.address + OFF_FPROG, 16);
-  return r === 0 ? 0 : n.errno() || -1;
+  const r = n.libc.setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, n.mem.address + OFF_FPROG, 16);
+  return r === 0 ? 0 : n.libc.errno() || -1;
 }
 
 /**
@@ -200,10 +182,10 @@ export function setReceiveBuffer(fd: number, bytes: number): { bytes: number; fo
   const current = receiveBuffer(n, fd);
   if (current >= 2 * bytes) return { bytes: current, forced: false };
   n.mem.view.writeInt32LE(Math.min(bytes, 0x7fffffff), OFF_INT);
-  let forced = n.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, n.mem.address + OFF_INT, 4) === 0;
+  let forced = n.libc.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, n.mem.address + OFF_INT, 4) === 0;
   if (!forced) {
     n.mem.view.writeInt32LE(Math.min(bytes, 0x7fffffff), OFF_INT);
-    n.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, n.mem.address + OFF_INT, 4);
+    n.libc.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, n.mem.address + OFF_INT, 4);
   }
   return { bytes: receiveBuffer(n, fd), forced };
 }
@@ -211,7 +193,7 @@ export function setReceiveBuffer(fd: number, bytes: number): { bytes: number; fo
 /** SO_RCVBUF as the kernel reports it (twice what was granted), or -1. */
 function receiveBuffer(n: Native, fd: number): number {
   n.mem.view.writeUInt32LE(4, OFF_LEN);
-  const r = n.getsockopt(fd, SOL_SOCKET, SO_RCVBUF, n.mem.address + OFF_INT, n.mem.address + OFF_LEN);
+  const r = n.libc.getsockopt(fd, SOL_SOCKET, SO_RCVBUF, n.mem.address + OFF_INT, n.mem.address + OFF_LEN);
   return r === 0 ? n.mem.view.readInt32LE(OFF_INT) : -1;
 }
 
@@ -223,7 +205,7 @@ export function socketDrops(fd: number): number {
   const n = loadNative();
   if (!n) return -1;
   n.mem.view.writeUInt32LE(4 * SK_MEMINFO_VARS, OFF_LEN);
-  const r = n.getsockopt(fd, SOL_SOCKET, SO_MEMINFO, n.mem.address + OFF_MEMINFO, n.mem.address + OFF_LEN);
+  const r = n.libc.getsockopt(fd, SOL_SOCKET, SO_MEMINFO, n.mem.address + OFF_MEMINFO, n.mem.address + OFF_LEN);
   if (r !== 0 || n.mem.view.readUInt32LE(OFF_LEN) < 4 * (SK_MEMINFO_DROPS + 1)) return -1;
   return n.mem.view.readUInt32LE(OFF_MEMINFO + 4 * SK_MEMINFO_DROPS);
 }

@@ -1,12 +1,13 @@
 // Address and link changes as the kernel announces them: an rtnetlink socket (AF_NETLINK,
-// groups RTMGRP_LINK, RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR) opened and bound through koffi.
+// groups RTMGRP_LINK, RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR) opened and bound through the libc
+// table (os/libc.ts).
 // Node has no handle for such a socket, so libuv reads it as a pipe: non-blocking, on the
 // event loop, one datagram per read into libuv's own 64 KiB buffer. The messages are only a
 // signal that something changed: nothing in them is parsed or trusted (the caller re-reads
 // the interfaces), so the only work per message is a callback the caller coalesces.
 
 import net from 'node:net';
-import { loadKoffi } from '../os/load-koffi.js';
+import { loadLibc, type Libc } from '../os/libc.js';
 
 const AF_NETLINK = 16;
 const SOCK_RAW = 3;
@@ -19,33 +20,11 @@ const RTMGRP_IPV6_IFADDR = 0x100;
 /** sizeof(struct sockaddr_nl): family (u16), pad (u16), pid (u32), groups (u32). */
 const SOCKADDR_NL_BYTES = 12;
 
-interface Native {
-  socket(domain: number, type: number, protocol: number): number;
-  bind(fd: number, addr: Buffer, len: number): number;
-  close(fd: number): number;
-}
-
 type PipeHandle = { open(fd: number): number; close(): void };
 type PipeBinding = { Pipe: new (kind: number) => PipeHandle; constants: { SOCKET: number } };
 
-let native: Native | null | undefined;
-
-function loadNative(): Native | null {
-  if (native !== undefined) return native;
-  try {
-    if (process.platform !== 'linux') throw new Error('not Linux');
-    const koffi = loadKoffi();
-    if (!koffi) throw new Error('no koffi');
-    const lib = koffi.load('libc.so.6');
-    type Fn = (...a: unknown[]) => number;
-    const socket = lib.func('int socket(int, int, int)') as Fn;
-    const bind = lib.func('int bind(int, const void *, uint32_t)') as Fn;
-    const close = lib.func('int close(int)') as Fn;
-    native = { socket: (d, t, p) => socket(d, t, p), bind: (fd, a, l) => bind(fd, a, l), close: (fd) => close(fd) };
-  } catch {
-    native = null;
-  }
-  return native;
+function loadNative(): Libc | null {
+  return process.platform === 'linux' ? loadLibc() : null;
 }
 
 /** libuv's pipe handle, which adopts any descriptor it can read; undefined where Node hides it. */

@@ -1,9 +1,10 @@
-// SO_PEERCRED for accepted unix-socket connections (libuv does not expose it), through koffi.
+// SO_PEERCRED for accepted unix-socket connections (libuv does not expose it), through the libc
+// table (os/libc.ts).
 // Returns undefined whenever the credentials cannot be read: callers then treat the peer as
 // an unknown user.
 
 import type { Socket } from 'node:net';
-import { loadKoffi } from '../os/load-koffi.js';
+import { loadLibc } from '../os/libc.js';
 
 const SOL_SOCKET = 1;
 const SO_PEERCRED = 17;
@@ -14,23 +15,8 @@ export interface PeerCred {
   gid: number;
 }
 
-type GetSockOpt = (fd: number, level: number, name: number, out: PeerCred, len: number[]) => number;
-
-let getsockopt: GetSockOpt | null | undefined;
-
-function load(): GetSockOpt | null {
-  if (getsockopt !== undefined) return getsockopt;
-  try {
-    const koffi = loadKoffi();
-    if (!koffi) throw new Error('koffi cannot be loaded');
-    koffi.struct('rpcbind_ucred', { pid: 'int32', uid: 'uint32', gid: 'uint32' });
-    const libc = koffi.load('libc.so.6');
-    getsockopt = libc.func('int getsockopt(int, int, int, _Out_ rpcbind_ucred *, _Inout_ uint32 *)') as GetSockOpt;
-  } catch {
-    getsockopt = null;
-  }
-  return getsockopt;
-}
+/** sizeof(struct ucred): pid (int32), uid (uint32), gid (uint32). */
+const UCRED_BYTES = 12;
 
 /** The file descriptor under a connected net.Socket (Linux, libuv pipe/tcp handle). */
 export function socketFd(sock: Socket): number | undefined {
@@ -39,15 +25,16 @@ export function socketFd(sock: Socket): number | undefined {
 }
 
 export function peerCred(sock: Socket): PeerCred | undefined {
-  const fn = load();
+  const libc = loadLibc();
   const fd = socketFd(sock);
-  if (!fn || fd === undefined) return undefined;
-  const out: PeerCred = { pid: 0, uid: 0, gid: 0 };
-  const len = [12];
+  if (!libc || fd === undefined) return undefined;
+  // struct ucred, then the uint32 length getsockopt reads and writes.
+  const buf = Buffer.alloc(UCRED_BYTES + 4);
+  buf.writeUInt32LE(UCRED_BYTES, UCRED_BYTES);
   try {
-    if (fn(fd, SOL_SOCKET, SO_PEERCRED, out, len) !== 0) return undefined;
+    if (libc.getsockopt(fd, SOL_SOCKET, SO_PEERCRED, buf.subarray(0, UCRED_BYTES), buf.subarray(UCRED_BYTES)) !== 0) return undefined;
   } catch {
     return undefined;
   }
-  return out;
+  return { pid: buf.readInt32LE(0), uid: buf.readUInt32LE(4), gid: buf.readUInt32LE(8) };
 }

@@ -147,6 +147,17 @@ describe('layers', () => {
     assert.deepEqual(mentions.map((f) => relative(SRC, f)), [join('os', 'load-koffi.ts')]);
   });
 
+  it('only os/ reaches the FFI loader; the other parts call libc through the one table (os/libc.ts)', () => {
+    const loader = join(SRC, 'os', 'load-koffi.ts');
+    const outside = IMPORTS.filter(
+      (i) => i.spec.startsWith('.') && resolve(dirname(i.from), i.spec).replace(/\.js$/, '.ts') === loader && partOf(i.from) !== 'os',
+    );
+    assert.deepEqual(outside.map(where), []);
+    // A C prototype handed to koffi's func() anywhere but the table is a second declaration.
+    const declaring = FILES.filter((f) => /\bfunc\(\s*'[^']*\(/.test(readFileSync(f, 'utf8'))).map((f) => relative(SRC, f));
+    assert.deepEqual(declaring, [join('os', 'libc.ts')]);
+  });
+
   it('the check itself refuses forbidden arrows (client -> core, core -> transport, xdr -> rpc)', () => {
     const fake = (from: string, spec: string): Import => ({ from: join(SRC, from), spec, line: 1 });
     const bad = wrongArrows([

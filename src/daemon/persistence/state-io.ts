@@ -6,7 +6,7 @@
 
 import fs from 'node:fs';
 import { promisify } from 'node:util';
-import { loadLibc } from '../libc.js';
+import { loadLibc } from '../../os/libc.js';
 
 export interface FileIo {
   /** True when operations run on the event loop. */

@@ -1,51 +1,10 @@
-// Batched datagram I/O (src/transport/datagram-batch.ts): the IPv6 formatter against Node's
-// own, and real bursts over loopback on ephemeral ports (no daemon, no port 111).
+// Batched datagram I/O (src/transport/datagram-batch.ts): real bursts over loopback on
+// ephemeral ports (no daemon, no port 111). Its address formatting is net/ip-address.ts's.
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { SocketAddress } from 'node:net';
 import { test } from 'node:test';
-import fc from 'fast-check';
-import { BATCH_DATAGRAMS, BATCH_REPLY_SLOT_BYTES, BATCH_SLOT_BYTES, DatagramBatch, formatIPv6 } from '../../../src/transport/datagram-batch.js';
+import { BATCH_DATAGRAMS, BATCH_REPLY_SLOT_BYTES, BATCH_SLOT_BYTES, DatagramBatch } from '../../../src/transport/datagram-batch.js';
 import { socketFd } from '../../../src/transport/udp-service.js';
-
-/** Node's rendering of 16 address bytes (uv_inet_ntop through SocketAddress). */
-function nodeFormat(b: Uint8Array): string {
-  const groups: string[] = [];
-  for (let i = 0; i < 8; i++) groups.push(((b[2 * i]! << 8) | b[2 * i + 1]!).toString(16));
-  return new SocketAddress({ address: groups.join(':'), family: 'ipv6' }).address;
-}
-
-test('formatIPv6 writes addresses exactly as Node does', () => {
-  const fixed = ['::', '::1', 'fe80::1', '2001:db8::1:0:0:1', '::ffff:192.0.2.1', '::192.0.2.1', '1::', '1:0:0:1::1', '0:0:1::'];
-  for (const a of fixed) {
-    const sa = new SocketAddress({ address: a, family: 'ipv6' });
-    const bytes = Buffer.alloc(16);
-    const groups = expandIPv6(sa.address);
-    groups.forEach((g, i) => bytes.writeUInt16BE(g, 2 * i));
-    assert.equal(formatIPv6(bytes), sa.address, a);
-  }
-  // Zero-heavy addresses exercise the longest-run choice.
-  const word = fc.oneof(fc.constant(0), fc.constant(0xffff), fc.integer({ min: 0, max: 0xffff }));
-  fc.assert(
-    fc.property(fc.array(word, { minLength: 8, maxLength: 8 }), (words) => {
-      const b = Buffer.alloc(16);
-      words.forEach((w, i) => b.writeUInt16BE(w, 2 * i));
-      assert.equal(formatIPv6(b), nodeFormat(b));
-    }),
-    { numRuns: 2000 },
-  );
-});
-
-function expandIPv6(a: string): number[] {
-  if (a.includes('.')) {
-    const v4 = a.slice(a.lastIndexOf(':') + 1).split('.').map(Number);
-    a = `${a.slice(0, a.lastIndexOf(':') + 1)}${((v4[0]! << 8) | v4[1]!).toString(16)}:${((v4[2]! << 8) | v4[3]!).toString(16)}`;
-  }
-  const [head, tail] = a.split('::') as [string, string | undefined];
-  const h = head ? head.split(':').map((x) => parseInt(x, 16)) : [];
-  const t = tail ? tail.split(':').map((x) => parseInt(x, 16)) : [];
-  return tail === undefined ? h : [...h, ...Array<number>(8 - h.length - t.length).fill(0), ...t];
-}
 
 function bound(type: 'udp4' | 'udp6', address: string): Promise<dgram.Socket> {
   // Client and server share this process: the client reads only after the server answered a
