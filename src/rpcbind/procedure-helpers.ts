@@ -37,15 +37,20 @@ export function mayChange(state: BindingState): boolean {
   return false;
 }
 
+/** What a SET or UNSET did to the table: whether it `changed` it, and its answer (`ok`) if saved. */
+export interface ChangeOutcome {
+  readonly changed: boolean;
+  readonly ok: boolean;
+}
+
 /**
- * The answer to a SET or UNSET once its change (if it `changed` the table) is saved: `ok`, or
+ * The answer to a SET or UNSET once its change (if it changed the table) is saved: `ok`, or
  * FALSE when it could not be saved (the change has then been undone). `done` is told the final
  * answer and whether saving failed (statistics and audit count what the caller was told).
  */
 export function afterChange(
   state: BindingState,
-  changed: boolean,
-  ok: boolean,
+  { changed, ok }: ChangeOutcome,
   done: (answer: boolean, unsaved: boolean) => void,
 ): boolean | Promise<boolean> {
   const j = state.journal;

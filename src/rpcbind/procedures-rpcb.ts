@@ -126,7 +126,11 @@ function set(state: BindingState, vers: number, b: Rpcb, ctx: CallerContext): bo
   if (!mayChange(state)) return report(false, NOT_SAVED);
   const res = state.registry.set({ prog: b.prog, vers: b.vers, netid: b.netid, addr: b.addr, owner: ownerOf(ctx) });
   const ok = res === 'added' || res === 'exists';
-  return afterChange(state, res === 'added', ok, (answer, unsaved) => report(answer, unsaved ? NOT_SAVED : res));
+  return afterChange(
+    state,
+    { changed: res === 'added', ok },
+    (answer, unsaved) => report(answer, unsaved ? NOT_SAVED : res),
+  );
 }
 
 function unset(state: BindingState, vers: number, b: Rpcb, ctx: CallerContext): boolean | Promise<boolean> {
@@ -138,7 +142,11 @@ function unset(state: BindingState, vers: number, b: Rpcb, ctx: CallerContext): 
   if (!mayChange(state)) return report(false, NOT_SAVED);
   const before = state.registry.generation;
   const ok = state.registry.unset(b.prog, b.vers, b.netid, ownerOf(ctx));
-  return afterChange(state, state.registry.generation !== before, ok, (answer, unsaved) => report(answer, unsaved ? NOT_SAVED : 'refused'));
+  return afterChange(
+    state,
+    { changed: state.registry.generation !== before, ok },
+    (answer, unsaved) => report(answer, unsaved ? NOT_SAVED : 'refused'),
+  );
 }
 
 /**

@@ -79,7 +79,11 @@ function set(state: BindingState, m: PmapMapping, ctx: CallerContext): boolean |
   const addr = formatUaddr('0.0.0.0', m.port);
   const res = state.registry.set({ prog: m.prog, vers: m.vers, netid, addr, owner: ownerOf(ctx) });
   const ok = res === 'added' || res === 'exists';
-  return afterChange(state, res === 'added', ok, (answer, unsaved) => report(answer, unsaved ? NOT_SAVED : 'refused'));
+  return afterChange(
+    state,
+    { changed: res === 'added', ok },
+    (answer, unsaved) => report(answer, unsaved ? NOT_SAVED : 'refused'),
+  );
 }
 
 function unset(state: BindingState, m: PmapMapping, ctx: CallerContext): boolean | Promise<boolean> {
@@ -94,7 +98,11 @@ function unset(state: BindingState, m: PmapMapping, ctx: CallerContext): boolean
   const before = registry.generation;
   const okTcp = registry.unset(m.prog, m.vers, 'tcp', owner);
   const okUdp = registry.unset(m.prog, m.vers, 'udp', owner);
-  return afterChange(state, registry.generation !== before, okTcp || okUdp, (answer, unsaved) => report(answer, unsaved ? NOT_SAVED : 'refused'));
+  return afterChange(
+    state,
+    { changed: registry.generation !== before, ok: okTcp || okUdp },
+    (answer, unsaved) => report(answer, unsaved ? NOT_SAVED : 'refused'),
+  );
 }
 
 function getport(state: BindingState, m: PmapMapping, ctx: CallerContext): number {
