@@ -13,6 +13,8 @@ import { metrics } from '../daemon/observability/metrics.js';
 import { parseCommandLine, USAGE, UsageError, type RawValues } from './rpcbind-options.js';
 import { createNotifier, type Notifier } from '../daemon/sd-notify.js';
 import { inheritedSockets, type InheritedSocket } from '../daemon/socket-activation.js';
+import { loadLibc } from '../os/libc.js';
+import { fixMallocThreshold, releaseStartupPages } from '../daemon/resident-memory.js';
 
 /** fd on which a detached child reports "ready" or its startup error to the parent. */
 const STATUS_FD = 3;
@@ -82,6 +84,9 @@ async function runForeground(o: DaemonOptions, cli: RawValues, inherited: Inheri
   };
   const notifier = createNotifier();
   const log = createLog({ format: o.logFormat, debug: o.debug, journal: stderrIsJournal() });
+  // Before the start's allocations (resident-memory.ts); koffi is loaded for the lock anyway.
+  const libc = loadLibc();
+  if (libc && !fixMallocThreshold(libc)) log.debug('mallopt(M_MMAP_THRESHOLD) failed; malloc keeps its dynamic threshold');
   let daemon: RunningDaemon;
   try {
     const programNames = loadProgramNames();
@@ -102,6 +107,14 @@ async function runForeground(o: DaemonOptions, cli: RawValues, inherited: Inheri
   report('ready\n');
   notifier.notify(`READY=1\nSTATUS=${daemon.status}`);
   notifier.startWatchdog();
+  if (libc) {
+    try {
+      const kib = releaseStartupPages(libc);
+      log.debug(`start-up done: dropped ${(kib / 1024).toFixed(1)} MiB of mapped file pages (they map again where used)`);
+    } catch (e) {
+      log.debug(`start-up pages not dropped: ${(e as Error).message}`);
+    }
+  }
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (sig: string): void => {

@@ -2,7 +2,8 @@
 // through koffi (load-koffi.ts): sd_notify datagrams (socket, sendto), socket activation
 // (getsockopt, getsockname), the journal's reserve (fallocate), the instance lock (flock),
 // SO_PEERCRED, the kernel shedding filter and receive buffer (getsockopt, setsockopt),
-// batched UDP (recvmmsg, sendmmsg, if_indextoname) and the netlink watch (socket, bind).
+// batched UDP (recvmmsg, sendmmsg, if_indextoname), the netlink watch (socket, bind) and the
+// resident memory (mallopt, malloc_trim, madvise).
 // loadLibc() is null where libc cannot be reached (no koffi, not Linux): callers then do
 // without what it gives. Struct layouts are the callers'; this file only binds functions.
 
@@ -42,6 +43,12 @@ export interface Libc {
   flock(fd: number, op: number): number;
   /** if_indextoname(3) into `out` (IF_NAMESIZE bytes): null when the index is unknown. */
   ifIndexToName(index: number, out: Buffer): unknown;
+  /** mallopt(3): 1 on success, 0 on an error. */
+  mallopt(param: number, value: number): number;
+  /** malloc_trim(3): 1 if memory was released. */
+  mallocTrim(pad: number): number;
+  /** madvise(2) on an address range of this process: 0, or -1. */
+  madvise(addr: number, length: number, advice: number): number;
   /** The errno of the last call made through koffi on this thread. */
   errno(): number;
   alloc(bytes: number): NativeMemory;
@@ -92,6 +99,9 @@ function bind(): Libc {
   const fallocate = func('int fallocate(int, int, int64_t, int64_t)');
   const flock = func('int flock(int, int)');
   const ifIndexToName = func('char *if_indextoname(unsigned int, void *)');
+  const mallopt = func('int mallopt(int, int)');
+  const mallocTrim = func('int malloc_trim(size_t)');
+  const madvise = func('int madvise(uintptr_t, size_t, int)');
   const table: Libc = {
     socket: (d, t, p) => socket(d, t, p) as number,
     bind: (fd, addr, len) => bindFn(fd, ptr(addr), len) as number,
@@ -119,6 +129,9 @@ function bind(): Libc {
     fallocate: (fd, mode, offset, len) => (fallocate(fd, mode, offset, len) === 0 ? 0 : -koffi.errno()),
     flock: (fd, op) => flock(fd, op) as number,
     ifIndexToName: (index, out) => ifIndexToName(index, out),
+    mallopt: (param, value) => mallopt(param, value) as number,
+    mallocTrim: (pad) => mallocTrim(pad) as number,
+    madvise: (addr, length, advice) => madvise(addr, length, advice) as number,
     errno: () => koffi.errno(),
     alloc: (bytes) => {
       const p = koffi.alloc('uint8_t', bytes);
