@@ -68,21 +68,33 @@ export function afterChange(
 /** The audit result of a SET or UNSET that could not be saved. */
 export const NOT_SAVED = 'not-saved';
 
+/** What `cachedEncoding` needs of the registry. */
+export interface EncodedTable {
+  readonly generation: number;
+  atNextChange(fn: () => void): void;
+}
+
 /**
  * The XDR encoding of a list derived from the registry, rebuilt only when the registry changes
  * (its generation moves): a DUMP of a large table is otherwise re-encoded on every call
- * (bench/run.ts dump4-tcp). Written into replies with `encodeCached`.
+ * (bench/run.ts dump4-tcp). Dropped as soon as the table changes, so a stale one does not stay
+ * resident until the next DUMP. Written into replies with `encodeCached`.
  */
 export function cachedEncoding(
   encode: (w: XdrWriter) => void,
-  generation: () => number,
+  table: EncodedTable,
   /** At least the bytes `encode` writes (its exact size is best: nothing is grown or copied). */
   sizeHint: () => number,
 ): () => Buffer {
+  const EMPTY = Buffer.alloc(0);
   let gen = -1;
-  let bytes: Buffer = Buffer.alloc(0);
+  let bytes: Buffer = EMPTY;
+  const drop = (): void => {
+    bytes = EMPTY;
+    gen = -1;
+  };
   return () => {
-    const g = generation();
+    const g = table.generation;
     if (g !== gen) {
       // One buffer of the right size: growing by doubling would allocate twice the result in
       // steps, garbage that only a GC returns (bench/memory-probe.ts dump4-tcp).
@@ -92,6 +104,7 @@ export function cachedEncoding(
       // Kept as written unless the writer's buffer is much larger than what it holds.
       bytes = view.buffer.byteLength - view.length > view.length >> 3 ? Buffer.from(view) : view;
       gen = g;
+      table.atNextChange(drop);
     }
     return bytes;
   };

@@ -34,7 +34,7 @@ function dumpEncoding(state: BindingState): () => Buffer {
     const registry = state.registry;
     c = cachedEncoding(
       (w) => encodeRpcbList(w, registry.entries()),
-      () => registry.generation,
+      registry,
       () => rpcbListBytes(registry.entries()),
     );
     dumpCaches.set(registry, c);

@@ -123,7 +123,7 @@ function pmapDump(state: BindingState): () => Buffer {
   const { registry } = state;
   return cachedEncoding(
     (w: XdrWriter) => encodePmapList(w, pmapList(state)),
-    () => registry.generation,
+    registry,
     // An upper bound (entries that are not udp/tcp are left out): one more word per entry.
     () => 4 + 20 * registry.size,
   );

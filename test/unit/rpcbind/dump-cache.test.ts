@@ -89,3 +89,26 @@ test('a large DUMP reply shares the cached list (one buffer for every reply) and
   assert.equal(list.length, 2000);
   assert.equal(list[1999]!.prog, 0x20000000 + 1999);
 });
+
+test('a cached DUMP encoding waits for one change of the table at a time (a stale one is let go at the change)', () => {
+  const { state, call } = setup();
+  let waiting = 0;
+  const registry = state.registry;
+  const atNextChange = registry.atNextChange.bind(registry);
+  registry.atNextChange = (fn) => {
+    waiting++;
+    atNextChange(() => {
+      waiting--;
+      fn();
+    });
+  };
+  call(2, 4);
+  call(4, 4);
+  call(3, 4);
+  assert.equal(waiting, 2, 'the v2 list and the v3/v4 list, each once');
+  call(3, 1, rpcbSet(0x20000001, 'udp'));
+  assert.equal(waiting, 0);
+  call(4, 4);
+  call(4, 4);
+  assert.equal(waiting, 1);
+});

@@ -173,3 +173,21 @@ test('a looked-up entry keeps its identity until it changes; the listener sees e
   r.set(reg(6, 1, 'tcp'));
   assert.deepEqual([...r.entries()].map((e) => e.prog), [6]);
 });
+
+test('atNextChange calls back once, at the next change (add, remove or clear), not at a SET that changes nothing', () => {
+  const r = new Registry();
+  let calls = 0;
+  r.atNextChange(() => calls++);
+  assert.equal(r.set(reg(7, 1, 'udp')), 'added');
+  assert.equal(calls, 1);
+  assert.equal(r.set(reg(8, 1, 'udp')), 'added');
+  assert.equal(calls, 1, 'forgotten after the first call');
+  r.atNextChange(() => calls++);
+  assert.equal(r.set(reg(8, 1, 'udp')), 'exists');
+  assert.equal(calls, 1);
+  assert.equal(r.unset(8, 1, 'udp', 'superuser'), true);
+  assert.equal(calls, 2);
+  r.atNextChange(() => calls++);
+  r.clear();
+  assert.equal(calls, 3);
+});
