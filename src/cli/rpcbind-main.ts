@@ -20,6 +20,8 @@ import { fixMallocThreshold, releaseStartupPages } from '../daemon/resident-memo
 const STATUS_FD = 3;
 const CHILD_ENV = 'RPCBIND_TS_DETACHED';
 const STARTUP_TIMEOUT_MS = 15_000;
+/** When the start-up's file pages are dropped (resident-memory.ts), after READY. */
+const RELEASE_STARTUP_PAGES_AFTER_MS = 1000;
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -107,13 +109,16 @@ async function runForeground(o: DaemonOptions, cli: RawValues, inherited: Inheri
   report('ready\n');
   notifier.notify(`READY=1\nSTATUS=${daemon.status}`);
   notifier.startWatchdog();
+  // A while after the start, so that the first answers do not wait for it.
   if (libc) {
-    try {
-      const kib = releaseStartupPages(libc);
-      log.debug(`start-up done: dropped ${(kib / 1024).toFixed(1)} MiB of mapped file pages (they map again where used)`);
-    } catch (e) {
-      log.debug(`start-up pages not dropped: ${(e as Error).message}`);
-    }
+    setTimeout(() => {
+      try {
+        const kib = releaseStartupPages(libc);
+        log.debug(`start-up done: dropped ${(kib / 1024).toFixed(1)} MiB of mapped file pages (they map again where used)`);
+      } catch (e) {
+        log.debug(`start-up pages not dropped: ${(e as Error).message}`);
+      }
+    }, RELEASE_STARTUP_PAGES_AFTER_MS).unref();
   }
   return new Promise<number>((resolve) => {
     let stopping = false;
