@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { daemons, startDaemon, type DaemonUnderTest, type RunningDaemon } from '../test/helpers/daemons.js';
-import { TestHost, waitForExit } from '../test/helpers/netns.js';
+import { TestHost } from '../test/helpers/netns.js';
 import type { LoadResult, LoadSpec } from './load.js';
 import { loadgenArgs, loadgenBinary } from './loadgen-build.js';
 
@@ -45,7 +45,9 @@ function output(child: ChildProcess, timeoutMs: number, what: string): Promise<s
       if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
       reject(new Error(`${what} did not finish within ${timeoutMs} ms`));
     }, timeoutMs);
-    void waitForExit(child).then(({ code }) => {
+    // 'close', not 'exit': the output may still be in the pipe when the child has exited (a
+    // generator's ~10 KB result line came cut short on a loaded machine).
+    child.once('close', (code: number | null) => {
       clearTimeout(timer);
       if (code === 0) resolve(out);
       else reject(new Error(`${what} exited with ${code}: ${err.trim()}`));
