@@ -22,7 +22,7 @@ import type { InheritedSocket } from './socket-activation.js';
 import { openSockets, planSockets, type SocketPlan } from './sockets.js';
 
 /** Runs on SIGHUP with the new and the old options; throw to report the new ones unusable. */
-export type ReloadHook = (next: DaemonOptions, prev: DaemonOptions) => void;
+type ReloadHook = (next: DaemonOptions, prev: DaemonOptions) => void;
 
 export interface RunningDaemon {
   readonly state: BindingState;

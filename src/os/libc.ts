@@ -12,7 +12,7 @@ import { loadKoffi } from './load-koffi.js';
  * A pointer argument: a Buffer (its bytes are passed by address, and the call may write into
  * them), or an address inside native memory from alloc().
  */
-export type Pointer = Buffer | number;
+type Pointer = Buffer | number;
 
 /** Native memory that never moves: its address, and a Buffer over the same bytes. */
 export interface NativeMemory {
