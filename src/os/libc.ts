@@ -77,7 +77,7 @@ function ptr(p: Pointer): Buffer | bigint {
 function bind(): Libc {
   type Fn = (...a: unknown[]) => unknown;
   const koffi = loadKoffi();
-  if (!koffi) throw new Error('koffi cannot be loaded');
+  if (!koffi) throw new Error('koffi did not load');
   const lib = koffi.load('libc.so.6');
   const func = (sig: string): Fn => lib.func(sig) as Fn;
   const socket = func('int socket(int, int, int)');
