@@ -51,7 +51,7 @@ const STRERROR: Record<string, string> = {
   EMSGSIZE: 'Message too long',
 };
 
-export function strerror(code: string | undefined): string {
+function strerror(code: string | undefined): string {
   if (code === undefined) return 'Success';
   return STRERROR[code] ?? code;
 }

@@ -1,7 +1,7 @@
 // A GNU-style getopt (argument permutation, "--" ends options, POSIXLY_CORRECT honoured) plus
 // a few long options, reporting errors with glibc's wording.
 
-export interface ParsedOption {
+interface ParsedOption {
   opt: string; // one letter, or a long name
   arg: string | undefined;
 }

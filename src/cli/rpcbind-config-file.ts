@@ -8,9 +8,7 @@ import {
   DAEMON_OPTION_SPEC,
   DEFAULT_CONFIG_FILE,
   mergeValues,
-  parseCommandLine,
   toDaemonOptions,
-  UsageError,
   type OptionSpec,
   type RawValues,
 } from './rpcbind-options.js';
@@ -99,10 +97,3 @@ export async function resolveConfig(cli: RawValues): Promise<ResolvedConfig> {
   options.configFile = text === undefined ? undefined : path;
   return { cli, path: options.configFile, options };
 }
-
-/** For SIGHUP: the same command line over the file's current text. */
-export async function reloadConfig(cli: RawValues): Promise<DaemonOptions> {
-  return (await resolveConfig(cli)).options;
-}
-
-export { parseCommandLine, UsageError };

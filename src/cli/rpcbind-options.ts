@@ -106,12 +106,6 @@ export type RawValues = Record<string, string | boolean | string[] | undefined>;
 
 export class UsageError extends Error {}
 
-export type ParsedCommand =
-  | { kind: 'run'; options: DaemonOptions }
-  | { kind: 'check-config'; options: DaemonOptions }
-  | { kind: 'help' }
-  | { kind: 'version' };
-
 export function parseCommandLine(argv: string[]): RawValues {
   try {
     const { values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: DAEMON_OPTION_SPEC });
@@ -128,15 +122,6 @@ export function mergeValues(file: RawValues, cli: RawValues): RawValues {
   return out;
 }
 
-/** Parses a command line alone (no configuration file). */
-export function parseDaemonArgs(argv: string[], file: RawValues = {}): ParsedCommand {
-  const cli = parseCommandLine(argv);
-  if (cli.help) return { kind: 'help' };
-  if (cli.version) return { kind: 'version' };
-  const options = toDaemonOptions(mergeValues(file, cli));
-  return cli['check-config'] ? { kind: 'check-config', options } : { kind: 'run', options };
-}
-
 function str(v: RawValues, k: string): string | undefined {
   const x = v[k];
   return typeof x === 'string' ? x : undefined;
@@ -150,7 +135,7 @@ function list(v: RawValues, k: string): string[] | undefined {
 }
 
 /** Splits "ADDR:PORT", "[v6]:PORT". An address is required: metrics bind only where told. */
-export function parseListenAddress(s: string): ListenAddress {
+function parseListenAddress(s: string): ListenAddress {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:[\]]+):(\d+)$/.exec(s);
   const port = m ? Number(m[2]) : NaN;
   if (!m || !Number.isInteger(port) || port < 1 || port > 65535) {

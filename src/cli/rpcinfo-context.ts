@@ -97,7 +97,7 @@ export class Ctx {
   }
 }
 
-export const NETIDS = ['udp', 'tcp', 'udp6', 'tcp6', 'local', 'unix'] as const;
+const NETIDS = ['udp', 'tcp', 'udp6', 'tcp6', 'local', 'unix'] as const;
 export type CliNetid = (typeof NETIDS)[number];
 
 export function isNetid(s: string): s is CliNetid {

@@ -1,9 +1,9 @@
 // rpcinfo's listing modes: the v3/v4 dump (default) and its short form (-s), the v2 dump (-p).
 
-import { RpcClientError, RpcbindClient } from '../client/index.js';
+import { RpcbindClient } from '../client/index.js';
 import type { PmapMapping, Rpcb } from '../client/index.js';
 import { formatUaddr, IPPROTO_TCP, IPPROTO_UDP } from '../proto/index.js';
-import { sperror, spcreateerror } from './clnt-messages.js';
+import { sperror } from './clnt-messages.js';
 import { CliExit, padL, padR } from './rpcinfo-context.js';
 import type { CliNetid, Ctx } from './rpcinfo-context.js';
 import { clientError, hostRpcbind, ipClient, localRpcbind } from './rpcinfo-handles.js';
@@ -137,5 +137,3 @@ export async function pmapDump(ctx: Ctx, args: string[]): Promise<void> {
     ctx.print(`${padL(m.prog, 10)}${padL(m.vers, 5)}${padL(proto, 6)}${padL(m.port, 7)}${name ? `  ${name}` : ''}\n`);
   }
 }
-
-export { RpcClientError, spcreateerror };

@@ -2,35 +2,27 @@
 // and the UDP, TCP and local-socket transports (bound here, or inherited from systemd), plus
 // the call log and metrics. Returns a handle that reloads settings and shuts it all down.
 
-import dgram from 'node:dgram';
-import { chmodSync, unlinkSync } from 'node:fs';
 import { Dispatcher } from '../rpc/index.js';
 import { ForwardRules, Registry, RpcbStats, createRpcbindProgram, selfRegistrations, type BindingState } from '../rpcbind/index.js';
-import { type CallerContext } from '../rpc/index.js';
+import type { CallerContext } from '../rpc/index.js';
+import type { MessageHandler } from '../transport/handler.js';
 import { newSecurityCounters, type SecurityCounters } from '../transport/security-counters.js';
 import { buildAccessPolicy, buildRateAdmit } from './security/security-setup.js';
 import { SecurityLog } from './security/security-log.js';
-import { StreamService, type StreamLimits } from '../transport/stream-service.js';
-import { UdpService } from '../transport/udp-service.js';
-import { DatagramBatch } from '../transport/datagram-batch.js';
-import { ForwardingSocket } from '../transport/forwarding-socket.js';
-import { Forwarder } from './forwarder.js';
-import { FloodGuard, floodExemptions } from './security/flood-guard.js';
 import { CallLog } from './observability/call-log.js';
 import { acquireInstanceLock, type InstanceLock } from './instance-lock.js';
 import { AddressMonitor } from './address-monitor.js';
-import { loadLibc } from '../os/libc.js';
-import { hasIpv4, hasIpv6, withLoopback } from './local-addresses.js';
 import type { DaemonLog } from './observability/logger.js';
 import { enableMetrics, metrics as defaultMetrics, type DaemonMetrics, type MetricsSink } from './observability/metrics.js';
-import type { MetricsServer } from './observability/metrics-server.js';
 import type { DaemonOptions } from './daemon-options.js';
-import { setUpPersistence } from './persistence/persistence.js';
+import { setUpPersistence, type Persistence } from './persistence/persistence.js';
 import { planReload } from './reload.js';
-import { describeInherited, type InheritedSocket } from './socket-activation.js';
+import { buildServices, closeServices, streamLimits, type Services } from './services.js';
+import type { InheritedSocket } from './socket-activation.js';
+import { openSockets, planSockets, type SocketPlan } from './sockets.js';
 
 /** Runs on SIGHUP with the new and the old options; throw to report the new ones unusable. */
-export type ReloadHook = (next: DaemonOptions, prev: DaemonOptions) => void;
+type ReloadHook = (next: DaemonOptions, prev: DaemonOptions) => void;
 
 export interface RunningDaemon {
   readonly state: BindingState;
@@ -68,11 +60,67 @@ export interface StartExtras {
 
 /** Address re-reads where netlink cannot announce changes. */
 const ADDRESS_POLL_MS = 2000;
-const SOL_SOCKET = 1;
-const SO_REUSEADDR = 2;
+
+/** What the steps of startDaemon share: the options, the log, the table and its dispatcher. */
+interface Core {
+  readonly o: DaemonOptions;
+  readonly log: DaemonLog;
+  readonly extras: StartExtras;
+  /** The metrics registry when it is served (--metrics). */
+  readonly served: DaemonMetrics | undefined;
+  readonly m: MetricsSink;
+  readonly lock: InstanceLock;
+  readonly registry: Registry;
+  readonly securityCounters: SecurityCounters;
+  readonly securityLog: SecurityLog;
+  readonly state: BindingState;
+  readonly handler: MessageHandler;
+  /** The call log (-l), replaced on reload. */
+  callLog: CallLog | undefined;
+  /** systemd's STATUS= line. */
+  status: string;
+}
 
 export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: StartExtras = {}): Promise<RunningDaemon> {
-  const inherited = extras.inherited ?? [];
+  const core = buildCore(o, log, extras);
+  const plan = planSockets(o, extras.inherited ?? []);
+  const addresses = new AddressMonitor({ log, pollMs: ADDRESS_POLL_MS });
+  const persistence = openState(core, plan);
+  const services = buildServices(
+    { ...core, access: () => core.state.policy.access },
+    plan,
+    addresses,
+    persistence,
+  );
+  if (services.forwarder) {
+    const forwarder = services.forwarder;
+    core.state.remoteCall = (req) => forwarder.forward(req);
+  }
+  const close = async (): Promise<void> => {
+    await closeServices(services);
+    await persistence.close();
+    core.lock.release();
+  };
+  try {
+    await openSockets(o, plan, services, log);
+    if (o.metrics && core.served) {
+      // Loaded only when asked for: node:http alone takes milliseconds to load at start-up.
+      const { startMetricsServer } = await import('./observability/metrics-server.js');
+      services.metricsServer = await startMetricsServer(o.metrics, core.served, log);
+    }
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  persistence.startChecks();
+  log.info(
+    `serving program 100000 versions 2-4 on udp/tcp port ${plan.port}${plan.ipv6 ? ' (IPv4 and IPv6)' : ''} and ${plan.localPath ?? 'no local socket'}`,
+  );
+  return runningDaemon(core, services, persistence, close);
+}
+
+/** The lock, the table with its policy and security log, the dispatcher, metrics and call log. */
+function buildCore(o: DaemonOptions, log: DaemonLog, extras: StartExtras): Core {
   // Series are kept only when they are served (--metrics); otherwise recording is a no-op.
   const served: DaemonMetrics | undefined = extras.metrics ?? (o.metrics ? enableMetrics() : undefined);
   const m: MetricsSink = served ?? defaultMetrics;
@@ -96,55 +144,34 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
     security: securityLog,
     now: () => Math.floor(Date.now() / 1000),
   };
-  const makeCallLog = (on: boolean): CallLog | undefined =>
-    on ? new CallLog({ log, structured: o.logFormat === 'json', programNames: extras.programNames ?? new Map() }) : undefined;
-  let callLog = makeCallLog(o.logCalls);
   const dispatcher = new Dispatcher<CallerContext>({
     dropped: (reason) => log.debug(`dropped a message: ${reason}`),
     systemError: (err, call) =>
       log.error(`internal error in prog ${call.prog} vers ${call.vers} proc ${call.proc}: ${(err as Error).stack ?? String(err)}`),
     completed: (c) => {
       m.recordCall(c);
-      callLog?.record(c);
+      core.callLog?.record(c);
     },
   });
   dispatcher.addProgram(createRpcbindProgram(state));
-  const handler = (msg: Buffer, ctx: CallerContext, max: number) => dispatcher.dispatch(msg, ctx, max);
+  const handler: MessageHandler = (msg, ctx, max) => dispatcher.dispatch(msg, ctx, max);
+  const core: Core = {
+    o, log, extras, served, m, lock, registry, securityCounters, securityLog, state, handler,
+    callLog: callLogFor(o, o.logCalls, log, extras),
+    status: 'serving',
+  };
+  return core;
+}
 
-  const inheritedUdp = inherited.filter((s) => s.kind === 'udp' || s.kind === 'udp6');
-  const inheritedTcp = inherited.filter((s) => s.kind === 'tcp' || s.kind === 'tcp6');
-  const inheritedLocal = inherited.filter((s) => s.kind === 'local');
-  const wildcardUdp = inheritedUdp.some((s) => s.address === '0.0.0.0' || s.address === '::');
-  const ipv4 = inherited.length > 0 ? hasIpv4() && (inheritedTcp.length === 0 || inheritedTcp.some(v4able)) : hasIpv4();
-  const ipv6 = inherited.length > 0 ? hasIpv6() && (inheritedTcp.length === 0 || inheritedTcp.some((s) => s.kind === 'tcp6')) : hasIpv6();
+function callLogFor(o: DaemonOptions, on: boolean, log: DaemonLog, extras: StartExtras): CallLog | undefined {
+  return on ? new CallLog({ log, structured: o.logFormat === 'json', programNames: extras.programNames ?? new Map() }) : undefined;
+}
 
-  // UDP replies must leave from the address the request came to. A wildcard socket cannot
-  // choose that (Node has no IP_PKTINFO), so we bind one socket per address, and beside them
-  // a wildcard one (ours, or the one inherited), all with SO_REUSEADDR: the kernel hands each
-  // unicast datagram to the socket bound to its destination, and broadcasts, which no such
-  // socket matches, to the wildcard (replies to them leave from the address the kernel routes
-  // by, on the interface facing the caller). Reading the destination of each datagram on one
-  // wildcard socket instead (IP_PKTINFO through recvmsg) would mean reading every datagram
-  // outside libuv, with no readiness signal to do it on. Inherited specific addresses are the
-  // unit's choice: then we bind nothing more. With -h only the listed addresses are served
-  // (no wildcard, so no broadcasts, as with rpcbind -h).
-  const ownUdp = inheritedUdp.length === 0 || wildcardUdp;
-  const followAddresses = ownUdp && !o.hosts;
-  const ownWildcards = followAddresses && !wildcardUdp ? [...(ipv4 ? ['0.0.0.0'] : []), ...(ipv6 ? ['::'] : [])] : [];
-  const addresses = new AddressMonitor({ log, pollMs: ADDRESS_POLL_MS });
-
-  // The table is complete (own entries first, then the saved ones) before the first call.
-  const port = inherited.find((s) => s.kind !== 'local')?.port ?? o.port;
-  const inheritedPath = inheritedLocal.find((s) => !s.address.startsWith('@'));
-  const localPath: string | undefined = inheritedPath
-    ? inheritedPath.address
-    : inheritedLocal.length === 0
-      ? o.socketPath
-      : undefined;
-  const self = selfRegistrations({ port, socketPath: localPath, ipv4, ipv6 });
+/** Our own registrations, then the saved ones: the table is complete before the first call. */
+function openState(core: Core, plan: SocketPlan): Persistence {
+  const { o, registry, log, m } = core;
+  const self = selfRegistrations({ port: plan.port, socketPath: plan.localPath, ipv4: plan.ipv4, ipv6: plan.ipv6 });
   for (const r of self) registry.restore(r);
-  /** systemd's STATUS= line. */
-  let status = 'serving';
   const persistence = setUpPersistence({
     stateDir: o.stateDir,
     reapIntervalS: o.reapIntervalS,
@@ -155,134 +182,19 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
     onWrite: (seconds, ok) => m.recordStateWrite(seconds, ok),
     onHealth: (durable, reason) => {
       const changes = persistence.store.policy === 'refuse' ? 'changes refused' : 'changes kept in memory only';
-      status = durable ? 'serving' : `serving; REGISTRATIONS NOT SAVED (${changes}): ${reason}`;
-      extras.onStatus?.(status);
+      core.status = durable ? 'serving' : `serving; REGISTRATIONS NOT SAVED (${changes}): ${reason}`;
+      core.extras.onStatus?.(core.status);
     },
   });
-  state.journal = persistence.journal;
+  core.state.journal = persistence.journal;
+  return persistence;
+}
 
-  // Sources persistently over their limits are dropped in the kernel (flood-guard.ts).
-  const guard = new FloodGuard({ security: o.security, exempt: floodExemptions(() => state.policy.access, (a) => addresses.isOwn(a)), log, counters: securityCounters });
-  const overLimit = (source: string): void => guard.overLimit(source);
-
-  const udp = new UdpService({
-    port: o.port,
-    addresses: ownUdp ? (o.hosts ? () => withLoopback(o.hosts ?? []) : () => addresses.addresses) : () => [],
-    wildcards: ownWildcards,
-    facing: (peer) => addresses.facing(peer),
-    isOwnAddress: (a) => addresses.isOwn(a),
-    handler,
-    log,
-    tolerateUnavailable: !o.hosts || wildcardUdp,
-    reuseAddr: wildcardUdp || ownWildcards.length > 0,
-    inheritedWildcard: wildcardUdp,
-    admit: buildRateAdmit(o.security, securityLog, 'udp', overLimit)?.admit,
-    onSocket: (sock) => guard.addDatagramSocket(sock),
-    counters: securityCounters,
-  });
-  const streamRate = buildRateAdmit(o.security, securityLog, 'stream', overLimit);
-  const streamLimits = (s: DaemonOptions['security']): StreamLimits => ({
-    maxConnections: s.maxConnections,
-    maxConnectionsPerSource: s.maxConnectionsPerSource,
-    idleMs: s.idleTimeoutMs,
-    recordDeadlineMs: s.recordTimeoutMs,
-  });
-  const streams = new StreamService({
-    handler,
-    log,
-    ...streamLimits(o.security),
-    admit: streamRate?.admit,
-    throttleMs: () => streamRate?.waitMs() ?? 10,
-    counters: securityCounters,
-    onConnection: (netid, ok) => m.recordConnection(netid, ok),
-    onListening: (srv, netid) => netid !== 'local' && guard.addListener(srv),
-    refuse: (source) => guard.isShed(source),
-    onShareExceeded: (source) => guard.overLimit(source, 'connections'),
-  });
-  guard.onShed((source) => streams.closeFrom(source));
-  m.setSources({
-    registrations: () => registry.size,
-    openConnections: () => streams.connectionCount,
-    security: securityCounters,
-    state: () => {
-      const st = persistence.store;
-      return { durable: st.durable, refusedChanges: st.refusedChanges, reserveBytes: st.reserveBytes };
-    },
-    shed: { sources: () => guard.shedCount, kernelDrops: () => Math.max(0, guard.kernelDrops()) },
-  });
-  const forwarding = o.remoteCalls ? new ForwardingSocket(log) : undefined;
-  const forwarder = forwarding
-    ? new Forwarder({
-        socket: forwarding,
-        maxInFlight: o.forwardMax,
-        timeoutMs: o.forwardTimeoutMs,
-        localAddresses: () => addresses.addresses,
-        log,
-      })
-    : undefined;
-  if (forwarder) {
-    state.remoteCall = (req) => forwarder.forward(req);
-    m.setSources({ forwarding: () => ({ counters: forwarder.counters, inFlight: forwarder.inFlight, capacity: o.forwardMax }) });
-  }
-  let metricsServer: MetricsServer | undefined;
-  const cleanup = async (): Promise<void> => {
-    addresses.close();
-    guard.close();
-    forwarder?.close();
-    forwarding?.close();
-    udp.close();
-    await Promise.all([streams.close(), metricsServer?.close()]);
-    await persistence.close();
-    lock.release();
-  };
-  try {
-    for (const s of inherited) log.info(`using inherited socket ${describeInherited(s)}`);
-    for (const s of inheritedUdp) {
-      if (wildcardUdp && !allowReuse(s.fd)) {
-        log.warn(`udp: cannot set SO_REUSEADDR on the inherited ${describeInherited(s)}; UDP replies may leave from another address than the one called`);
-      }
-      await adoptUdp(udp, s);
-    }
-    await udp.start();
-    if (followAddresses) addresses.onChange(() => udp.refresh());
-    addresses.start();
-    // recvmmsg/sendmmsg through koffi where available (falls back to Node's dgram otherwise).
-    udp.enableBatching(DatagramBatch.create(securityCounters));
-    if (forwarding) {
-      await forwarding.start(ipv4, ipv6);
-      const p = forwarding.ports;
-      log.info(`remote calls are forwarded (from udp port ${p.udp ?? '-'}, udp6 port ${p.udp6 ?? '-'})`);
-    }
-    for (const s of inheritedTcp) await streams.adoptFd(s.fd, s.kind === 'tcp' ? 'tcp' : 'tcp6');
-    if (inheritedTcp.length === 0) {
-      const tcpHosts = o.hosts ? withLoopback(o.hosts) : [...(ipv4 ? ['0.0.0.0'] : []), ...(ipv6 ? ['::'] : [])];
-      for (const h of tcpHosts) await streams.listenTcp(h, o.port);
-    }
-    for (const s of inheritedLocal) await streams.adoptFd(s.fd, 'local');
-    if (inheritedLocal.length === 0) {
-      // We hold the lock, so a socket file left behind is stale (a killed daemon's).
-      removeStale(o.socketPath);
-      await streams.listenUnix(o.socketPath);
-      chmodSync(o.socketPath, 0o666);
-    }
-    if (o.abstractSocket && !inheritedLocal.some((s) => s.address === '@' + o.socketPath)) {
-      await streams.listenUnix('\0' + o.socketPath);
-    }
-    if (o.metrics && served) {
-      // Loaded only when asked for: node:http alone takes milliseconds to load at start-up.
-      const { startMetricsServer } = await import('./observability/metrics-server.js');
-      metricsServer = await startMetricsServer(o.metrics, served, log);
-    }
-  } catch (e) {
-    await cleanup();
-    throw e;
-  }
-  persistence.startChecks();
-  log.info(
-    `serving program 100000 versions 2-4 on udp/tcp port ${port}${ipv6 ? ' (IPv4 and IPv6)' : ''} and ${localPath ?? 'no local socket'}`,
-  );
-
-  let current = o;
+/** The handle: its options, status, policy swap and SIGHUP reload, and close. */
+function runningDaemon(core: Core, services: Services, persistence: Persistence, close: () => Promise<void>): RunningDaemon {
+  const { log, state, registry, securityLog } = core;
+  const { udp, streams, guard, overLimit } = services;
+  let current = core.o;
   const hooks: ReloadHook[] = [];
   const applyPolicy = (next: DaemonOptions): string[] => {
     const built = buildAccessPolicy(next.security);
@@ -295,15 +207,15 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
     guard.reconfigure(next.security);
     return built.warnings;
   };
-  const daemon: RunningDaemon = {
+  return {
     state,
-    securityCounters,
+    securityCounters: core.securityCounters,
     applyPolicy,
     get options() {
       return current;
     },
     get status() {
-      return status;
+      return core.status;
     },
     reload(next: DaemonOptions): string[] {
       const prev = current;
@@ -312,7 +224,7 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
       // The policy is rebuilt on every reload: hosts.allow/deny may have changed on their own.
       for (const w of applyPolicy(next)) log.warn(w);
       if (plan.effects.has('log')) log.setDebug(next.debug);
-      if (plan.effects.has('call-log')) callLog = makeCallLog(next.logCalls);
+      if (plan.effects.has('call-log')) core.callLog = callLogFor(core.o, next.logCalls, log, core.extras);
       if (plan.effects.has('streams')) streams.setLimits(streamLimits(next.security));
       if (plan.effects.has('quota')) registry.setMaxPerOwner(next.security.maxRegistrationsPerOwner);
       if (plan.applied.length > 0) log.info(`changed settings applied: ${plan.applied.join(', ')}`);
@@ -323,42 +235,6 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
     onReload(hook: ReloadHook): void {
       hooks.push(hook);
     },
-    close: cleanup,
+    close,
   };
-  return daemon;
-}
-
-function v4able(s: InheritedSocket): boolean {
-  return s.kind === 'tcp' || s.dualStack;
-}
-
-/**
- * SO_REUSEADDR on an inherited descriptor: our per-address sockets can bind beside an
- * inherited wildcard only if it allows that too, and a socket unit without ReuseAddress=yes
- * does not set it.
- */
-function allowReuse(fd: number): boolean {
-  return loadLibc()?.setsockoptInt(fd, SOL_SOCKET, SO_REUSEADDR, 1) === 0;
-}
-
-function adoptUdp(udp: UdpService, s: InheritedSocket): Promise<void> {
-  // The socket type must match the descriptor's family, or every send fails with EINVAL.
-  const sock = dgram.createSocket({ type: s.kind === 'udp6' ? 'udp6' : 'udp4' });
-  return new Promise<void>((resolve, reject) => {
-    const onError = (e: Error): void => reject(new Error(`cannot use inherited socket ${describeInherited(s)}: ${e.message}`));
-    sock.once('error', onError);
-    sock.bind({ fd: s.fd }, () => {
-      sock.off('error', onError);
-      udp.adopt(sock, s.address);
-      resolve();
-    });
-  });
-}
-
-function removeStale(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
 }

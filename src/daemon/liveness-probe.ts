@@ -14,7 +14,7 @@ import { isWildcardHost, parseUaddr } from '../proto/index.js';
 import { type Registration } from '../rpcbind/index.js';
 import { XdrWriter } from '../xdr/index.js';
 
-export type Verdict = 'alive' | 'dead';
+type Verdict = 'alive' | 'dead';
 type Attempt = 'answered' | 'refused' | 'silent' | 'unknown';
 
 export interface ProbeOptions {

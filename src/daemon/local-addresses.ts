@@ -3,7 +3,7 @@
 
 import { networkInterfaces } from 'node:os';
 
-export function hostAddresses(): string[] {
+function hostAddresses(): string[] {
   const out: string[] = [];
   for (const [name, addrs] of Object.entries(networkInterfaces())) {
     for (const a of addrs ?? []) {

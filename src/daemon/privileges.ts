@@ -6,13 +6,13 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, statSync } from 'node:fs';
 import type { DaemonOptions } from './daemon-options.js';
 
-export interface UserIds {
+interface UserIds {
   uid: number;
   gid: number;
 }
 
 /** Resolves a user name (or numeric uid) through NSS, as the system would (getent). */
-export function lookupUser(user: string): UserIds {
+function lookupUser(user: string): UserIds {
   let entry: string;
   try {
     entry = execFileSync('getent', ['passwd', user], { encoding: 'utf8', timeout: 5000 }).trim();

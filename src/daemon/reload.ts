@@ -17,7 +17,7 @@ import type { SecurityOptions } from './security/security-options.js';
  * - `none`: nothing to do (the value only says where the options came from);
  * - `restart`: not applied; logged as taking effect at the next restart.
  */
-export type ReloadEffect = 'log' | 'call-log' | 'policy' | 'streams' | 'quota' | 'state' | 'none' | 'restart';
+type ReloadEffect = 'log' | 'call-log' | 'policy' | 'streams' | 'quota' | 'state' | 'none' | 'restart';
 
 /** Every option, daemon-wide and security ones side by side (their names do not collide). */
 export type FlatOptions = Omit<DaemonOptions, 'security'> & SecurityOptions;

@@ -20,7 +20,7 @@ const AF_INET = 2;
 const AF_INET6 = 10;
 const SOCKADDR_STORAGE_BYTES = 128;
 
-export type InheritedKind = 'tcp' | 'tcp6' | 'udp' | 'udp6' | 'local';
+type InheritedKind = 'tcp' | 'tcp6' | 'udp' | 'udp6' | 'local';
 
 export interface InheritedSocket {
   fd: number;

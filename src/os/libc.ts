@@ -13,7 +13,7 @@ import { loadKoffi } from './load-koffi.js';
  * A pointer argument: a Buffer (its bytes are passed by address, and the call may write into
  * them), or an address inside native memory from alloc().
  */
-export type Pointer = Buffer | number;
+type Pointer = Buffer | number;
 
 /** Native memory that never moves: its address, and a Buffer over the same bytes. */
 export interface NativeMemory {
@@ -84,7 +84,7 @@ function ptr(p: Pointer): Buffer | bigint {
 function bind(): Libc {
   type Fn = (...a: unknown[]) => unknown;
   const koffi = loadKoffi();
-  if (!koffi) throw new Error('koffi cannot be loaded');
+  if (!koffi) throw new Error('koffi did not load');
   const lib = koffi.load('libc.so.6');
   const func = (sig: string): Fn => lib.func(sig) as Fn;
   const socket = func('int socket(int, int, int)');

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
-export type KoffiFunction = (...args: never[]) => unknown;
+type KoffiFunction = (...args: never[]) => unknown;
 
 export interface Koffi {
   load(path: string): { func(signature: string): KoffiFunction };

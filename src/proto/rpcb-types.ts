@@ -200,7 +200,7 @@ export interface RpcbStat {
   rmtinfo: RmtStatRow[];
 }
 
-export function encodeRpcbStat(w: XdrWriter, s: RpcbStat): void {
+function encodeRpcbStat(w: XdrWriter, s: RpcbStat): void {
   for (let i = 0; i < RPCBSTAT_HIGHPROC; i++) w.int32(s.info[i] ?? 0);
   w.int32(s.setinfo).int32(s.unsetinfo);
   for (const a of s.addrinfo) {
@@ -216,7 +216,7 @@ export function encodeRpcbStat(w: XdrWriter, s: RpcbStat): void {
   w.bool(false);
 }
 
-export function decodeRpcbStat(r: XdrReader, maxRows: number): RpcbStat {
+function decodeRpcbStat(r: XdrReader, maxRows: number): RpcbStat {
   const info: number[] = [];
   for (let i = 0; i < RPCBSTAT_HIGHPROC; i++) info.push(r.int32());
   const setinfo = r.int32();

@@ -19,7 +19,7 @@ export interface PeerCred {
 const UCRED_BYTES = 12;
 
 /** The file descriptor under a connected net.Socket (Linux, libuv pipe/tcp handle). */
-export function socketFd(sock: Socket): number | undefined {
+function socketFd(sock: Socket): number | undefined {
   const handle = (sock as unknown as { _handle?: { fd?: unknown } })._handle;
   return typeof handle?.fd === 'number' && handle.fd >= 0 ? handle.fd : undefined;
 }

@@ -292,6 +292,9 @@ describe('durable registrations', { timeout: 120_000 }, () => {
         async () => JSON.stringify((await others(host)).map((r) => `${r.prog}/${r.netid}`)) === JSON.stringify(expectLive),
         { timeoutMs: 10_000, what: `pruning; output: ${d.output()}` },
       );
+      // The entries leave the table before the drop is saved and logged: wait for the lines too.
+      const drops = /dropped dead registration prog 536871169 vers 1 (tcp6|udp6) [^]*dropped dead registration prog 536871169 vers 1 (tcp6|udp6) /;
+      await waitFor(async () => drops.test(d.output()), { timeoutMs: 10_000, what: `the drops logged; output: ${d.output()}` });
       assert.match(d.output(), /dropped dead registration prog 536871169 vers 1 tcp6 .*refuses connections/);
       assert.match(d.output(), /dropped dead registration prog 536871169 vers 1 udp6 /);
       assert.match(d.output(), /dropped dead registration prog 300301 vers 1 local .*gone/);

@@ -14,7 +14,7 @@ const requireLazy = createRequire(import.meta.url);
 import type { TransportLog } from '../../transport/handler.js';
 import type { LogFormat } from '../daemon-options.js';
 
-export type EventLevel = 'info' | 'notice' | 'warn' | 'error';
+type EventLevel = 'info' | 'notice' | 'warn' | 'error';
 export type EventFields = Readonly<Record<string, string | number | boolean | undefined>>;
 
 /**
@@ -39,7 +39,7 @@ export interface LogOptions {
   sink?: LineSink;
 }
 
-export interface LineSink {
+interface LineSink {
   write(s: string): unknown;
   flushSync?(): void;
 }
@@ -93,10 +93,6 @@ export function createLog(o: LogOptions): DaemonLog {
 }
 
 /** The text log of earlier versions (kept for callers that only need TransportLog). */
-export function createTextLog(debug: boolean, write: (line: string) => void = (l) => process.stderr.write(l)): DaemonLog {
-  return textLog({ format: 'text', debug, journal: false, sink: { write } });
-}
-
 function textLog(o: LogOptions): DaemonLog {
   const sink = o.sink ?? defaultSink();
   let debug = o.debug;

@@ -11,7 +11,7 @@ import type { CallerContext } from '../../rpc/index.js';
 import type { SecurityCounters } from '../../transport/security-counters.js';
 import type { ForwarderCounters } from '../forwarder.js';
 
-export const METRIC_PREFIX = 'rpcbind_';
+const METRIC_PREFIX = 'rpcbind_';
 const KNOWN_VERSIONS = new Set([2, 3, 4]);
 const PMAP_PROG = 100000;
 

@@ -15,7 +15,7 @@ function sha256(): import('node:crypto').Hash {
 }
 
 const MAGIC = 0x52425453; // "RBTS"
-export const LEGACY_STATE_FORMAT_VERSION = 1;
+const LEGACY_STATE_FORMAT_VERSION = 1;
 const DIGEST_BYTES = 32;
 /** Fixed part of one entry: prog, vers and three string lengths. */
 const ENTRY_FIXED_BYTES = 20;

@@ -8,7 +8,7 @@ import type { Registration } from '../../rpcbind/index.js';
 import { crc32 } from './crc32.js';
 import { ENTRY_FIXED_BYTES, EntryReader, entryBytes, writeEntry } from './entry-codec.js';
 
-export const SNAPSHOT_MAGIC = 0x52425453; // "RBTS", shared with version 1
+const SNAPSHOT_MAGIC = 0x52425453; // "RBTS", shared with version 1
 export const STATE_FORMAT_VERSION = 2;
 const HEADER_BYTES = 20;
 const TRAILER_BYTES = 4;

@@ -1,6 +1,7 @@
 // Crash-safe storage of the registration table: a snapshot (the whole table, written to a
 // temporary file, fsynced, renamed, directory fsynced) plus a journal of the changes since,
-// appended and fdatasynced once per group commit into space reserved ahead (journal-file.ts).
+// appended and fdatasynced once per group commit into space reserved ahead (journal-file.ts);
+// the files themselves are state-files.ts's.
 // When the journal would outgrow its bound, the next write is a new snapshot instead.
 //
 // The promise: a change is reported saved only once it is on disk. When a write fails, or the
@@ -10,24 +11,18 @@
 // changes stay in memory, reported saved, and the next snapshot holds them. Either way the
 // episode is said once at each end and retried meanwhile (state-episode.ts).
 
-import { closeSync, fstatSync, mkdirSync, openSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import {
-  JOURNAL_COMPACT_FLOOR_BYTES,
-  JOURNAL_COMPACT_SNAPSHOT_MULTIPLE,
-  JOURNAL_RESERVE_MIN_BYTES,
-} from '../../limits.js';
+import { JOURNAL_COMPACT_FLOOR_BYTES, JOURNAL_COMPACT_SNAPSHOT_MULTIPLE, JOURNAL_RESERVE_MIN_BYTES } from '../../limits.js';
 import type { Registration } from '../../rpcbind/index.js';
 import type { TransportLog } from '../../transport/handler.js';
-import { JournalFile } from './journal-file.js';
+import type { JournalFile } from './journal-file.js';
 import { JOURNAL_HEADER_BYTES, MAX_RECORD_BYTES, encodeRecords, recordBytes, type Change, type ChangeOp } from './journal-format.js';
 import { encodeSnapshot } from './snapshot-format.js';
 import { Episodes } from './state-episode.js';
-import { fileIoFor, type FileIo } from './state-io.js';
-import { JOURNAL_FILE_NAME, LEGACY_STATE_FILE_NAME, STATE_FILE_NAME, loadState, type LoadResult } from './state-load.js';
+import { StateFiles } from './state-files.js';
+import type { FileIo } from './state-io.js';
+import { loadState, type LoadResult } from './state-load.js';
 
 export { JOURNAL_FILE_NAME, LEGACY_STATE_FILE_NAME, STATE_FILE_NAME, type LoadResult } from './state-load.js';
-const TEMP_FILE_NAME = 'registrations.v2.tmp';
 
 /** What changes get while the state cannot be saved: refused (answered FALSE), or kept in memory. */
 export type FailurePolicy = 'refuse' | 'accept';
@@ -72,12 +67,11 @@ export class StateStore {
   readonly dir: string;
   readonly file: string;
   readonly journalFile: string;
-  readonly #temp: string;
+  readonly #files: StateFiles;
   readonly #log: StoreLog;
   readonly #snapshot: () => Iterable<Registration>;
   readonly #undo: ((changes: readonly Change[]) => void) | undefined;
   readonly #onWrite: ((seconds: number, ok: boolean) => void) | undefined;
-  #io: FileIo | undefined;
   policy: FailurePolicy;
   /** Callers waiting for a write that has not started yet. */
   #next: Waiters | undefined;
@@ -97,8 +91,6 @@ export class StateStore {
   #needSnapshot = true;
   #journalValidBytes: number | undefined;
   #journal: JournalFile | undefined;
-  /** The snapshot in use, held open so that its removal is seen with an fstat. */
-  #snapshotFd: number | undefined;
   #legacyToRemove = false;
   readonly #episodes: Episodes;
   #reserveWarned = false;
@@ -106,15 +98,14 @@ export class StateStore {
   #closing = false;
 
   constructor(o: StateStoreOptions) {
+    this.#files = new StateFiles(o.dir, o.io);
     this.dir = o.dir;
-    this.file = join(o.dir, STATE_FILE_NAME);
-    this.journalFile = join(o.dir, JOURNAL_FILE_NAME);
-    this.#temp = join(o.dir, TEMP_FILE_NAME);
+    this.file = this.#files.file;
+    this.journalFile = this.#files.journalFile;
     this.#log = o.log;
     this.#snapshot = o.snapshot;
     this.#undo = o.undo;
     this.#onWrite = o.onWrite;
-    this.#io = o.io;
     this.policy = o.policy ?? 'refuse';
     this.#episodes = new Episodes({
       dir: o.dir,
@@ -166,14 +157,14 @@ export class StateStore {
   /** Reads the saved table (state-load.ts). Never throws. */
   load(): LoadResult {
     const s = loadState(this.dir, this.#log);
-    this.#io ??= fileIoFor(this.dir);
+    this.#files.chooseIo();
     this.#epoch = s.epoch;
     this.#highestEpoch = s.highestEpoch;
     this.#snapshotBytes = s.snapshotBytes;
     this.#journalValidBytes = s.journalValidBytes;
     this.#legacyToRemove = s.legacyToRemove;
     this.#needSnapshot = s.epoch === undefined;
-    if (!this.#needSnapshot) this.#holdSnapshot();
+    if (!this.#needSnapshot) this.#files.holdSnapshot();
     return s.result;
   }
 
@@ -251,27 +242,7 @@ export class StateStore {
     }
     await this.#journal?.close();
     this.#journal = undefined;
-    this.#releaseSnapshot();
-  }
-
-  #holdSnapshot(): void {
-    this.#releaseSnapshot();
-    try {
-      this.#snapshotFd = openSync(this.file, 'r');
-    } catch {
-      // checked by path instead
-    }
-  }
-
-  #releaseSnapshot(): void {
-    if (this.#snapshotFd !== undefined) closeSync(this.#snapshotFd);
-    this.#snapshotFd = undefined;
-  }
-
-  /** A removed snapshot would orphan the journal at the next start. */
-  #snapshotGone(): boolean {
-    if (this.#snapshotFd !== undefined) return fstatSync(this.#snapshotFd).nlink === 0;
-    return !statSync(this.file, { throwIfNoEntry: false });
+    this.#files.releaseSnapshot();
   }
 
   #request(): Promise<boolean> {
@@ -346,7 +317,7 @@ export class StateStore {
         this.#writingBytes = records.length;
         await this.#journal.append(records);
       }
-      if (this.#snapshotGone()) throw Object.assign(new Error(`${this.file} was removed`), { code: 'ENOENT' });
+      if (this.#files.snapshotGone()) throw Object.assign(new Error(`${this.file} was removed`), { code: 'ENOENT' });
       return this.#succeeded(false);
     } catch (e) {
       await this.#failed(e as Error);
@@ -360,68 +331,37 @@ export class StateStore {
   async #openJournal(): Promise<JournalFile> {
     const valid = this.#journalValidBytes;
     this.#journalValidBytes = undefined;
-    if (valid === undefined) return this.#createJournal(this.#epoch ?? 0);
-    return JournalFile.reopen(this.#io!, this.journalFile, valid);
-  }
-
-  async #createJournal(epoch: number): Promise<JournalFile> {
-    const j = await JournalFile.create(this.#io!, this.journalFile, epoch);
-    try {
-      await this.#syncDir();
-    } catch (e) {
-      await j.close();
-      throw e;
-    }
-    return j;
+    if (valid === undefined) return this.#files.createJournal(this.#epoch ?? 0);
+    return this.#files.reopenJournal(valid);
   }
 
   async #compact(): Promise<Compaction> {
-    const io = this.#io!;
     const epoch = Math.max(Date.now(), this.#highestEpoch + 1);
     const bytes = encodeSnapshot(this.#snapshot(), epoch);
-    let renamed = false;
     try {
-      // Recreated if it was removed while running (a journal open there is then unlinked).
-      mkdirSync(this.dir, { recursive: true, mode: 0o755 });
-      const fd = await io.open(this.#temp, 'w', 0o644);
-      try {
-        await io.writeAll(fd, bytes, 0);
-        await io.datasync(fd);
-      } finally {
-        await io.close(fd);
-      }
-      await io.rename(this.#temp, this.file);
-      renamed = true;
-      this.#holdSnapshot();
+      await this.#files.writeSnapshot(bytes);
+    } catch (e) {
+      return { ok: false, renamed: false, error: e as Error };
+    }
+    try {
       // From here the old journal's epoch no longer matches: it is never appended to again.
       this.#highestEpoch = epoch;
       const old = this.#journal;
       this.#journal = undefined;
       await old?.close();
-      await this.#syncDir();
-      this.#journal = await this.#createJournal(epoch);
+      await this.#files.syncDir();
+      this.#journal = await this.#files.createJournal(epoch);
       this.#epoch = epoch;
       this.#snapshotBytes = bytes.length;
       this.#compactions++;
       this.#needSnapshot = false;
       if (this.#legacyToRemove) {
         this.#legacyToRemove = false;
-        await io.unlink(join(this.dir, LEGACY_STATE_FILE_NAME)).catch(() => {});
+        await this.#files.removeLegacy();
       }
       return { ok: true };
     } catch (e) {
-      if (!renamed) await io.unlink(this.#temp).catch(() => {});
-      return { ok: false, renamed, error: e as Error };
-    }
-  }
-
-  async #syncDir(): Promise<void> {
-    const io = this.#io!;
-    const fd = await io.open(this.dir, 'r');
-    try {
-      await io.fsync(fd);
-    } finally {
-      await io.close(fd);
+      return { ok: false, renamed: true, error: e as Error };
     }
   }
 

@@ -10,8 +10,8 @@ import { protToNetid, type Registration } from '../../rpcbind/index.js';
 import { XdrError, XdrReader } from '../../xdr/index.js';
 
 export const RPCBIND_WARMSTART_DIR = '/run/rpcbind';
-export const RPCBIND_FILE = 'rpcbind.xdr';
-export const PORTMAP_FILE = 'portmap.xdr';
+const RPCBIND_FILE = 'rpcbind.xdr';
+const PORTMAP_FILE = 'portmap.xdr';
 
 /** rpcbind's owner for registrations it cannot attribute (v2 SETs from the network). */
 const UNKNOWN_OWNER = 'unknown';

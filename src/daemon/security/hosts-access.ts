@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { AddressSet } from '../../net/index.js';
 import { type HostsRule } from '../../rpcbind/index.js';
 
-export const DAEMON_NAME = 'rpcbind';
+const DAEMON_NAME = 'rpcbind';
 
 export interface ParsedHostsFile {
   rules: HostsRule[];

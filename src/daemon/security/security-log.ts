@@ -16,7 +16,7 @@ import type { SecurityCounters } from '../../transport/security-counters.js';
 import type { DaemonLog, EventFields } from '../observability/logger.js';
 
 /** The names of the security events, as they appear in the `event` field and in text lines. */
-export const SECURITY_EVENTS = [
+const SECURITY_EVENTS = [
   'access-denied',
   'rate-limited',
   'remote-dump',
