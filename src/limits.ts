@@ -70,8 +70,6 @@ export const JOURNAL_RESERVE_MIN_BYTES = 4 * 1024;
 /** First wait before trying again to save the state after a failure; doubled up to the next. */
 export const STATE_RETRY_FIRST_MS = 100;
 export const STATE_RETRY_MAX_MS = 5_000;
-/** Largest journal read at start (it never outgrows the floor or the largest snapshot). */
-export const MAX_JOURNAL_FILE_BYTES = MAX_STATE_FILE_BYTES;
 /** Largest rpcbind warm-start file (rpcbind.xdr, portmap.xdr) we import. */
 export const MAX_WARMSTART_FILE_BYTES = 64 * 1024 * 1024;
 /** One liveness probe attempt (TCP connect or UDP NULL call) waits this long for an answer. */

@@ -47,7 +47,7 @@ export interface Procedure<Ctx, A, R> {
 // (method parameters are bivariant, so any Procedure<Ctx, A, R> fits).
 export type AnyProcedure<Ctx> = Procedure<Ctx, unknown, unknown>;
 
-export interface ProgramVersion<P> {
+interface ProgramVersion<P> {
   /** Indexed by procedure number; holes are PROC_UNAVAIL. */
   readonly procedures: ReadonlyArray<P | undefined>;
 }
@@ -71,7 +71,7 @@ export interface Program<Ctx, P extends AnyProcedure<Ctx> = AnyProcedure<Ctx>> {
 }
 
 /** How a call ended, for logs and metrics (RFC 5531 reply kinds, lower case). */
-export type CallResult =
+type CallResult =
   | 'success'
   | 'garbage_args'
   | 'prog_unavail'

@@ -12,7 +12,7 @@ import type { RpcbStats } from './stats.js';
 import type { AccessPolicy } from './access-policy.js';
 import type { SecurityObserver } from './security-events.js';
 
-export interface BindingPolicy {
+interface BindingPolicy {
   /** -i: accept SET/UNSET/GETSTAT from any host. */
   insecure: boolean;
   /** Which remote calls may be forwarded; the reference's deny list when absent. */

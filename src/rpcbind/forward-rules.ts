@@ -11,7 +11,7 @@ export interface ForwardRule {
 }
 
 /** The reference's list (rpcbind's check_callit). PMAP_PROG is handled apart (insecure mode). */
-export const DEFAULT_FORWARD_DENY: readonly ForwardRule[] = [
+const DEFAULT_FORWARD_DENY: readonly ForwardRule[] = [
   { prog: 100003 }, // NFS
   { prog: 100005, proc: 1 }, // MOUNT MNT
   { prog: 100005, proc: 3 }, // MOUNT UMNT

@@ -6,7 +6,7 @@ export * from './binding-state.js';
 export * from './netconfig.js';
 export * from './merge-address.js';
 export { createRpcbindProgram, selfRegistrations } from './rpcbind-program.js';
-export { protToNetid, toMapping } from './procedures-v2.js';
+export { protToNetid } from './procedures-v2.js';
 export { isForwardingDenied } from './remote-call.js';
 export * from './forward-rules.js';
 export * from './access-policy.js';

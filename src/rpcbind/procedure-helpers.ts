@@ -7,7 +7,7 @@ import type { BindingState } from './binding-state.js';
 import { procedure, type RpcbProcedure } from './procedure-table.js';
 
 export const decodeVoid = (): undefined => undefined;
-export const encodeVoid = (): void => {};
+const encodeVoid = (): void => {};
 export const encodeBool = (w: XdrWriter, v: boolean): void => {
   w.bool(v);
 };

@@ -26,7 +26,7 @@ export function protToNetid(prot: number): 'udp' | 'tcp' | undefined {
 }
 
 /** The v2 view of a registration: only udp and tcp entries with a port. */
-export function toMapping(r: Registration): PmapMapping | undefined {
+function toMapping(r: Registration): PmapMapping | undefined {
   const prot = r.netid === 'udp' ? IPPROTO_UDP : r.netid === 'tcp' ? IPPROTO_TCP : 0;
   if (prot === 0) return undefined;
   const port = uaddrPortAtoi(r.addr);

@@ -22,8 +22,8 @@ export interface RunningDaemon {
 }
 
 const READY_TIMEOUT_MS = 5_000;
-export const LOCAL_SOCKET_PATH = '/run/rpcbind.sock';
-export const RPCBIND_PORT = 111;
+const LOCAL_SOCKET_PATH = '/run/rpcbind.sock';
+const RPCBIND_PORT = 111;
 
 /** The repository root: the nearest ancestor holding the rpcbind-ts package.json. */
 export function findRepoRoot(from: string = dirname(fileURLToPath(import.meta.url))): string {

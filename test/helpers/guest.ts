@@ -13,7 +13,7 @@ import { waitFor, waitForExit } from './netns.js';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const MAKE_ROOTFS = join(ROOT, 'test', 'system', 'make-rootfs.sh');
 /** Built once per machine and kept: only the first run pays for debootstrap (about 2 minutes). */
-export const ROOTFS_CACHE = process.env.RPCBIND_TS_ROOTFS_CACHE ?? '/var/cache/rpcbind-ts-test';
+const ROOTFS_CACHE = process.env.RPCBIND_TS_ROOTFS_CACHE ?? '/var/cache/rpcbind-ts-test';
 const ROOTFS_BUILD_TIMEOUT_MS = 15 * 60_000;
 // Generous: a first boot of a fresh tree on a loaded 2-core machine is slow.
 const BOOT_TIMEOUT_MS = 180_000;

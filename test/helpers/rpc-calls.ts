@@ -1,12 +1,9 @@
 // Builders for rpcbind calls used by the adversarial tests: every procedure's arguments, so a
 // test can cut, mutate or replay them. Not a client library: no retries, no parsing beyond need.
 import type { XdrWriter } from '../../src/xdr/index.js';
-import { decodeReply } from '../../src/rpc/index.js';
 import { buildCall } from './calls.js';
-import { encodeMapping, encodeRpcb, encodeRmtCallArgs, encodeNetbuf } from '../../src/proto/index.js';
+import { encodeMapping, encodeRpcb, encodeRmtCallArgs, encodeNetbuf, PMAP_PROG } from '../../src/proto/index.js';
 import { Registry, RpcbStats, createRpcbindProgram } from '../../src/rpcbind/index.js';
-
-export const PMAP_PROG = 100000;
 
 export interface BuiltCall {
   name: string;
@@ -82,12 +79,6 @@ export function everyProcedureCall(xid = 1): BuiltCall[] {
     }
   }
   return out;
-}
-
-/** The port in a GETPORT reply, or undefined when the reply is not a success. */
-export function portOfReply(reply: Buffer): number | undefined {
-  const d = decodeReply(reply);
-  return d.kind === 'success' ? d.results.uint32() : undefined;
 }
 
 /** Frames a message as one last fragment. */

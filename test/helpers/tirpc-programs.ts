@@ -10,9 +10,8 @@ import { waitFor, waitForExit, type TestHost } from './netns.js';
 
 const execFileAsync = promisify(execFile);
 
-/** RBTEST_PROG / RBTEST_VERS in rbtest.x. */
+/** RBTEST_PROG in rbtest.x (its only version is 1). */
 export const RBTEST_PROG = 0x20000101;
-export const RBTEST_VERS = 1;
 
 export interface TirpcPrograms {
   dir: string;
@@ -24,7 +23,7 @@ export interface TirpcPrograms {
   client: string;
 }
 
-export const FIXTURES_DIR = join(findRepoRoot(), 'test', 'fixtures', 'tirpc');
+const FIXTURES_DIR = join(findRepoRoot(), 'test', 'fixtures', 'tirpc');
 
 const CFLAGS = ['-O0', '-Wall', '-Wno-unused-variable', '-I/usr/include/tirpc', '-I.'];
 

@@ -4,7 +4,10 @@
 
 import { closeSync, copyFileSync, fstatSync, mkdirSync, openSync, readSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { MAX_JOURNAL_FILE_BYTES, MAX_STATE_FILE_BYTES } from '../../limits.js';
+import { MAX_STATE_FILE_BYTES } from '../../limits.js';
+
+/** Largest journal read at start (it never outgrows the floor or the largest snapshot). */
+const MAX_JOURNAL_FILE_BYTES = MAX_STATE_FILE_BYTES;
 import type { Registration } from '../../rpcbind/index.js';
 import type { TransportLog } from '../../transport/handler.js';
 import { decodeJournal, type Change } from './journal-format.js';
