@@ -64,7 +64,7 @@ const link = (p, target) => {
 
 // /usr/lib/rpcbind-ts: the repository's layout, which the bundles' relative paths expect.
 const LIB = 'usr/lib/rpcbind-ts';
-put(`${LIB}/package.json`, JSON.stringify({ name: pkg.name, version, type: 'module', license: pkg.license, private: true }, null, 2) + '\n');
+put(`${LIB}/package.json`, `${JSON.stringify({ name: pkg.name, version, type: 'module', license: pkg.license, private: true }, null, 2)}\n`);
 put(`${LIB}/bin/package.json`, readFileSync(join(root, 'bin/package.json')));
 // The launchers run Debian's node, whatever else is on PATH.
 const withNode = (file) => readFileSync(join(root, file), 'utf8').replace(/^#!.*\n/, '#!/usr/bin/node\n');
@@ -152,7 +152,7 @@ function stripSourceMap(file) {
 // documentation, type declarations, sources, tests, and koffi's builds for other systems.
 function copyRuntimeModules() {
   const out = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: root, encoding: 'utf8' });
-  const dirs = out.split('\n').filter((d) => d.startsWith(join(root, 'node_modules') + '/'));
+  const dirs = out.split('\n').filter((d) => d.startsWith(`${join(root, 'node_modules')}/`));
   for (const dir of dirs) {
     const rel = relative(root, dir);
     cpSync(dir, at(`${LIB}/${rel}`), {
@@ -297,7 +297,7 @@ function md5sums() {
     }
   };
   for (const top of readdirSync(stage).sort()) if (top !== 'DEBIAN') walk(join(stage, top));
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 function duBytes(dir, skip) {

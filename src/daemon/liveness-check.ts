@@ -5,7 +5,7 @@ import { networkInterfaces } from 'node:os';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { LIVENESS_CONCURRENT_PROBES, LIVENESS_PROBES_BETWEEN_PAUSES } from '../limits.js';
 import { PMAP_PROG } from '../proto/index.js';
-import { type ChangeJournal, type Registration, type Registry } from '../rpcbind/index.js';
+import type { ChangeJournal, Registration, Registry } from '../rpcbind/index.js';
 import type { TransportLog } from '../transport/handler.js';
 import { probeRegistration, type ProbeOptions } from './liveness-probe.js';
 

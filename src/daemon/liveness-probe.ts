@@ -11,7 +11,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { LIVENESS_PROBE_ATTEMPTS, LIVENESS_PROBE_TIMEOUT_MS } from '../limits.js';
 import { decodeReply, writeCallHeader } from '../rpc/index.js';
 import { isWildcardHost, parseUaddr } from '../proto/index.js';
-import { type Registration } from '../rpcbind/index.js';
+import type { Registration } from '../rpcbind/index.js';
 import { XdrWriter } from '../xdr/index.js';
 
 type Verdict = 'alive' | 'dead';

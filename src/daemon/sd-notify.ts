@@ -61,7 +61,7 @@ export function createNotifier(env: NodeJS.ProcessEnv = process.env): Notifier {
 
 /** struct sockaddr_un for a path, or for an abstract name written '@name'. */
 function sockaddrUn(path: string): Buffer | undefined {
-  const name = Buffer.from(path.startsWith('@') ? '\0' + path.slice(1) : path);
+  const name = Buffer.from(path.startsWith('@') ? `\0${path.slice(1)}` : path);
   if (name.length === 0 || name.length >= SUN_PATH_BYTES) return undefined;
   const sa = Buffer.alloc(2 + name.length + (path.startsWith('@') ? 0 : 1));
   sa.writeUInt16LE(AF_UNIX, 0);

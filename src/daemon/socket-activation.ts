@@ -68,7 +68,7 @@ export function inheritedSockets(env: NodeJS.ProcessEnv = process.env): Inherite
     const name = names[i] ?? '';
     if (domain === AF_UNIX && type === SOCK_STREAM) {
       const raw = sa.subarray(2, len);
-      const path = raw[0] === 0 ? '@' + raw.subarray(1).toString() : raw.toString().replace(/\0.*$/s, '');
+      const path = raw[0] === 0 ? `@${raw.subarray(1).toString()}` : raw.toString().replace(/\0.*$/s, '');
       out.push({ fd, name, kind: 'local', address: path, port: 0, dualStack: false });
     } else if (domain === AF_INET && (type === SOCK_STREAM || type === SOCK_DGRAM)) {
       const address = formatIPv4(sa.readUInt32BE(4));

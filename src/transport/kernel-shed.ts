@@ -182,7 +182,7 @@ export function setReceiveBuffer(fd: number, bytes: number): { bytes: number; fo
   const current = receiveBuffer(n, fd);
   if (current >= 2 * bytes) return { bytes: current, forced: false };
   n.mem.view.writeInt32LE(Math.min(bytes, 0x7fffffff), OFF_INT);
-  let forced = n.libc.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, n.mem.address + OFF_INT, 4) === 0;
+  const forced = n.libc.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, n.mem.address + OFF_INT, 4) === 0;
   if (!forced) {
     n.mem.view.writeInt32LE(Math.min(bytes, 0x7fffffff), OFF_INT);
     n.libc.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, n.mem.address + OFF_INT, 4);

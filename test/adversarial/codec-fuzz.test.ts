@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { XdrError, XdrReader } from '../../src/xdr/index.js';
 import { decodeCall, decodeReply, Dispatcher, RecordDecoder, encodeRecord, replyBytes } from '../../src/rpc/index.js';
 import { Registry, RpcbStats, createRpcbindProgram, selfRegistrations, type BindingState } from '../../src/rpcbind/index.js';
-import { type CallerContext } from '../../src/rpc/index.js';
+import type { CallerContext } from '../../src/rpc/index.js';
 import { decodeMapping, decodeRpcb, decodeRmtCallArgs, decodeNetbuf, decodeRpcbStatByVers } from '../../src/proto/index.js';
 import { everyProcedureCall } from '../helpers/rpc-calls.js';
 

@@ -68,7 +68,9 @@ async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
 const xidOf = (call: Buffer): number => call.readUInt32BE(0);
 const u32 = (...v: number[]): Buffer => {
   const b = Buffer.alloc(v.length * 4);
-  v.forEach((x, i) => b.writeUInt32BE(x >>> 0, i * 4));
+  v.forEach((x, i) => {
+    b.writeUInt32BE(x >>> 0, i * 4);
+  });
   return b;
 };
 

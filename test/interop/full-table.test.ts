@@ -12,7 +12,7 @@ import { MAX_NETID_BYTES, MAX_OWNER_BYTES, MAX_REGISTRATIONS, MAX_UADDR_BYTES } 
 import { encodeSnapshot } from '../../src/daemon/persistence/snapshot-format.js';
 import { STATE_FILE_NAME } from '../../src/daemon/persistence/state-store.js';
 import { PMAP_PROG } from '../../src/proto/index.js';
-import { type Registration } from '../../src/rpcbind/index.js';
+import type { Registration } from '../../src/rpcbind/index.js';
 import { daemons } from '../helpers/daemons.js';
 import { TestHost, waitFor } from '../helpers/netns.js';
 import { RpcbClient, hostPath } from '../helpers/rpcb-client.js';

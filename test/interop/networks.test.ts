@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeReply } from '../../src/rpc/index.js';
 import { decodePmapList } from '../../src/proto/index.js';
-import { XdrReader, XdrWriter } from '../../src/xdr/index.js';
+import { type XdrReader, XdrWriter } from '../../src/xdr/index.js';
 import { daemons, findRepoRoot, startDaemon, type DaemonUnderTest } from '../helpers/daemons.js';
 import { TestHost, waitFor } from '../helpers/netns.js';
 import type { ProbeResult, ProbeStep } from '../helpers/rpc-probe.js';

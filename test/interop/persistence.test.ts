@@ -293,7 +293,7 @@ describe('durable registrations', { timeout: 120_000 }, () => {
         { timeoutMs: 10_000, what: `pruning; output: ${d.output()}` },
       );
       // The entries leave the table before the drop is saved and logged: wait for the lines too.
-      const drops = /dropped dead registration prog 536871169 vers 1 (tcp6|udp6) [^]*dropped dead registration prog 536871169 vers 1 (tcp6|udp6) /;
+      const drops = /dropped dead registration prog 536871169 vers 1 (tcp6|udp6) [\s\S]*dropped dead registration prog 536871169 vers 1 (tcp6|udp6) /;
       await waitFor(async () => drops.test(d.output()), { timeoutMs: 10_000, what: `the drops logged; output: ${d.output()}` });
       assert.match(d.output(), /dropped dead registration prog 536871169 vers 1 tcp6 .*refuses connections/);
       assert.match(d.output(), /dropped dead registration prog 536871169 vers 1 udp6 /);

@@ -122,7 +122,7 @@ async function runAll(daemon: { cmd: string; args: string[] }, tool: 'debian' | 
   }
 }
 
-const wanted = (process.env['RPCINFO_COMPAT_DAEMONS'] ?? 'debian,ours').split(',').map((s) => s.trim()).filter(Boolean);
+const wanted = (process.env.RPCINFO_COMPAT_DAEMONS ?? 'debian,ours').split(',').map((s) => s.trim()).filter(Boolean);
 
 for (const name of wanted) {
   const daemon = DAEMONS[name];

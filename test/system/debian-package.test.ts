@@ -125,13 +125,13 @@ describe('the Debian package', { timeout: SUITE_TIMEOUT_MS }, () => {
 
       test('systemctl status: active (running), Type=notify, unprivileged, journalctl -u rpcbind', async () => {
         const s = await show(guest, 'rpcbind.service', 'Type', 'ActiveState', 'SubState', 'StatusText', 'MainPID', 'FragmentPath', 'User');
-        assert.equal(s['Type'], 'notify');
-        assert.equal(s['ActiveState'], 'active');
-        assert.equal(s['SubState'], 'running');
-        assert.equal(s['StatusText'], 'serving');
+        assert.equal(s.Type, 'notify');
+        assert.equal(s.ActiveState, 'active');
+        assert.equal(s.SubState, 'running');
+        assert.equal(s.StatusText, 'serving');
         // One file on merged /usr; Debian 13's systemd names it by its /usr path.
-        assert.match(s['FragmentPath']!, /^(\/usr)?\/lib\/systemd\/system\/rpcbind\.service$/);
-        const status = await guest.must(`grep -E '^(Uid|CapEff|CapPrm):' /proc/${s['MainPID']}/status; id -u _rpc`);
+        assert.match(s.FragmentPath!, /^(\/usr)?\/lib\/systemd\/system\/rpcbind\.service$/);
+        const status = await guest.must(`grep -E '^(Uid|CapEff|CapPrm):' /proc/${s.MainPID}/status; id -u _rpc`);
         const uid = status.trim().split('\n').pop()!;
         assert.match(status, new RegExp(`^Uid:\\s+${uid}\\s+${uid}\\s+${uid}\\s+${uid}$`, 'm'));
         assert.notEqual(uid, '0');
@@ -143,21 +143,21 @@ describe('the Debian package', { timeout: SUITE_TIMEOUT_MS }, () => {
       });
 
       test('restart and kill -9 keep statd registered; reload works inside the unit', async (t) => {
-        const before1 = (await show(guest, 'rpcbind.service', 'MainPID'))['MainPID'];
+        const before1 = (await show(guest, 'rpcbind.service', 'MainPID')).MainPID;
         const restartMs = await timed(() => guest.must('systemctl restart rpcbind'));
         // From the start of the process to READY=1, as systemd saw it.
         const s = await show(guest, 'rpcbind.service', 'MainPID', 'ExecMainStartTimestampMonotonic', 'ActiveEnterTimestampMonotonic');
-        const readyMs = (Number(s['ActiveEnterTimestampMonotonic']) - Number(s['ExecMainStartTimestampMonotonic'])) / 1000;
+        const readyMs = (Number(s.ActiveEnterTimestampMonotonic) - Number(s.ExecMainStartTimestampMonotonic)) / 1000;
         t.diagnostic(`systemctl restart rpcbind took ${restartMs.toFixed(0)} ms; the daemon was ready ${readyMs.toFixed(0)} ms after its start`);
-        assert.notEqual(s['MainPID'], before1);
+        assert.notEqual(s.MainPID, before1);
         assert.ok((await registered(guest)).has(STATD), 'statd registered after restart');
 
-        const killed = (await show(guest, 'rpcbind.service', 'MainPID'))['MainPID'];
+        const killed = (await show(guest, 'rpcbind.service', 'MainPID')).MainPID;
         await guest.must('systemctl kill -s KILL --kill-who=main rpcbind.service');
         await waitFor(
           async () => {
             const s = await show(guest, 'rpcbind.service', 'MainPID', 'ActiveState');
-            return s['ActiveState'] === 'active' && s['MainPID'] !== killed && s['MainPID'] !== '0';
+            return s.ActiveState === 'active' && s.MainPID !== killed && s.MainPID !== '0';
           },
           { timeoutMs: 20_000, intervalMs: 50, what: 'rpcbind restarted by systemd after kill -9' },
         );
@@ -197,11 +197,11 @@ describe('the Debian package', { timeout: SUITE_TIMEOUT_MS }, () => {
       });
 
       test('an upgrade of the package restarts the daemon and keeps it serving', async () => {
-        const pid = (await show(guest, 'rpcbind.service', 'MainPID'))['MainPID'];
+        const pid = (await show(guest, 'rpcbind.service', 'MainPID')).MainPID;
         await guest.must(`cd /root && ${APT} install ./rpcbind-ts-next.deb`, { timeoutMs: 120_000 });
         assert.match(await guest.must("dpkg-query -W -f='${Version}' rpcbind-ts"), /^0\.1\.0\+upgrade1$/);
         await guest.waitActive('rpcbind.service');
-        assert.notEqual((await show(guest, 'rpcbind.service', 'MainPID'))['MainPID'], pid, 'restarted on upgrade');
+        assert.notEqual((await show(guest, 'rpcbind.service', 'MainPID')).MainPID, pid, 'restarted on upgrade');
         assert.equal((await guest.run('systemctl is-active rpcbind.socket')).stdout.trim(), 'active');
         assert.ok((await registered(guest)).has(STATD), 'statd still registered after the upgrade');
       });

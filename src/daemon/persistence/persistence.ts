@@ -5,7 +5,7 @@
 
 import { MIN_REAP_INTERVAL_S } from '../../limits.js';
 import { PMAP_PROG } from '../../proto/index.js';
-import { type ChangeJournal, type Registration, type Registry } from '../../rpcbind/index.js';
+import type { ChangeJournal, Registration, Registry } from '../../rpcbind/index.js';
 import type { Change } from './journal-format.js';
 import { StateStore, type FailurePolicy, type StoreLog } from './state-store.js';
 import { consumeWarmStart, importWarmStart, RPCBIND_WARMSTART_DIR } from './warmstart-import.js';

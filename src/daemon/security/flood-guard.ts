@@ -15,7 +15,7 @@ import {
   SHED_SPELL_GAP_MS,
 } from '../../limits.js';
 import { normalizeAddress } from '../../net/index.js';
-import { type AccessPolicy } from '../../rpcbind/index.js';
+import type { AccessPolicy } from '../../rpcbind/index.js';
 import {
   attachFilter,
   buildShedProgram,

@@ -6,7 +6,7 @@
 
 import { readFileSync } from 'node:fs';
 import { AddressSet } from '../../net/index.js';
-import { type HostsRule } from '../../rpcbind/index.js';
+import type { HostsRule } from '../../rpcbind/index.js';
 
 const DAEMON_NAME = 'rpcbind';
 
@@ -22,7 +22,7 @@ function logicalLines(text: string): Array<{ line: string; no: number }> {
   text.split('\n').forEach((raw, i) => {
     if (acc === '') start = i + 1;
     if (raw.endsWith('\\')) {
-      acc += raw.slice(0, -1) + ' ';
+      acc += `${raw.slice(0, -1)} `;
       return;
     }
     acc += raw;
@@ -60,7 +60,7 @@ export function parseHostsFile(text: string, allowByDefault: boolean, name: stri
     const joined: string[] = [];
     for (const f of fields) {
       const last = joined.length - 1;
-      if (last >= 0 && (joined[last]!.split('[').length > joined[last]!.split(']').length)) joined[last] += ':' + f;
+      if (last >= 0 && (joined[last]!.split('[').length > joined[last]!.split(']').length)) joined[last] += `:${f}`;
       else joined.push(f);
     }
     const [daemons, clients, ...options] = joined;

@@ -3,7 +3,7 @@
 
 import { RATE_MAX_TRACKED_SOURCES } from '../../limits.js';
 import { AccessPolicy, isLocalCaller } from '../../rpcbind/index.js';
-import { type CallerContext } from '../../rpc/index.js';
+import type { CallerContext } from '../../rpc/index.js';
 import { RateLimiter } from '../../transport/rate-limiter.js';
 import { loadHostsAccess } from './hosts-access.js';
 import type { SecurityLog } from './security-log.js';

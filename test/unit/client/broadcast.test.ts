@@ -29,7 +29,10 @@ test('broadcast reports a reply and stops when the callback says so', async () =
   const pm = await fakePortmapper();
   try {
     const seen: number[] = [];
-    const n = await broadcast({ prog: 100003, vers: 3, proc: 0 }, (r) => (seen.push(r.port), true), {
+    const n = await broadcast({ prog: 100003, vers: 3, proc: 0 }, (r) => {
+      seen.push(r.port);
+      return true;
+    }, {
       addresses: ['127.0.0.1'],
       port: pm.port,
       timeoutMs: 10_000,

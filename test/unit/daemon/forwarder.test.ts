@@ -60,7 +60,7 @@ function request(o: { xid?: number; procedure?: RemoteCallRequest['procedure']; 
 }
 
 function successReply(xid: number, results: string): Buffer {
-  return Buffer.from(xid.toString(16).padStart(8, '0') + '00000001' + '00000000' + '0000000000000000' + '00000000' + results, 'hex');
+  return Buffer.from(`${xid.toString(16).padStart(8, '0')}0000000100000000000000000000000000000000${results}`, 'hex');
 }
 
 function encode(r: RemoteCallResult): Buffer {
@@ -104,7 +104,7 @@ test('replies from any other address or port, and junk, are ignored', async () =
   socket.deliver(successReply(xid, '00000001'), '127.0.0.1', 1026);
   socket.deliver(successReply(xid, '00000001'), '127.0.0.2', 1025);
   socket.deliver(Buffer.from('01'), '127.0.0.1', 1025);
-  socket.deliver(Buffer.from(xid.toString(16).padStart(8, '0') + '00000000', 'hex'), '127.0.0.1', 1025); // a CALL
+  socket.deliver(Buffer.from(`${xid.toString(16).padStart(8, '0')}00000000`, 'hex'), '127.0.0.1', 1025); // a CALL
   assert.equal(fwd.inFlight, 1);
   assert.equal(fwd.counters.stray, 4);
   socket.deliver(successReply(xid, '00000009'), '127.0.0.1', 1025);
@@ -136,7 +136,7 @@ test('INDIRECT passes the target error on', async () => {
   const { socket, fwd } = setup();
   const p = fwd.forward(request({ version: 4, procedure: 'INDIRECT' }));
   const xid = new XdrReader(socket.sent[0]!.msg).uint32();
-  socket.deliver(Buffer.from(xid.toString(16).padStart(8, '0') + '00000001000000000000000000000000' + '00000003', 'hex'), '127.0.0.1', 1025);
+  socket.deliver(Buffer.from(`${xid.toString(16).padStart(8, '0')}0000000100000000000000000000000000000003`, 'hex'), '127.0.0.1', 1025);
   const r = await p;
   assert.ok(r instanceof RpcOutcome && r.kind === 'accept-error' && r.stat === AcceptStat.PROC_UNAVAIL);
 });

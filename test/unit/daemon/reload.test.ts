@@ -10,7 +10,7 @@ const defaults = (): DaemonOptions => toDaemonOptions({});
 function changed(v: unknown): unknown {
   if (typeof v === 'boolean') return !v;
   if (typeof v === 'number') return v + 1;
-  if (typeof v === 'string') return v + 'x';
+  if (typeof v === 'string') return `${v}x`;
   if (v === undefined) return ['198.18.0.1'];
   if (Array.isArray(v)) return [...v, { prog: 100003 }];
   const o = v as Record<string, unknown>;

@@ -37,7 +37,9 @@ function run(prog: BpfInsn[], net: Buffer): number {
 function v4(src: string): Buffer {
   const b = Buffer.alloc(20);
   b[0] = 0x45;
-  src.split('.').forEach((x, i) => (b[12 + i] = Number(x)));
+  src.split('.').forEach((x, i) => {
+    b[12 + i] = Number(x);
+  });
   return b;
 }
 
@@ -45,7 +47,9 @@ function v6(src: string): Buffer {
   const b = Buffer.alloc(40);
   b[0] = 0x60;
   const a = shedAddress(src)!;
-  a.w.forEach((w, i) => b.writeUInt32BE(w, 8 + 4 * i));
+  a.w.forEach((w, i) => {
+    b.writeUInt32BE(w, 8 + 4 * i);
+  });
   return b;
 }
 

@@ -22,8 +22,14 @@ function fakeKernel(failWith = 0): KernelShed & { programs: Array<readonly BpfIn
     programs,
     buffers,
     unavailable: () => '',
-    attach: (_fd, p) => (programs.push(p), failWith),
-    receiveBuffer: (_fd, bytes) => (buffers.push(bytes), { bytes: 2 * bytes, forced: true }),
+    attach: (_fd, p) => {
+      programs.push(p);
+      return failWith;
+    },
+    receiveBuffer: (_fd, bytes) => {
+      buffers.push(bytes);
+      return { bytes: 2 * bytes, forced: true };
+    },
     drops: () => 7,
   };
 }
@@ -152,7 +158,7 @@ test('a short receive buffer is told once, even after a large inherited one (sys
     for (const s of socks) g.addDatagramSocket(s);
     const told = log.events.filter(([n]) => n === 'udp-receive-buffer');
     assert.equal(told.length, 1);
-    assert.equal(told[0]![1]['bytes'], 425_984);
+    assert.equal(told[0]![1].bytes, 425_984);
   } finally {
     g.close();
     for (const s of socks) s.close();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseHostsFile } from '../../../../src/daemon/security/hosts-access.js';
 import { AccessPolicy } from '../../../../src/rpcbind/index.js';
-import { type CallerContext } from '../../../../src/rpc/index.js';
+import type { CallerContext } from '../../../../src/rpc/index.js';
 
 const ctx = (peerAddress: string): CallerContext => ({ netid: 'tcp', peerAddress, peerPort: 1, localAddress: '', uid: undefined });
 

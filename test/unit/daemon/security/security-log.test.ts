@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AccessPolicy } from '../../../../src/rpcbind/index.js';
 import { encodeRmtCallArgs } from '../../../../src/proto/index.js';
-import { type CallerContext } from '../../../../src/rpc/index.js';
+import type { CallerContext } from '../../../../src/rpc/index.js';
 import { createLog } from '../../../../src/daemon/observability/logger.js';
 import { SecurityLog } from '../../../../src/daemon/security/security-log.js';
 import { newSecurityCounters } from '../../../../src/transport/security-counters.js';
@@ -36,7 +36,7 @@ test('each security record is a JSON line with its event name and fields', () =>
   sec.registration(localUser(1000), 'SET', 536870913, 1, 'udp', '0.0.0.0.8.1', 'ok');
   sec.registration(localUser(65534), 'UNSET', 536870913, 1, 'udp', '', 'refused');
   const got = lines().map(({ time, pid, hostname, name, msg, ...rest }) => {
-    assert.equal(msg, rest['event']);
+    assert.equal(msg, rest.event);
     assert.equal(name, 'rpcbind');
     return rest;
   });
@@ -54,10 +54,10 @@ test('each security record is a JSON line with its event name and fields', () =>
 test('a lookup sweep is one lookup-sweep event', () => {
   const { sec, lines, counters } = jsonAudit();
   for (let p = 0; p < 40; p++) sec.lookup(remoteUdp, 100000 + p);
-  const sweeps = lines().filter((l) => l['event'] === 'lookup-sweep');
+  const sweeps = lines().filter((l) => l.event === 'lookup-sweep');
   assert.equal(sweeps.length, 1);
-  assert.equal(sweeps[0]!['caller'], remoteUdp.peerAddress);
-  assert.equal(sweeps[0]!['programs'], 32);
+  assert.equal(sweeps[0]!.caller, remoteUdp.peerAddress);
+  assert.equal(sweeps[0]!.programs, 32);
   assert.equal(counters.sweeps, 1);
 });
 
@@ -71,7 +71,7 @@ test('events over the log budget are counted and summarised by a security-events
   sec.denied(remoteUdp, 'register', 2, 1, 'not-local');
   const tail = lines().slice(50);
   assert.deepEqual(
-    tail.map((l) => [l['event'], l['count']]),
+    tail.map((l) => [l.event, l.count]),
     [
       ['security-events-suppressed', 30],
       ['access-denied', undefined],
@@ -100,9 +100,9 @@ test('GETSTAT, SET and a denied DUMP from a remote caller go through the audited
   assert.equal(reply(b.call(remoteUdp, buildCall({ vers: 2, proc: 1, args: (w) => w.uint32(7).uint32(1).uint32(17).uint32(9) }))).kind, 'auth-error'); // SET
   assert.equal(reply(b.call({ ...remoteUdp, peerAddress: '198.18.0.9' }, buildCall({ vers: 4, proc: 4 }))).kind, 'auth-error'); // DUMP
   assert.equal(reply(b.call(loopbackUdp, buildCall({ vers: 4, proc: 12 }))).kind, 'success');
-  const denied = lines().filter((l) => l['event'] === 'access-denied');
+  const denied = lines().filter((l) => l.event === 'access-denied');
   assert.deepEqual(
-    denied.map((l) => [l['class'], l['version'], l['procedure'], l['reason']]),
+    denied.map((l) => [l.class, l.version, l.procedure, l.reason]),
     [
       ['dump', 4, 12, 'not-local'],
       ['register', 2, 1, 'not-local'],
@@ -119,9 +119,9 @@ test('a remote call to a target on the forwarding deny list is reported as acces
   // PMAP CALLIT (v2 procedure 5) to NFS (100003) procedure 1: on the built-in deny list.
   const callit = buildCall({ vers: 2, proc: 5, args: (w) => encodeRmtCallArgs(w, { prog: 100003, vers: 3, proc: 1, args: Buffer.alloc(0) }) });
   assert.equal(reply(b.call(remoteUdp, callit)).kind, 'auth-error');
-  const denied = lines().filter((l) => l['event'] === 'access-denied');
+  const denied = lines().filter((l) => l.event === 'access-denied');
   assert.deepEqual(
-    denied.map((l) => [l['class'], l['version'], l['procedure'], l['reason'], l['caller']]),
+    denied.map((l) => [l.class, l.version, l.procedure, l.reason, l.caller]),
     [['callit', 2, 5, 'forward-rule', remoteUdp.peerAddress]],
   );
   assert.equal(counters.deniedForwardRule, 1);
