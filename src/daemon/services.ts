@@ -19,7 +19,6 @@ import type { SecurityLog } from './security/security-log.js';
 import { buildRateAdmit } from './security/security-setup.js';
 import type { AccessPolicy } from '../rpcbind/index.js';
 import { withLoopback } from './local-addresses.js';
-import type { SocketPlan } from './sockets.js';
 
 export interface Services {
   readonly addresses: AddressMonitor;
@@ -58,7 +57,14 @@ export function streamLimits(s: DaemonOptions['security']): StreamLimits {
 }
 
 /** Builds the services (nothing listens yet: sockets.ts opens them). */
-export function buildServices(i: ServiceInputs, plan: SocketPlan, addresses: AddressMonitor, persistence: Persistence): Services {
+/** What the UDP service needs of the socket plan (sockets.ts), which opens sockets into these services. */
+interface UdpSocketPlan {
+  readonly ownUdp: boolean;
+  readonly ownWildcards: readonly string[];
+  readonly wildcardUdp: boolean;
+}
+
+export function buildServices(i: ServiceInputs, plan: UdpSocketPlan, addresses: AddressMonitor, persistence: Persistence): Services {
   const { o, log, handler, securityCounters, securityLog } = i;
   // Sources persistently over their limits are dropped in the kernel (flood-guard.ts).
   const guard = new FloodGuard({ security: o.security, exempt: floodExemptions(i.access, (a) => addresses.isOwn(a)), log, counters: securityCounters });

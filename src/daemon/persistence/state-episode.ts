@@ -4,7 +4,12 @@
 // systemd's status line); in between, retries after a wait that doubles up to a bound.
 
 import { STATE_RETRY_FIRST_MS, STATE_RETRY_MAX_MS } from '../../limits.js';
-import type { StoreLog } from './state-store.js';
+import type { TransportLog } from '../../transport/handler.js';
+
+/** What the store logs through: the transport's levels, and events with stable names. */
+export interface StoreLog extends TransportLog {
+  event(name: string, fields: Readonly<Record<string, string | number | boolean | undefined>>, level?: 'info' | 'notice' | 'warn' | 'error'): void;
+}
 
 export interface EpisodeOptions {
   dir: string;

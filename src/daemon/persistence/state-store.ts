@@ -13,11 +13,10 @@
 
 import { JOURNAL_COMPACT_FLOOR_BYTES, JOURNAL_COMPACT_SNAPSHOT_MULTIPLE, JOURNAL_RESERVE_MIN_BYTES } from '../../limits.js';
 import type { Registration } from '../../rpcbind/index.js';
-import type { TransportLog } from '../../transport/handler.js';
 import type { JournalFile } from './journal-file.js';
 import { JOURNAL_HEADER_BYTES, MAX_RECORD_BYTES, encodeRecords, recordBytes, type Change, type ChangeOp } from './journal-format.js';
 import { encodeSnapshot } from './snapshot-format.js';
-import { Episodes } from './state-episode.js';
+import { Episodes, type StoreLog } from './state-episode.js';
 import { StateFiles } from './state-files.js';
 import type { FileIo } from './state-io.js';
 import { loadState, type LoadResult } from './state-load.js';
@@ -27,9 +26,7 @@ export { JOURNAL_FILE_NAME, LEGACY_STATE_FILE_NAME, STATE_FILE_NAME, type LoadRe
 /** What changes get while the state cannot be saved: refused (answered FALSE), or kept in memory. */
 export type FailurePolicy = 'refuse' | 'accept';
 
-export interface StoreLog extends TransportLog {
-  event(name: string, fields: Readonly<Record<string, string | number | boolean | undefined>>, level?: 'info' | 'notice' | 'warn' | 'error'): void;
-}
+export type { StoreLog } from './state-episode.js';
 
 export interface StateStoreOptions {
   dir: string;
