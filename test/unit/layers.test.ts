@@ -117,6 +117,31 @@ function wrongArrows(imports: readonly Import[]): string[] {
   return bad;
 }
 
+/** Import cycles between files of src/ (type-only imports count: they tie the files together too). */
+function cycles(imports: readonly Import[]): string[][] {
+  const edges = new Map<string, string[]>();
+  for (const i of imports) {
+    if (!i.spec.startsWith('.')) continue;
+    const to = resolve(dirname(i.from), i.spec).replace(/\.js$/, '.ts');
+    edges.set(i.from, [...(edges.get(i.from) ?? []), to]);
+  }
+  const found: string[][] = [];
+  const state = new Map<string, 'open' | 'done'>();
+  const stack: string[] = [];
+  const visit = (f: string): void => {
+    state.set(f, 'open');
+    stack.push(f);
+    for (const to of edges.get(f) ?? []) {
+      if (state.get(to) === 'open') found.push(stack.slice(stack.indexOf(to)).map((x) => relative(SRC, x)));
+      else if (state.get(to) === undefined) visit(to);
+    }
+    stack.pop();
+    state.set(f, 'done');
+  };
+  for (const f of edges.keys()) if (state.get(f) === undefined) visit(f);
+  return found;
+}
+
 describe('layers', () => {
   it('reads a plausible number of files and imports (the scan is not empty)', () => {
     assert.ok(FILES.length > 100, `only ${FILES.length} files under src/`);
@@ -168,5 +193,10 @@ describe('layers', () => {
     ]);
     assert.equal(bad.length, 3, bad.join('\n'));
     assert.match(bad[0]!, /client -> rpcbind is not allowed/);
+  });
+  it('no two files of src/ import each other, directly or around a circle', () => {
+    assert.deepEqual(cycles(IMPORTS), []);
+    const fake = (from: string, spec: string): Import => ({ from: join(SRC, from), spec, line: 1 });
+    assert.equal(cycles([fake('a/x.ts', './y.js'), fake('a/y.ts', '../b/z.js'), fake('b/z.ts', '../a/x.js')]).length, 1);
   });
 });
