@@ -18,8 +18,11 @@ export interface ForwarderOptions {
   maxInFlight: number;
   /** How long a forwarded call waits for its reply. */
   timeoutMs: number;
-  /** This host's addresses: a target registered on any other address is not forwarded to. */
-  localAddresses: () => Iterable<string>;
+  /**
+   * Whether an address is one of this host's own now (the address monitor's answer, kept
+   * current by rtnetlink): a target registered on any other address is not forwarded to.
+   */
+  isOwnAddress: (addr: string) => boolean;
   log: TransportLog;
 }
 
@@ -45,8 +48,6 @@ interface Pending {
   readonly settle: (r: RemoteCallResult) => void;
 }
 
-const LOCAL_ADDRESS_CACHE_MS = 2_000;
-
 /** One spelling per address, so a reply's source compares equal to where we sent the call. */
 function canonical(addr: string): string {
   const a = normalizeAddress(addr);
@@ -66,7 +67,6 @@ export class Forwarder {
   readonly #byXid = new Map<number, Pending>();
   readonly #byCaller = new Map<string, Pending>();
   #nextXid = (Math.random() * 0x100000000) >>> 0;
-  #local: { at: number; set: Set<string> } | undefined;
   readonly counters: ForwarderCounters = {
     forwarded: 0,
     answered: 0,
@@ -143,13 +143,9 @@ export class Forwarder {
   }
 
   #isLocal(host: string): boolean {
-    const now = Date.now();
-    if (!this.#local || now - this.#local.at > LOCAL_ADDRESS_CACHE_MS) {
-      const set = new Set<string>();
-      for (const a of this.#o.localAddresses()) set.add(canonical(a.split('%')[0]!));
-      this.#local = { at: now, set };
-    }
-    return this.#local.set.has(host) || host === '127.0.0.1' || host === '::1';
+    // Asked per call, not cached here: an address added or removed counts at once, and no
+    // forwarded call pays for re-reading the host's addresses.
+    return host === '127.0.0.1' || host === '::1' || this.#o.isOwnAddress(host);
   }
 
   #allocateXid(): number {

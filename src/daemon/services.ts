@@ -110,7 +110,7 @@ export function buildServices(i: ServiceInputs, plan: UdpSocketPlan, addresses: 
   });
   const forwarding = o.remoteCalls ? new ForwardingSocket(log) : undefined;
   const forwarder = forwarding
-    ? new Forwarder({ socket: forwarding, maxInFlight: o.forwardMax, timeoutMs: o.forwardTimeoutMs, localAddresses: () => addresses.addresses, log })
+    ? new Forwarder({ socket: forwarding, maxInFlight: o.forwardMax, timeoutMs: o.forwardTimeoutMs, isOwnAddress: (a) => addresses.isOwn(a), log })
     : undefined;
   if (forwarder) {
     i.m.setSources({ forwarding: () => ({ counters: forwarder.counters, inFlight: forwarder.inFlight, capacity: o.forwardMax }) });

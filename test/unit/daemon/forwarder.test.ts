@@ -29,9 +29,9 @@ class FakeSocket implements DatagramPort {
   close(): void {}
 }
 
-function setup(maxInFlight = 8, timeoutMs = 1000) {
+function setup(maxInFlight = 8, timeoutMs = 1000, own = new Set(['198.18.0.1'])) {
   const socket = new FakeSocket();
-  const fwd = new Forwarder({ socket, maxInFlight, timeoutMs, localAddresses: () => ['198.18.0.1'], log: quiet });
+  const fwd = new Forwarder({ socket, maxInFlight, timeoutMs, isOwnAddress: (a) => own.has(a), log: quiet });
   return { socket, fwd };
 }
 
@@ -150,6 +150,20 @@ test('the table is bounded: the oldest call is given up', async () => {
   for (const r of results.slice(0, 6)) assert.equal(await r, RpcOutcome.NO_REPLY);
   fwd.close();
   for (const r of results.slice(6)) assert.equal(await r, RpcOutcome.NO_REPLY);
+});
+
+test("an address the host gains or loses counts at once for the target's locality", async () => {
+  const own = new Set(['198.18.0.1']);
+  const { socket, fwd } = setup(8, 1000, own);
+  assert.equal(await fwd.forward(request({ xid: 1, addr: '198.18.0.7.4.1' })), RpcOutcome.NO_REPLY);
+  assert.equal(socket.sent.length, 0);
+  own.add('198.18.0.7');
+  void fwd.forward(request({ xid: 2, addr: '198.18.0.7.4.1' }));
+  assert.deepEqual(socket.sent.map((s) => s.host), ['198.18.0.7']);
+  own.delete('198.18.0.7');
+  assert.equal(await fwd.forward(request({ xid: 3, addr: '198.18.0.7.4.1' })), RpcOutcome.NO_REPLY);
+  assert.equal(socket.sent.length, 1);
+  fwd.close();
 });
 
 test('targets registered on another host or on port 0 are not forwarded to', async () => {
