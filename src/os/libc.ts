@@ -1,9 +1,9 @@
 // The libc calls Node does not offer, declared once for the whole program and loaded once
 // through koffi (load-koffi.ts): sd_notify datagrams (socket, sendto), socket activation
-// (getsockopt, getsockname), the journal's reserve (fallocate), the instance lock (flock),
-// SO_PEERCRED, the kernel shedding filter and receive buffer (getsockopt, setsockopt),
-// batched UDP (recvmmsg, sendmmsg, if_indextoname), the netlink watch (socket, bind) and the
-// resident memory (mallopt, malloc_trim, madvise).
+// (getsockopt, getsockname), the journal's reserve (fallocate), the state files' link count
+// (fstat), the instance lock (flock), SO_PEERCRED, the kernel shedding filter and receive
+// buffer (getsockopt, setsockopt), batched UDP (recvmmsg, sendmmsg, if_indextoname), the
+// netlink watch (socket, bind) and the resident memory (mallopt, malloc_trim, madvise).
 // loadLibc() is null where libc cannot be reached (no koffi, not Linux): callers then do
 // without what it gives. Struct layouts are the callers'; this file only binds functions.
 
@@ -41,6 +41,8 @@ export interface Libc {
   fallocate(fd: number, mode: number, offset: number, len: number): number;
   /** flock(2): 0, or -1. */
   flock(fd: number, op: number): number;
+  /** fstat(2) into `statBuf` (struct stat): 0, or -1. Absent where libc has no fstat symbol (glibc < 2.33). */
+  fstat?: (fd: number, statBuf: Buffer) => number;
   /** if_indextoname(3) into `out` (IF_NAMESIZE bytes): null when the index is unknown. */
   ifIndexToName(index: number, out: Buffer): unknown;
   /** mallopt(3): 1 on success, 0 on an error. */
@@ -102,6 +104,15 @@ function bind(): Libc {
   const mallopt = func('int mallopt(int, int)');
   const mallocTrim = func('int malloc_trim(size_t)');
   const madvise = func('int madvise(uintptr_t, size_t, int)');
+  // Older glibc exports only __fxstat: then absent, and callers use Node's fstatSync.
+  const optional = (sig: string): Fn | undefined => {
+    try {
+      return func(sig);
+    } catch {
+      return undefined;
+    }
+  };
+  const fstat = optional('int fstat(int, void *)');
   const table: Libc = {
     socket: (d, t, p) => socket(d, t, p) as number,
     bind: (fd, addr, len) => bindFn(fd, ptr(addr), len) as number,
@@ -128,6 +139,7 @@ function bind(): Libc {
     },
     fallocate: (fd, mode, offset, len) => (fallocate(fd, mode, offset, len) === 0 ? 0 : -koffi.errno()),
     flock: (fd, op) => flock(fd, op) as number,
+    fstat: fstat && ((fd, statBuf) => fstat(fd, statBuf) as number),
     ifIndexToName: (index, out) => ifIndexToName(index, out),
     mallopt: (param, value) => mallopt(param, value) as number,
     mallocTrim: (pad) => mallocTrim(pad) as number,

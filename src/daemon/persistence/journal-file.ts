@@ -13,7 +13,7 @@
 import { fstatSync } from 'node:fs';
 import { JOURNAL_RESERVE_BYTES, JOURNAL_RESERVE_MIN_BYTES } from '../../limits.js';
 import { encodeJournalHeader } from './journal-format.js';
-import { reserveSpace, type FileIo } from './state-io.js';
+import { linkCount, reserveSpace, type FileIo } from './state-io.js';
 
 export class JournalFile {
   readonly fd: number;
@@ -102,7 +102,7 @@ export class JournalFile {
     }
     // An unlinked file takes writes and syncs without complaint: a removed journal (or state
     // directory) is only seen here.
-    if (fstatSync(this.fd).nlink === 0) throw Object.assign(new Error('the journal file was removed'), { code: 'ENOENT' });
+    if (linkCount(this.fd) === 0) throw Object.assign(new Error('the journal file was removed'), { code: 'ENOENT' });
     this.#bytes = at + records.length;
     this.#written = Math.max(this.#written, this.#bytes);
   }

@@ -3,10 +3,10 @@
 // directory fsynced) and held open so that its removal is noticed; the journal beside it,
 // created (and the directory fsynced) or reopened at its last whole record.
 
-import { closeSync, fstatSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { JournalFile } from './journal-file.js';
-import { fileIoFor, type FileIo } from './state-io.js';
+import { fileIoFor, linkCount, type FileIo } from './state-io.js';
 import { JOURNAL_FILE_NAME, LEGACY_STATE_FILE_NAME, STATE_FILE_NAME } from './state-load.js';
 
 const TEMP_FILE_NAME = 'registrations.v2.tmp';
@@ -77,7 +77,7 @@ export class StateFiles {
 
   /** A removed snapshot would orphan the journal at the next start. */
   snapshotGone(): boolean {
-    if (this.#snapshotFd !== undefined) return fstatSync(this.#snapshotFd).nlink === 0;
+    if (this.#snapshotFd !== undefined) return linkCount(this.#snapshotFd) === 0;
     return !statSync(this.file, { throwIfNoEntry: false });
   }
 

@@ -101,3 +101,26 @@ export function reserveSpace(fd: number, offset: number, len: number): ReserveRe
   if (errno === 95) return { ok: false, unsupported: true, reason: 'the file system cannot preallocate (EOPNOTSUPP)' };
   return { ok: false, unsupported: false, reason: errno === 28 ? 'no space left on device (ENOSPC)' : `fallocate failed (errno ${errno})` };
 }
+
+/** Where struct stat keeps st_nlink, and how wide it is, on the 64-bit Linux ABIs we know. */
+const NLINK_FIELD: Partial<Record<string, { offset: number; bytes: 4 | 8 }>> = {
+  x64: { offset: 16, bytes: 8 },
+  arm64: { offset: 20, bytes: 4 },
+};
+/** Larger than struct stat on either (144 and 128 bytes); reused: one call at a time. */
+const statBuf = Buffer.alloc(256);
+
+/**
+ * The link count of an open file (0 once it was removed): fstat(2) into a reused buffer, not
+ * fs.fstatSync, whose Stats object and four Dates were ~1.9 KB of the ~9.6 KB a durable SET
+ * allocated (two checks per group commit; BENCHMARKS.md, SET/UNSET latency). Falls back to
+ * fstatSync where libc's fstat or the layout is unknown.
+ */
+export function linkCount(fd: number): number {
+  const field = NLINK_FIELD[process.arch];
+  const fstat = field && process.platform === 'linux' ? loadLibc()?.fstat : undefined;
+  if (fstat && field && fstat(fd, statBuf) === 0) {
+    return field.bytes === 8 ? Number(statBuf.readBigUInt64LE(field.offset)) : statBuf.readUInt32LE(field.offset);
+  }
+  return fs.fstatSync(fd).nlink;
+}
