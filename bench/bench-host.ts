@@ -78,7 +78,9 @@ export class BenchHost {
   async start(readyWhen?: Promise<unknown>): Promise<void> {
     this.#running = await startDaemon(this.#host, this.daemon, this.#extraArgs, readyWhen);
     if (this.placement) {
-      const r = spawnSync('taskset', ['-a', '-p', '-c', this.placement.daemonCpus, String(this.pid)], { encoding: 'utf8' });
+      const r = spawnSync('taskset', ['-a', '-p', '-c', this.placement.daemonCpus, String(this.pid)], {
+        encoding: 'utf8',
+      });
       if (r.status !== 0) throw new Error(`taskset for ${this.daemon.name}: ${r.stderr || r.error?.message}`);
     }
   }

@@ -53,7 +53,13 @@ try {
     results.push({ registrants: n, sets, setsPerSecond: Math.round(sets / secs) });
   }
   if (/state-not-durable/.test(output)) throw new Error(`the daemon could not write its state: ${output}`);
-  const report = { bench: 'durable-set', stateDir: values['state-dir'] ?? '/run/rpcbind-ts (tmpfs)', seconds: SECONDS, ...benchConditions(), results };
+  const report = {
+    bench: 'durable-set',
+    stateDir: values['state-dir'] ?? '/run/rpcbind-ts (tmpfs)',
+    seconds: SECONDS,
+    ...benchConditions(),
+    results,
+  };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   await host.stop(child);
 } finally {

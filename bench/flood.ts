@@ -126,7 +126,9 @@ interface Sample {
 
 /** TcpExt SyncookiesSent of the host's namespace. */
 async function syncookiesSent(host: TestHost): Promise<number> {
-  const lines = (await host.run('cat', ['/proc/net/netstat'])).stdout.split('\n').filter((l) => l.startsWith('TcpExt:'));
+  const lines = (await host.run('cat', ['/proc/net/netstat'])).stdout
+    .split('\n')
+    .filter((l) => l.startsWith('TcpExt:'));
   const names = lines[0]?.split(/\s+/) ?? [];
   const values = lines[1]?.split(/\s+/) ?? [];
   const i = names.indexOf('SyncookiesSent');
@@ -170,7 +172,20 @@ function startLoad(peer: TestHost, c: Case, ms: number): ChildProcess | undefine
   const run = (env: NodeJS.ProcessEnv | undefined, cmd: string, args: string[]): ChildProcess =>
     peer.spawn('taskset', ['-c', pin.load, 'nice', '-n', '19', cmd, ...args], env ? { env } : {});
   const loadgen = (transport: 'udp' | 'tcp'): ChildProcess =>
-    run({ LOADGEN_FROM: HOG }, loadgenBinary(), [transport, SERVER, '111', '8', '64', '0', String(ms), '200', '0', '-1', '0', CALL]);
+    run({ LOADGEN_FROM: HOG }, loadgenBinary(), [
+      transport,
+      SERVER,
+      '111',
+      '8',
+      '64',
+      '0',
+      String(ms),
+      '200',
+      '0',
+      '-1',
+      '0',
+      CALL,
+    ]);
   switch (c) {
     case 'none':
     case 'tcp':
@@ -205,7 +220,23 @@ async function runCase(host: TestHost, peer: TestHost, name: Name, c: Case): Pro
     // Warm up from loopback (never limited, never shed): a freshly started daemon's first
     // thousands of calls run while V8 compiles them, on the daemon's CPU.
     for (const transport of ['udp', 'tcp']) {
-      const w = host.spawn('taskset', ['-c', pin.load, loadgenBinary(), transport, '127.0.0.1', '111', '2', '16', '0', '700', '200', '0', '-1', '0', CALL]);
+      const w = host.spawn('taskset', [
+        '-c',
+        pin.load,
+        loadgenBinary(),
+        transport,
+        '127.0.0.1',
+        '111',
+        '2',
+        '16',
+        '0',
+        '700',
+        '200',
+        '0',
+        '-1',
+        '0',
+        CALL,
+      ]);
       await collect(w, `warm-up over ${transport}`, 20_000);
     }
     const drops0 = await udpDrops(host);
@@ -222,7 +253,18 @@ async function runCase(host: TestHost, peer: TestHost, name: Name, c: Case): Pro
     await delay(warmupMs);
     const cpu0 = cpuTicks(pid);
     const mode = TCP_VICTIM.has(c) ? 'tcpvictim' : 'victim';
-    const victim = peer.spawn('taskset', ['-c', victimCpus, floodgenBinary(), mode, SERVER, '111', VICTIM, String(rate), String(durationMs), CALL]);
+    const victim = peer.spawn('taskset', [
+      '-c',
+      victimCpus,
+      floodgenBinary(),
+      mode,
+      SERVER,
+      '111',
+      VICTIM,
+      String(rate),
+      String(durationMs),
+      CALL,
+    ]);
     const v = JSON.parse(await collect(victim, 'victim', durationMs + 20_000)) as {
       sent: number;
       answered: number;
@@ -234,7 +276,7 @@ async function runCase(host: TestHost, peer: TestHost, name: Name, c: Case): Pro
     const hist = new LatencyHistogram();
     hist.addPairs(v.histogram);
     const seconds = (durationMs + 1000) / 1000; // the victim's sending time plus its last wait
-    const perS = (ticks: number): number => ((ticks * 1000) / CLOCK_TICKS_PER_SEC) / seconds;
+    const perS = (ticks: number): number => (ticks * 1000) / CLOCK_TICKS_PER_SEC / seconds;
     return {
       sent: v.sent,
       answered: v.answered,
@@ -242,7 +284,10 @@ async function runCase(host: TestHost, peer: TestHost, name: Name, c: Case): Pro
       p99Us: hist.quantile(0.99),
       userMsPerS: perS(cpu1.user - cpu0.user),
       sysMsPerS: perS(cpu1.sys - cpu0.sys),
-      floodDuringVictim: (c.startsWith('flood') || c === 'synflood') && l.sent ? (l.sent * Math.min(durationMs + 1000, loadMs - warmupMs)) / loadMs : 0,
+      floodDuringVictim:
+        (c.startsWith('flood') || c === 'synflood') && l.sent
+          ? (l.sent * Math.min(durationMs + 1000, loadMs - warmupMs)) / loadMs
+          : 0,
       kernelDrops: drops1 - drops0,
       syncookies: (await syncookiesSent(host)) - cookies0,
     };
@@ -262,7 +307,12 @@ async function main(): Promise<void> {
       const host = await TestHost.create();
       const peer = await TestHost.create();
       pairs.set(n, { host, peer });
-      await joinByVeth(host, peer, [`${SERVER}/24`], [`${HOG}/24`, `${VICTIM}/24`, '198.18.0.99/24', ...FLOODERS.map((f) => `${f}/24`)]);
+      await joinByVeth(
+        host,
+        peer,
+        [`${SERVER}/24`],
+        [`${HOG}/24`, `${VICTIM}/24`, '198.18.0.99/24', ...FLOODERS.map((f) => `${f}/24`)],
+      );
     }
     for (let rep = 0; rep < reps; rep++) {
       for (const c of cases) {
@@ -323,7 +373,9 @@ function toMarkdown(results: Map<string, Sample[]>, load0: number, load1: number
     };
     const cpu = (n: Name): string => {
       const xs = results.get(`${n}/${c}`) ?? [];
-      return xs.length ? `${median(xs.map((x) => x.userMsPerS)).toFixed(0)} + ${median(xs.map((x) => x.sysMsPerS)).toFixed(0)}` : '-';
+      return xs.length
+        ? `${median(xs.map((x) => x.userMsPerS)).toFixed(0)} + ${median(xs.map((x) => x.sysMsPerS)).toFixed(0)}`
+        : '-';
     };
     const drops = (n: Name): string => {
       const xs = results.get(`${n}/${c}`) ?? [];
@@ -336,12 +388,17 @@ function toMarkdown(results: Map<string, Sample[]>, load0: number, load1: number
       const perS = median(xs.map((x) => x.floodDuringVictim / ((durationMs + 1000) / 1000)));
       return `SYN cookies sent: ${Math.round(median(xs.map((x) => x.syncookies))).toLocaleString('en-US')} (${Math.round(perS).toLocaleString('en-US')} SYNs/s)`;
     };
-    const perDatagram = c === 'synflood' ? cookies() : c.startsWith('flood') && ours.length
-      ? `${median(ours.map((x) => (x.userMsPerS * ((durationMs + 1000) / 1000) * 1000) / x.floodDuringVictim)).toFixed(3)} / ` +
-        `${median(ours.map((x) => (x.sysMsPerS * ((durationMs + 1000) / 1000) * 1000) / x.floodDuringVictim)).toFixed(3)} ` +
-        `(${Math.round(median(ours.map((x) => x.floodDuringVictim / ((durationMs + 1000) / 1000)))).toLocaleString('en-US')} datagrams/s)`
-      : '-';
-    lines.push(`| ${CASE_TEXT[c]} | ${col('reference')} | ${col('ours')} | ${cpu('reference')} / ${cpu('ours')} | ${drops('reference')} / ${drops('ours')} | ${perDatagram} |`);
+    const perDatagram =
+      c === 'synflood'
+        ? cookies()
+        : c.startsWith('flood') && ours.length
+          ? `${median(ours.map((x) => (x.userMsPerS * ((durationMs + 1000) / 1000) * 1000) / x.floodDuringVictim)).toFixed(3)} / ` +
+            `${median(ours.map((x) => (x.sysMsPerS * ((durationMs + 1000) / 1000) * 1000) / x.floodDuringVictim)).toFixed(3)} ` +
+            `(${Math.round(median(ours.map((x) => x.floodDuringVictim / ((durationMs + 1000) / 1000)))).toLocaleString('en-US')} datagrams/s)`
+          : '-';
+    lines.push(
+      `| ${CASE_TEXT[c]} | ${col('reference')} | ${col('ours')} | ${cpu('reference')} / ${cpu('ours')} | ${drops('reference')} / ${drops('ours')} | ${perDatagram} |`,
+    );
   }
   lines.push('');
   return lines.join('\n');

@@ -124,15 +124,18 @@ function run(spec: LoadSpec): Promise<LoadResult> {
         setTimeout(finish, spec.durationMs);
       }, spec.warmupMs);
       if (!tcp) {
-        const retry = setInterval(() => {
-          const limit = performance.now() - spec.udpRetryMs;
-          for (let slot = 0; slot < nSlots; slot++) {
-            if (sentAt[slot] !== 0 && sentAt[slot]! < limit) {
-              retries++;
-              send(slot);
+        const retry = setInterval(
+          () => {
+            const limit = performance.now() - spec.udpRetryMs;
+            for (let slot = 0; slot < nSlots; slot++) {
+              if (sentAt[slot] !== 0 && sentAt[slot]! < limit) {
+                retries++;
+                send(slot);
+              }
             }
-          }
-        }, Math.max(10, spec.udpRetryMs / 2));
+          },
+          Math.max(10, spec.udpRetryMs / 2),
+        );
         retry.unref();
       }
     };

@@ -19,7 +19,10 @@ const entry = process.env.MEMPROBE_BIN ?? defaultEntry;
 const first = readFileSync(entry!, 'utf8').split('\n', 1)[0] ?? '';
 const shebang = /^#!\/usr\/bin\/env -S node (.*)$/.exec(first)?.[1]?.trim().split(/\s+/) ?? [];
 const extra = (process.env.MEMPROBE_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
-const host = await BenchHost.create({ ...base, args: [...shebang, ...extra, entry!, ...rest] }, ['--state-dir', '/run/rpcbind-ts-state']);
+const host = await BenchHost.create({ ...base, args: [...shebang, ...extra, entry!, ...rest] }, [
+  '--state-dir',
+  '/run/rpcbind-ts-state',
+]);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const report = async (what: string): Promise<void> => {
   process.stdout.write(`${what}: RSS ${host.rssMiB().toFixed(1)} MiB\n`);

@@ -14,7 +14,14 @@ const n = Number(process.argv[2] ?? 100_000);
 const outDir = process.argv[3] ?? '/tmp/rpcbind-ts-profile';
 const ours = daemons.find((d) => d.name === 'ours')!;
 const table: Registration[] = [];
-for (let i = 0; i < n; i++) table.push({ prog: 0x33000000 + i, vers: 1, netid: i % 2 ? 'tcp' : 'udp', addr: `198.51.100.${i % 250}.8.1`, owner: 'superuser' });
+for (let i = 0; i < n; i++)
+  table.push({
+    prog: 0x33000000 + i,
+    vers: 1,
+    netid: i % 2 ? 'tcp' : 'udp',
+    addr: `198.51.100.${i % 250}.8.1`,
+    owner: 'superuser',
+  });
 
 const host = await TestHost.create();
 try {

@@ -59,8 +59,14 @@ function writeWarmstart(count: number, dir: string): void {
       .map((b) => ({ prog: b.prog, vers: b.vers, prot: b.netid === 'udp' ? 17 : 6, port: port(b.addr) })),
   );
   // rpcbind reads them after dropping to its user, and only files that user owns.
-  const pw = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('_rpc:'))?.split(':');
-  for (const [name, w] of [['rpcbind.xdr', rpcb], ['portmap.xdr', pmap]] as const) {
+  const pw = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('_rpc:'))
+    ?.split(':');
+  for (const [name, w] of [
+    ['rpcbind.xdr', rpcb],
+    ['portmap.xdr', pmap],
+  ] as const) {
     writeFileSync(join(dir, name), w.view(), { mode: 0o600 });
     if (pw) chownSync(join(dir, name), Number(pw[2]), Number(pw[3]));
   }
@@ -114,7 +120,10 @@ async function register(count: number, path: string): Promise<number> {
 const count = Number(process.argv[2] ?? '0');
 const path = process.argv[3] ?? '/run/rpcbind.sock';
 const t0 = Date.now();
-const done = path === '--warmstart' ? Promise.resolve(writeWarmstart(count, process.argv[4] ?? '/run/rpcbind')).then(() => 0) : register(count, path);
+const done =
+  path === '--warmstart'
+    ? Promise.resolve(writeWarmstart(count, process.argv[4] ?? '/run/rpcbind')).then(() => 0)
+    : register(count, path);
 done.then(
   (failed) => {
     process.stdout.write(`${JSON.stringify({ count, failed, ms: Date.now() - t0 })}\n`);

@@ -84,7 +84,10 @@ export function toMarkdown(r: Report): string {
         `${fmtCpu(ref.cpuUsPerCall)} / ${fmtCpu(ours.cpuUsPerCall)} |`,
     );
   }
-  for (const [title, rows] of [['Memory', r.rss], ['Start-up', r.startup]] as const) {
+  for (const [title, rows] of [
+    ['Memory', r.rss],
+    ['Start-up', r.startup],
+  ] as const) {
     if (rows.length === 0) continue;
     lines.push('', `| ${title} | rpcbind | ours |`, '| --- | ---: | ---: |');
     for (const x of rows) {

@@ -18,7 +18,14 @@ const ours = daemons.find((d) => d.name === 'ours')!;
 function table(n: number): Registration[] {
   const out: Registration[] = [];
   // Remote addresses: the background liveness check does not probe them.
-  for (let i = 0; i < n; i++) out.push({ prog: 0x33000000 + i, vers: 1, netid: i % 2 ? 'tcp' : 'udp', addr: `198.51.100.${i % 250}.8.1`, owner: 'superuser' });
+  for (let i = 0; i < n; i++)
+    out.push({
+      prog: 0x33000000 + i,
+      vers: 1,
+      netid: i % 2 ? 'tcp' : 'udp',
+      addr: `198.51.100.${i % 250}.8.1`,
+      owner: 'superuser',
+    });
   return out;
 }
 
@@ -43,7 +50,9 @@ try {
       if (n > 0) {
         const last = table(n)[n - 1]!;
         // v2 GETPORT of the last restored entry (tcp, port 2049).
-        const res = await c.call(2, PmapProc.GETPORT, (w) => encodeMapping(w, { prog: last.prog, vers: 1, prot: 6, port: 0 }));
+        const res = await c.call(2, PmapProc.GETPORT, (w) =>
+          encodeMapping(w, { prog: last.prog, vers: 1, prot: 6, port: 0 }),
+        );
         const port = res.uint32();
         if (port !== 2049) throw new Error(`restored entry not found: port ${port}`);
         row.restoredLookupMs.push(Math.round(performance.now() - t0));
@@ -53,7 +62,9 @@ try {
     }
     results.push(row);
   }
-  process.stdout.write(`${JSON.stringify({ bench: 'restart-time', runs: RUNS, ...benchConditions(), results }, null, 2)}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ bench: 'restart-time', runs: RUNS, ...benchConditions(), results }, null, 2)}\n`,
+  );
 } finally {
   await host.dispose();
 }

@@ -19,14 +19,7 @@ import { BenchHost, daemonByName, type DaemonName, type GeneratorKind, type Plac
 import type { DaemonUnderTest } from '../test/helpers/daemons.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import type { LoadResult, LoadSpec } from './load.js';
-import {
-  machineConditions,
-  spliceMarkdown,
-  toMarkdown,
-  type ExtraRow,
-  type Report,
-  type Sample,
-} from './report.js';
+import { machineConditions, spliceMarkdown, toMarkdown, type ExtraRow, type Report, type Sample } from './report.js';
 import { PMAP_PROG, SET_PROG_BASE, WORKLOADS, findWorkload, targetProg, type Workload } from './workloads.js';
 
 const { values: a } = parseArgs({
@@ -104,7 +97,12 @@ function daemonUnderTest(d: DaemonName): DaemonUnderTest {
   const entry = a['ours-bin'] ?? defaultEntry!;
   return {
     ...base,
-    args: [...shebangFlags(entry), ...(dir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`]), entry, ...rest],
+    args: [
+      ...shebangFlags(entry),
+      ...(dir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`]),
+      entry,
+      ...rest,
+    ],
   };
 }
 const extraArgs = (d: DaemonName): string[] => (d === 'ours' && stateDir ? ['--state-dir', STATE_DIR] : []);
@@ -141,7 +139,9 @@ function summarize(name: string, { results, cpuUsPerCall }: { results: LoadResul
     // accepted SUCCESS with a non-zero first result word (port, string length, list, TRUE).
     const good = first.length >= 28 && first.readUInt32BE(20) === 0 && first.readUInt32BE(24) !== 0;
     if (!good || r.mismatches > 0) {
-      process.stderr.write(`bench: ${name}: unexpected replies (first ${r.firstReplyHex.slice(0, 64)}, ${r.mismatches} differing)\n`);
+      process.stderr.write(
+        `bench: ${name}: unexpected replies (first ${r.firstReplyHex.slice(0, 64)}, ${r.mismatches} differing)\n`,
+      );
     }
   }
   return { callsPerSec: rate, p50Us: hist.quantile(0.5), p99Us: hist.quantile(0.99), cpuUsPerCall };
@@ -166,7 +166,12 @@ async function throughput(report: Report): Promise<void> {
   for (const level of levels) {
     await withHosts(async (hosts) => {
       for (const h of hosts.values()) await h.fill(level);
-      const rss: ExtraRow = { what: `RSS after load, ${level.toLocaleString('en-US')} registrations`, reference: [], ours: [], unit: 'MiB' };
+      const rss: ExtraRow = {
+        what: `RSS after load, ${level.toLocaleString('en-US')} registrations`,
+        reference: [],
+        ours: [],
+        unit: 'MiB',
+      };
       for (let rep = 0; rep < reps; rep++) {
         for (const w of workloads) {
           let row = report.rows.find((r) => r.registrations === level && r.workload === w.name);
@@ -240,8 +245,10 @@ async function main(): Promise<void> {
         (placement
           ? `daemon pinned to CPU ${placement.daemonCpus}, generators to CPU ${placement.loadCpus} (taskset); `
           : 'daemon and generators share the machine unpinned; ') +
-        'loopback inside each daemon\'s own namespace; CPU µs/call: the daemon\'s user+system time over the run divided by the calls it answered',
-      'our persistence': stateDir ? `on (--state-dir ${STATE_DIR})` : 'not available (no --state-dir): durable SET and our restart rows skipped',
+        "loopback inside each daemon's own namespace; CPU µs/call: the daemon's user+system time over the run divided by the calls it answered",
+      'our persistence': stateDir
+        ? `on (--state-dir ${STATE_DIR})`
+        : 'not available (no --state-dir): durable SET and our restart rows skipped',
     },
     rows: [],
     rss: [],

@@ -41,7 +41,10 @@ function underTest(name: 'reference' | 'ours'): { d: DaemonUnderTest; extra: str
   if (name === 'reference') return { d, extra: [] };
   const [entry, ...rest] = d.args;
   const bin = a['ours-bin'] ?? entry!;
-  return { d: { ...d, args: [...shebangFlags(bin), bin, ...rest] }, extra: a['state-dir'] ? ['--state-dir', a['state-dir']] : [] };
+  return {
+    d: { ...d, args: [...shebangFlags(bin), bin, ...rest] },
+    extra: a['state-dir'] ? ['--state-dir', a['state-dir']] : [],
+  };
 }
 
 interface Samples {

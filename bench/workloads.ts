@@ -44,10 +44,11 @@ function call(proc: number, vers: number, body: (w: XdrWriter) => void): Buffer 
   return w.toBuffer();
 }
 
-const getport = (prog: number): Buffer =>
-  call(3, 2, (w) => w.uint32(prog).uint32(1).uint32(17).uint32(0));
-const getaddr = (vers: 3 | 4) => (prog: number): Buffer =>
-  call(3, vers, (w) => encodeRpcb(w, { prog, vers: 1, netid: '', addr: '', owner: '' }));
+const getport = (prog: number): Buffer => call(3, 2, (w) => w.uint32(prog).uint32(1).uint32(17).uint32(0));
+const getaddr =
+  (vers: 3 | 4) =>
+  (prog: number): Buffer =>
+    call(3, vers, (w) => encodeRpcb(w, { prog, vers: 1, netid: '', addr: '', owner: '' }));
 const dump = (): Buffer => call(4, 4, () => {});
 const rpcbChange = (proc: 1 | 2): Buffer =>
   call(proc, 3, (w) => encodeRpcb(w, { prog: SET_PROG_BASE, vers: 1, netid: 'tcp', addr: '0.0.0.0.3.232', owner: '' }));

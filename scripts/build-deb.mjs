@@ -36,13 +36,23 @@ const version = values.version ?? pkg.version;
 const outDir = values.out ?? join(root, 'dist', 'deb');
 const arch = execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
 // koffi's prebuilt native module for this architecture (build/koffi/<platform>_<arch>).
-const KOFFI_ARCH = { amd64: 'linux_x64', arm64: 'linux_arm64', armhf: 'linux_armhf', i386: 'linux_ia32', riscv64: 'linux_riscv64d', loong64: 'linux_loong64' };
+const KOFFI_ARCH = {
+  amd64: 'linux_x64',
+  arm64: 'linux_arm64',
+  armhf: 'linux_armhf',
+  i386: 'linux_ia32',
+  riscv64: 'linux_riscv64d',
+  loong64: 'linux_loong64',
+};
 const koffiDir = KOFFI_ARCH[arch];
 if (!koffiDir) throw new Error(`build-deb: no koffi build for architecture ${arch}`);
 // Debian 12 ships nodejs 18.20, Debian 13 20.19: the package runs on both (test/guest).
 const NODE_MIN = '18.20';
 // Reproducible: file times and the changelog date come from the last commit (or SOURCE_DATE_EPOCH).
-const epoch = Number(process.env.SOURCE_DATE_EPOCH ?? execFileSync('git', ['-C', root, 'log', '-1', '--format=%ct'], { encoding: 'utf8' }).trim());
+const epoch = Number(
+  process.env.SOURCE_DATE_EPOCH ??
+    execFileSync('git', ['-C', root, 'log', '-1', '--format=%ct'], { encoding: 'utf8' }).trim(),
+);
 
 for (const f of ['dist/src/cli/rpcbind.bundle.cjs', 'dist/src/cli/rpcinfo.bundle.cjs']) {
   if (!existsSync(join(root, f))) throw new Error(`build-deb: ${f} is missing (run npm run build)`);
@@ -64,7 +74,10 @@ const link = (p, target) => {
 
 // /usr/lib/rpcbind-ts: the repository's layout, which the bundles' relative paths expect.
 const LIB = 'usr/lib/rpcbind-ts';
-put(`${LIB}/package.json`, `${JSON.stringify({ name: pkg.name, version, type: 'module', license: pkg.license, private: true }, null, 2)}\n`);
+put(
+  `${LIB}/package.json`,
+  `${JSON.stringify({ name: pkg.name, version, type: 'module', license: pkg.license, private: true }, null, 2)}\n`,
+);
 put(`${LIB}/bin/package.json`, readFileSync(join(root, 'bin/package.json')));
 // The launchers run Debian's node, whatever else is on PATH.
 const withNode = (file) => readFileSync(join(root, file), 'utf8').replace(/^#!.*\n/, '#!/usr/bin/node\n');
@@ -78,7 +91,9 @@ execFileSync('strip', ['--strip-unneeded', '--remove-section=.comment', '--remov
 const nativeDepends = shlibDepends(koffiNode);
 
 // Commands at the paths Debian's rpcbind uses. The daemon's node flags are bin/rpcbind.js's.
-const launcherFlags = readFileSync(join(root, 'bin/rpcbind.js'), 'utf8').split('\n')[0].replace(/^#!.*?node\s*/, '');
+const launcherFlags = readFileSync(join(root, 'bin/rpcbind.js'), 'utf8')
+  .split('\n')[0]
+  .replace(/^#!.*?node\s*/, '');
 put('usr/sbin/rpcbind', `#!/bin/sh\nexec /usr/bin/node ${launcherFlags} /${LIB}/bin/rpcbind.js "$@"\n`, 0o755);
 link('usr/bin/rpcinfo', `../lib/rpcbind-ts/bin/rpcinfo.js`);
 link('usr/sbin/rpcinfo', '../bin/rpcinfo');
@@ -126,7 +141,7 @@ writeFileSync(
     'Homepage: https://github.com/rpcbind-ts/rpcbind-ts',
     'Description: RPC port mapper (rpcbind, portmapper) in TypeScript for Node.js',
     ' rpcbind-ts is the ONC RPC binding service (RFC 1833: program 100000, versions',
-    ' 2, 3 and 4) and its rpcinfo client. It replaces Debian\'s rpcbind under the',
+    " 2, 3 and 4) and its rpcinfo client. It replaces Debian's rpcbind under the",
     ' same commands and systemd units, so NFS, NIS and other RPC services keep',
     ' working, and adds durable registrations, access control, rate limits, audit',
     ' logs and metrics.',
@@ -183,7 +198,11 @@ function shlibDepends(file) {
   const dir = join(outDir, 'shlibdeps');
   mkdirSync(join(dir, 'debian'), { recursive: true });
   writeFileSync(join(dir, 'debian', 'control'), 'Source: rpcbind-ts\n\nPackage: rpcbind-ts\nArchitecture: any\n');
-  const out = execFileSync('dpkg-shlibdeps', ['-O', '-e', file], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const out = execFileSync('dpkg-shlibdeps', ['-O', '-e', file], {
+    cwd: dir,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   rmSync(dir, { recursive: true, force: true });
   const m = /^shlibs:Depends=(.*)$/m.exec(out);
   if (!m) throw new Error(`build-deb: dpkg-shlibdeps found no dependencies for ${file}`);
@@ -293,7 +312,8 @@ function md5sums() {
       const p = join(dir, e);
       const st = lstatSync(p);
       if (st.isDirectory()) walk(p);
-      else if (st.isFile()) lines.push(`${createHash('md5').update(readFileSync(p)).digest('hex')}  ${relative(stage, p)}`);
+      else if (st.isFile())
+        lines.push(`${createHash('md5').update(readFileSync(p)).digest('hex')}  ${relative(stage, p)}`);
     }
   };
   for (const top of readdirSync(stage).sort()) if (top !== 'DEBIAN') walk(join(stage, top));
@@ -310,4 +330,3 @@ function duBytes(dir, skip) {
   }
   return total;
 }
-

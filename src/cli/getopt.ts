@@ -6,16 +6,20 @@ interface ParsedOption {
   arg: string | undefined;
 }
 
-export type GetoptResult =
-  | { ok: true; options: ParsedOption[]; operands: string[] }
-  | { ok: false; message: string };
+export type GetoptResult = { ok: true; options: ParsedOption[]; operands: string[] } | { ok: false; message: string };
 
 export interface LongOption {
   name: string;
   hasArg: boolean;
 }
 
-export function getopt(prog: string, argv: string[], spec: string, longs: LongOption[] = [], posixlyCorrect = false): GetoptResult {
+export function getopt(
+  prog: string,
+  argv: string[],
+  spec: string,
+  longs: LongOption[] = [],
+  posixlyCorrect = false,
+): GetoptResult {
   const takesArg = new Map<string, boolean>();
   for (let i = 0; i < spec.length; i++) {
     const c = spec[i]!;

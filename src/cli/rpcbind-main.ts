@@ -13,7 +13,7 @@ import { metrics } from '../daemon/observability/metrics.js';
 import { parseCommandLine, USAGE, UsageError, type RawValues } from './rpcbind-options.js';
 import { createNotifier, type Notifier } from '../daemon/sd-notify.js';
 import { inheritedSockets, type InheritedSocket } from '../daemon/socket-activation.js';
-import { loadLibc } from '../os/libc.js';
+import { type Libc, loadLibc } from '../os/libc.js';
 import { fixMallocThreshold, releaseStartupPages } from '../daemon/resident-memory.js';
 
 /** fd on which a detached child reports "ready" or its startup error to the parent. */
@@ -24,7 +24,9 @@ const STARTUP_TIMEOUT_MS = 15_000;
 const RELEASE_STARTUP_PAGES_AFTER_MS = 1000;
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -71,6 +73,20 @@ export async function main(argv: string[]): Promise<number> {
   return runForeground(o, cli, inherited);
 }
 
+/** A while after the start, so that the first answers do not wait for it (resident-memory.ts). */
+function releaseStartupPagesLater(libc: Libc, log: DaemonLog): void {
+  setTimeout(() => {
+    try {
+      const kib = releaseStartupPages(libc);
+      log.debug(
+        `start-up done: dropped ${(kib / 1024).toFixed(1)} MiB of mapped file pages (they map again where used)`,
+      );
+    } catch (e) {
+      log.debug(`start-up pages not dropped: ${(e as Error).message}`);
+    }
+  }, RELEASE_STARTUP_PAGES_AFTER_MS).unref();
+}
+
 async function runForeground(o: DaemonOptions, cli: RawValues, inherited: InheritedSocket[]): Promise<number> {
   const detached = process.env[CHILD_ENV] === '1';
   delete process.env[CHILD_ENV];
@@ -88,7 +104,8 @@ async function runForeground(o: DaemonOptions, cli: RawValues, inherited: Inheri
   const log = createLog({ format: o.logFormat, debug: o.debug, journal: stderrIsJournal() });
   // Before the start's allocations (resident-memory.ts); koffi is loaded for the lock anyway.
   const libc = loadLibc();
-  if (libc && !fixMallocThreshold(libc)) log.debug('mallopt(M_MMAP_THRESHOLD) failed; malloc keeps its dynamic threshold');
+  if (libc && !fixMallocThreshold(libc))
+    log.debug('mallopt(M_MMAP_THRESHOLD) failed; malloc keeps its dynamic threshold');
   let daemon: RunningDaemon;
   try {
     const programNames = loadProgramNames();
@@ -109,17 +126,7 @@ async function runForeground(o: DaemonOptions, cli: RawValues, inherited: Inheri
   report('ready\n');
   notifier.notify(`READY=1\nSTATUS=${daemon.status}`);
   notifier.startWatchdog();
-  // A while after the start, so that the first answers do not wait for it.
-  if (libc) {
-    setTimeout(() => {
-      try {
-        const kib = releaseStartupPages(libc);
-        log.debug(`start-up done: dropped ${(kib / 1024).toFixed(1)} MiB of mapped file pages (they map again where used)`);
-      } catch (e) {
-        log.debug(`start-up pages not dropped: ${(e as Error).message}`);
-      }
-    }, RELEASE_STARTUP_PAGES_AFTER_MS).unref();
-  }
+  if (libc) releaseStartupPagesLater(libc, log);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (sig: string): void => {
@@ -179,7 +186,10 @@ async function detach(argv: string[]): Promise<number> {
   return new Promise<number>((resolve) => {
     let text = '';
     const pipe = child.stdio[STATUS_FD];
-    const timer = setTimeout(() => finish(`no answer from the daemon within ${STARTUP_TIMEOUT_MS / 1000} s`), STARTUP_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => finish(`no answer from the daemon within ${STARTUP_TIMEOUT_MS / 1000} s`),
+      STARTUP_TIMEOUT_MS,
+    );
     const finish = (error: string | undefined): void => {
       clearTimeout(timer);
       if (error !== undefined) process.stderr.write(`rpcbind: ${error}\n`);

@@ -18,7 +18,12 @@ import { parseForwardRule, type ForwardRule } from '../rpcbind/index.js';
 import type { DaemonOptions, ListenAddress } from '../daemon/daemon-options.js';
 import { DEFAULT_STATE_DIR } from '../daemon/persistence/persistence.js';
 import type { SecurityOptions } from '../daemon/security/security-options.js';
-import { SECURITY_ARG_SPEC, SECURITY_USAGE, SecurityOptionError, securityOptionsFrom } from './rpcbind-security-options.js';
+import {
+  SECURITY_ARG_SPEC,
+  SECURITY_USAGE,
+  SecurityOptionError,
+  securityOptionsFrom,
+} from './rpcbind-security-options.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/rpcbind-ts.conf';
 
@@ -151,11 +156,17 @@ export function toDaemonOptions(values: RawValues): DaemonOptions {
   const socketPath = str(values, 'socket') ?? '/run/rpcbind.sock';
   if (socketPath === '' || socketPath.length > 100) throw new UsageError(`bad socket path: ${socketPath}`);
   const lockFile =
-    str(values, 'lock-file') ?? (socketPath.endsWith('.sock') ? `${socketPath.slice(0, -5)}.lock` : `${socketPath}.lock`);
+    str(values, 'lock-file') ??
+    (socketPath.endsWith('.sock') ? `${socketPath.slice(0, -5)}.lock` : `${socketPath}.lock`);
   const logFormat = str(values, 'log-format') ?? 'text';
   if (logFormat !== 'text' && logFormat !== 'json') throw new UsageError(`bad log format: ${logFormat} (text or json)`);
   const metricsText = str(values, 'metrics');
-  const forwardMax = boundedInt('--forward-max', str(values, 'forward-max'), DEFAULT_FORWARDS_IN_FLIGHT, MAX_FORWARDS_IN_FLIGHT);
+  const forwardMax = boundedInt(
+    '--forward-max',
+    str(values, 'forward-max'),
+    DEFAULT_FORWARDS_IN_FLIGHT,
+    MAX_FORWARDS_IN_FLIGHT,
+  );
   const forwardTimeoutMs = boundedInt(
     '--forward-timeout',
     str(values, 'forward-timeout'),
@@ -165,7 +176,8 @@ export function toDaemonOptions(values: RawValues): DaemonOptions {
   const stateDir = str(values, 'state-dir') ?? DEFAULT_STATE_DIR;
   if (stateDir === '') throw new UsageError('bad state directory: empty');
   const stateFailure = str(values, 'state-failure') ?? 'refuse';
-  if (stateFailure !== 'refuse' && stateFailure !== 'accept') throw new UsageError(`bad state failure policy: ${stateFailure} (refuse or accept)`);
+  if (stateFailure !== 'refuse' && stateFailure !== 'accept')
+    throw new UsageError(`bad state failure policy: ${stateFailure} (refuse or accept)`);
   const reapText = str(values, 'reap-interval');
   const reapIntervalS = reapText === undefined ? 0 : Number(reapText);
   if (!Number.isInteger(reapIntervalS) || (reapIntervalS !== 0 && reapIntervalS < MIN_REAP_INTERVAL_S)) {

@@ -91,19 +91,31 @@ function list(values: SecurityValues, key: string): string[] {
   const v = values[key];
   const raw = Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
   const out = raw.flatMap((s) => s.split(/[\s,]+/)).filter((s) => s !== '');
-  for (const p of out) if (parseNet(p) === undefined) throw new SecurityOptionError(`bad address pattern in --${key}: ${p}`);
+  for (const p of out)
+    if (parseNet(p) === undefined) throw new SecurityOptionError(`bad address pattern in --${key}: ${p}`);
   return out;
 }
 
 export function securityOptionsFrom(values: SecurityValues): SecurityOptions {
   const perClass = (kind: 'allow' | 'deny'): Record<OperationClass, string[]> =>
-    Object.fromEntries(OPERATION_CLASSES.map((c) => [c, list(values, `${kind}-${c}`)])) as Record<OperationClass, string[]>;
+    Object.fromEntries(OPERATION_CLASSES.map((c) => [c, list(values, `${kind}-${c}`)])) as Record<
+      OperationClass,
+      string[]
+    >;
   const noHosts = values['no-hosts-access'] === true;
   return {
     allow: perClass('allow'),
     deny: perClass('deny'),
-    hostsAllow: noHosts ? undefined : typeof values['hosts-allow'] === 'string' ? values['hosts-allow'] : '/etc/hosts.allow',
-    hostsDeny: noHosts ? undefined : typeof values['hosts-deny'] === 'string' ? values['hosts-deny'] : '/etc/hosts.deny',
+    hostsAllow: noHosts
+      ? undefined
+      : typeof values['hosts-allow'] === 'string'
+        ? values['hosts-allow']
+        : '/etc/hosts.allow',
+    hostsDeny: noHosts
+      ? undefined
+      : typeof values['hosts-deny'] === 'string'
+        ? values['hosts-deny']
+        : '/etc/hosts.deny',
     ratePerSecond: count(values, 'rate-limit', RATE_PER_SOURCE_CALLS_PER_SECOND, 0),
     rateBurst: count(values, 'rate-burst', RATE_PER_SOURCE_BURST_CALLS, 1),
     globalRatePerSecond: count(values, 'global-rate-limit', RATE_GLOBAL_CALLS_PER_SECOND, 0),
@@ -115,6 +127,12 @@ export function securityOptionsFrom(values: SecurityValues): SecurityOptions {
     maxRegistrationsPerOwner: count(values, 'max-registrations-per-owner', MAX_REGISTRATIONS_PER_OWNER, 1),
     shedSources: count(values, 'shed-sources', SHED_MAX_SOURCES, 0, SHED_MAX_SOURCES),
     shedSeconds: count(values, 'shed-seconds', SHED_FIRST_SECONDS, 1, SHED_MAX_SECONDS),
-    udpReceiveBufferBytes: count(values, 'udp-receive-buffer', UDP_RECEIVE_BUFFER_BYTES, 0, MAX_UDP_RECEIVE_BUFFER_BYTES),
+    udpReceiveBufferBytes: count(
+      values,
+      'udp-receive-buffer',
+      UDP_RECEIVE_BUFFER_BYTES,
+      0,
+      MAX_UDP_RECEIVE_BUFFER_BYTES,
+    ),
   };
 }

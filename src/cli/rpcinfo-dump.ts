@@ -43,7 +43,10 @@ export async function rpcbDump(ctx: Ctx, short: boolean, netid: CliNetid | undef
   if (args.length > 1) ctx.usage();
   const host = args[0];
   const timeoutMs = ctx.timeout(DUMP_TIMEOUT_MS);
-  const rb = host === undefined ? await localRpcbind(ctx, "rpcinfo: can't contact rpcbind", timeoutMs) : (await hostRpcbind(ctx, host, timeoutMs, netid)).rb;
+  const rb =
+    host === undefined
+      ? await localRpcbind(ctx, "rpcinfo: can't contact rpcbind", timeoutMs)
+      : (await hostRpcbind(ctx, host, timeoutMs, netid)).rb;
   let list: Rpcb[];
   try {
     list = await fetchRpcbList(ctx, rb);
@@ -51,8 +54,25 @@ export async function rpcbDump(ctx: Ctx, short: boolean, netid: CliNetid | undef
     rb.close();
   }
   if (ctx.json) {
-    if (short) printJson(ctx, { mode: 'short', host: host ?? null, programs: summarize(list).map((s) => ({ ...s, service: ctx.serviceName(s.program) ?? null })) });
-    else printJson(ctx, { mode: 'dump', host: host ?? null, registrations: list.map((b) => ({ program: b.prog, version: b.vers, netid: b.netid, address: b.addr, service: ctx.serviceName(b.prog) ?? null, owner: b.owner })) });
+    if (short)
+      printJson(ctx, {
+        mode: 'short',
+        host: host ?? null,
+        programs: summarize(list).map((s) => ({ ...s, service: ctx.serviceName(s.program) ?? null })),
+      });
+    else
+      printJson(ctx, {
+        mode: 'dump',
+        host: host ?? null,
+        registrations: list.map((b) => ({
+          program: b.prog,
+          version: b.vers,
+          netid: b.netid,
+          address: b.addr,
+          service: ctx.serviceName(b.prog) ?? null,
+          owner: b.owner,
+        })),
+      });
     return;
   }
   if (list.length === 0) {
@@ -62,7 +82,9 @@ export async function rpcbDump(ctx: Ctx, short: boolean, netid: CliNetid | undef
   if (!short) {
     ctx.print('   program version netid     address                service    owner\n');
     for (const b of list) {
-      ctx.print(`${padL(b.prog, 10)}${padL(b.vers, 5)}    ${padR(b.netid, 9)} ${padR(b.addr, 22)} ${padR(ctx.serviceName(b.prog) ?? '-', 10)} ${b.owner}\n`);
+      ctx.print(
+        `${padL(b.prog, 10)}${padL(b.vers, 5)}    ${padR(b.netid, 9)} ${padR(b.addr, 22)} ${padR(ctx.serviceName(b.prog) ?? '-', 10)} ${b.owner}\n`,
+      );
     }
     return;
   }
@@ -70,7 +92,9 @@ export async function rpcbDump(ctx: Ctx, short: boolean, netid: CliNetid | undef
   for (const s of summarize(list)) {
     const vers = s.versions.join(',');
     const netids = s.netids.join(',').slice(0, 255);
-    ctx.print(`${padL(s.program, 10)}  ${vers}${vers.length < 10 ? ' '.repeat(10 - vers.length) : ' '}${padR(netids, 32)} ${padR(ctx.serviceName(s.program) ?? '-', 11)} ${s.owner}\n`);
+    ctx.print(
+      `${padL(s.program, 10)}  ${vers}${vers.length < 10 ? ' '.repeat(10 - vers.length) : ' '}${padR(netids, 32)} ${padR(ctx.serviceName(s.program) ?? '-', 11)} ${s.owner}\n`,
+    );
   }
 }
 
@@ -115,7 +139,8 @@ export async function pmapDump(ctx: Ctx, args: string[]): Promise<void> {
   } catch (e) {
     const err = clientError(e);
     if (err.code === 'RPC_PROGVERSMISMATCH' || err.code === 'RPC_PROGUNAVAIL') {
-      if ((err.low ?? 0) > 2) ctx.eprint(`${host ?? '(null)'} does not support portmapper.  Try rpcinfo ${host ?? '(null)'} instead\n`);
+      if ((err.low ?? 0) > 2)
+        ctx.eprint(`${host ?? '(null)'} does not support portmapper.  Try rpcinfo ${host ?? '(null)'} instead\n`);
       throw new CliExit(1);
     }
     ctx.die(sperror("rpcinfo: can't contact portmapper", err));
@@ -123,7 +148,17 @@ export async function pmapDump(ctx: Ctx, args: string[]): Promise<void> {
     rb.close();
   }
   if (ctx.json) {
-    printJson(ctx, { mode: 'pmapdump', host: host ?? null, mappings: list.map((m) => ({ program: m.prog, version: m.vers, protocol: m.prot === IPPROTO_UDP ? 'udp' : m.prot === IPPROTO_TCP ? 'tcp' : m.prot, port: m.port, service: ctx.serviceName(m.prog) ?? null })) });
+    printJson(ctx, {
+      mode: 'pmapdump',
+      host: host ?? null,
+      mappings: list.map((m) => ({
+        program: m.prog,
+        version: m.vers,
+        protocol: m.prot === IPPROTO_UDP ? 'udp' : m.prot === IPPROTO_TCP ? 'tcp' : m.prot,
+        port: m.port,
+        service: ctx.serviceName(m.prog) ?? null,
+      })),
+    });
     return;
   }
   if (list.length === 0) {

@@ -63,7 +63,10 @@ export async function hostRpcbind(ctx: Ctx, host: string, timeoutMs: number, net
     try {
       t =
         proto === 'tcp'
-          ? await StreamTransport.connect({ kind: 'tcp', host: addr, port: PMAP_PORT, family }, { connectTimeoutMs: timeoutMs })
+          ? await StreamTransport.connect(
+              { kind: 'tcp', host: addr, port: PMAP_PORT, family },
+              { connectTimeoutMs: timeoutMs },
+            )
           : await UdpTransport.connect({ host: addr, port: PMAP_PORT, family });
     } catch (e) {
       last = clientError(e);
@@ -79,7 +82,14 @@ export async function hostRpcbind(ctx: Ctx, host: string, timeoutMs: number, net
  * ip_getclient: find (prog, vers) through rpcbind over proto then proto6, connect to it.
  * Errors are printed as "<host>: <create error>".
  */
-export async function ipClient(ctx: Ctx, host: string, prog: number, vers: number, proto: 'tcp' | 'udp', timeoutMs: number): Promise<RpcClient> {
+export async function ipClient(
+  ctx: Ctx,
+  host: string,
+  prog: number,
+  vers: number,
+  proto: 'tcp' | 'udp',
+  timeoutMs: number,
+): Promise<RpcClient> {
   let sawUnknownHost = false;
   for (const netid of [proto, `${proto}6`] as const) {
     let where: { host: string; port: number };
@@ -106,11 +116,21 @@ export async function ipClient(ctx: Ctx, host: string, prog: number, vers: numbe
 }
 
 /** clnt_tp_create for one netid: errors are returned for the caller's prefix. */
-export async function netidClient(ctx: Ctx, host: string, netid: CliNetid, prog: number, vers: number, timeoutMs: number): Promise<RpcClient> {
+export async function netidClient(
+  ctx: Ctx,
+  host: string,
+  netid: CliNetid,
+  prog: number,
+  vers: number,
+  timeoutMs: number,
+): Promise<RpcClient> {
   try {
     if (netid === 'local' || netid === 'unix') {
       // The local rpcbind answers for local services with their socket path.
-      const rb = await StreamTransport.connect({ kind: 'local', path: ctx.socketPath }, { connectTimeoutMs: timeoutMs });
+      const rb = await StreamTransport.connect(
+        { kind: 'local', path: ctx.socketPath },
+        { connectTimeoutMs: timeoutMs },
+      );
       const c = new RpcbindClient(rb, { timeoutMs });
       let path: string;
       try {

@@ -40,7 +40,19 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-type Fn = 'NONE' | 'PMAPDUMP' | 'TCPPING' | 'UDPPING' | 'BROADCAST' | 'DELETES' | 'ADDRPING' | 'PROGPING' | 'RPCBDUMP' | 'RPCBDUMP_SHORT' | 'RPCBADDRLIST' | 'RPCBGETSTAT';
+type Fn =
+  | 'NONE'
+  | 'PMAPDUMP'
+  | 'TCPPING'
+  | 'UDPPING'
+  | 'BROADCAST'
+  | 'DELETES'
+  | 'ADDRPING'
+  | 'PROGPING'
+  | 'RPCBDUMP'
+  | 'RPCBDUMP_SHORT'
+  | 'RPCBADDRLIST'
+  | 'RPCBGETSTAT';
 
 const MODE_BY_LETTER: Record<string, Fn> = {
   p: 'PMAPDUMP',
@@ -68,15 +80,27 @@ interface Request {
 }
 
 function parseArgs(prog: string, argv: string[], env: NodeJS.ProcessEnv): Request | RunResult {
-  const parsed = getopt(prog, argv, 'a:bdlmn:pstT:u', [
-    { name: 'json', hasArg: false },
-    { name: 'timeout', hasArg: true },
-    { name: 'help', hasArg: false },
-  ], env.POSIXLY_CORRECT !== undefined);
+  const parsed = getopt(
+    prog,
+    argv,
+    'a:bdlmn:pstT:u',
+    [
+      { name: 'json', hasArg: false },
+      { name: 'timeout', hasArg: true },
+      { name: 'help', hasArg: false },
+    ],
+    env.POSIXLY_CORRECT !== undefined,
+  );
   if (!parsed.ok) return { code: 1, stdout: '', stderr: `${parsed.message}\n${USAGE.join('\n')}\n` };
   const req: Request = {
-    fn: 'NONE', errflg: false, netid: undefined, address: undefined, json: false, timeoutMs: undefined,
-    portGiven: false, operands: parsed.operands,
+    fn: 'NONE',
+    errflg: false,
+    netid: undefined,
+    address: undefined,
+    json: false,
+    timeoutMs: undefined,
+    portGiven: false,
+    operands: parsed.operands,
   };
   for (const { opt, arg } of parsed.options) {
     const mode = MODE_BY_LETTER[opt];
@@ -88,7 +112,8 @@ function parseArgs(prog: string, argv: string[], env: NodeJS.ProcessEnv): Reques
     }
     switch (opt) {
       case 'n': {
-        if (!/^\s*[+-]?\d+$/.test(arg ?? '')) return { code: 1, stdout: '', stderr: `rpcinfo: ${arg} is illegal port number\n` };
+        if (!/^\s*[+-]?\d+$/.test(arg ?? ''))
+          return { code: 1, stdout: '', stderr: `rpcinfo: ${arg} is illegal port number\n` };
         if ((Number(arg) & 0xffff) !== 0) req.portGiven = true;
         break;
       }
@@ -102,7 +127,8 @@ function parseArgs(prog: string, argv: string[], env: NodeJS.ProcessEnv): Reques
         return { code: 0, stdout: HELP, stderr: '' };
       case 'timeout': {
         const s = Number(arg);
-        if (!Number.isFinite(s) || s <= 0 || s > 3600) return { code: 1, stdout: '', stderr: `rpcinfo: ${arg} is illegal timeout\n` };
+        if (!Number.isFinite(s) || s <= 0 || s > 3600)
+          return { code: 1, stdout: '', stderr: `rpcinfo: ${arg} is illegal timeout\n` };
         req.timeoutMs = Math.round(s * 1000);
         break;
       }
@@ -155,7 +181,10 @@ export async function runRpcinfo(argv: string[], o: RunOptions = {}): Promise<Ru
   const req = parseArgs(prog, argv, o.env ?? process.env);
   if (!('fn' in req)) return req;
   const ctx: Ctx = new Ctx({
-    prog, db: RpcDatabase.load(o.rpcPath), json: req.json, timeoutMs: req.timeoutMs,
+    prog,
+    db: RpcDatabase.load(o.rpcPath),
+    json: req.json,
+    timeoutMs: req.timeoutMs,
     socketPath: o.socketPath ?? RPCBIND_SOCKET_PATH,
   });
   try {
@@ -164,7 +193,11 @@ export async function runRpcinfo(argv: string[], o: RunOptions = {}): Promise<Ru
   } catch (e) {
     if (e instanceof CliExit) return { code: e.code, stdout: ctx.out, stderr: ctx.err };
     // A bug, not a protocol outcome: still no stack trace on a user's terminal.
-    return { code: 1, stdout: ctx.out, stderr: `${ctx.err}rpcinfo: internal error: ${e instanceof Error ? e.message : String(e)}\n` };
+    return {
+      code: 1,
+      stdout: ctx.out,
+      stderr: `${ctx.err}rpcinfo: internal error: ${e instanceof Error ? e.message : String(e)}\n`,
+    };
   }
 }
 
@@ -172,7 +205,10 @@ export async function runRpcinfo(argv: string[], o: RunOptions = {}): Promise<Ru
 export async function main(): Promise<void> {
   const script = process.argv[1] ?? 'rpcinfo';
   const prog = basename(script).replace(/\.js$/, '');
-  const r = await runRpcinfo(process.argv.slice(2), { prog, ...(process.env.RPCINFO_SOCKET ? { socketPath: process.env.RPCINFO_SOCKET } : {}) });
+  const r = await runRpcinfo(process.argv.slice(2), {
+    prog,
+    ...(process.env.RPCINFO_SOCKET ? { socketPath: process.env.RPCINFO_SOCKET } : {}),
+  });
   process.stdout.write(r.stdout);
   process.stderr.write(r.stderr);
   // Exit once output is flushed: no socket or timer left behind may keep us alive.

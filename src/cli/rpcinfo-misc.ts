@@ -35,7 +35,13 @@ export async function addrList(ctx: Ctx, netid: CliNetid | undefined, args: stri
       program: prog,
       version: vers,
       service: ctx.serviceName(prog) ?? null,
-      entries: list.map((e) => ({ address: e.maddr, netid: e.netid, semantics: cls(e.semantics), protofmly: e.protofmly, proto: e.proto })),
+      entries: list.map((e) => ({
+        address: e.maddr,
+        netid: e.netid,
+        semantics: cls(e.semantics),
+        protofmly: e.protofmly,
+        proto: e.proto,
+      })),
     });
     return;
   }
@@ -46,7 +52,9 @@ export async function addrList(ctx: Ctx, netid: CliNetid | undefined, args: stri
   ctx.print('   program vers  tp_family/name/class    address\t\t  service\n');
   for (const e of list) {
     const tp = `${e.protofmly}/${e.proto}/${cls(e.semantics)} `.slice(0, 127);
-    ctx.print(`${padL(prog, 10)}${padL(vers, 3)}    ${padR(tp, 24)}${padR(e.maddr, 24)} ${padR(ctx.serviceName(prog) ?? '-', 13)}\n`);
+    ctx.print(
+      `${padL(prog, 10)}${padL(vers, 3)}    ${padR(tp, 24)}${padR(e.maddr, 24)} ${padR(ctx.serviceName(prog) ?? '-', 13)}\n`,
+    );
   }
 }
 
@@ -79,18 +87,22 @@ export async function broadcastPing(ctx: Ctx, args: string[]): Promise<void> {
   const replies: Array<{ address: string; host: string }> = [];
   const pending: Array<Promise<void>> = [];
   try {
-    await broadcast({ prog, vers, proc: 0 }, (r) => {
-      const uaddr = formatUaddr(r.address, r.port);
-      pending.push(
-        lookupService(r.address, r.port)
-          .then((n) => n.hostname)
-          .catch(() => 'unknown')
-          .then((host) => {
-            replies.push({ address: uaddr, host });
-            if (!ctx.json) ctx.print(`${uaddr}\t${host}\n`);
-          }),
-      );
-    }, { timeoutMs: ctx.timeout(10_000) });
+    await broadcast(
+      { prog, vers, proc: 0 },
+      (r) => {
+        const uaddr = formatUaddr(r.address, r.port);
+        pending.push(
+          lookupService(r.address, r.port)
+            .then((n) => n.hostname)
+            .catch(() => 'unknown')
+            .then((host) => {
+              replies.push({ address: uaddr, host });
+              if (!ctx.json) ctx.print(`${uaddr}\t${host}\n`);
+            }),
+        );
+      },
+      { timeoutMs: ctx.timeout(10_000) },
+    );
   } catch (e) {
     ctx.die(`rpcinfo: broadcast failed: ${sperrno(clientError(e).stat)}`);
   }

@@ -39,7 +39,14 @@ function report(ctx: Ctx, prog: number, o: Outcome, results: Outcome[]): boolean
   return true;
 }
 
-function finishJson(ctx: Ctx, mode: string, host: string | null, netid: string, prog: number, results: Outcome[]): void {
+function finishJson(
+  ctx: Ctx,
+  mode: string,
+  host: string | null,
+  netid: string,
+  prog: number,
+  results: Outcome[],
+): void {
   if (!ctx.json) return;
   const rows: JsonValue[] = results.map((r) => ({
     version: r.vers,
@@ -53,7 +60,12 @@ function finishJson(ctx: Ctx, mode: string, host: string | null, netid: string, 
  * Pings `vers`, or discovers versions through version 0 / MAX_VERS and pings each.
  * `reconnect` gives a fresh handle for a version (addrping makes one per version).
  */
-async function pingVersions(ctx: Ctx, client: RpcClient, prog: number, vers: number | undefined): Promise<{ failed: boolean; results: Outcome[] }> {
+async function pingVersions(
+  ctx: Ctx,
+  client: RpcClient,
+  prog: number,
+  vers: number | undefined,
+): Promise<{ failed: boolean; results: Outcome[] }> {
   const results: Outcome[] = [];
   if (vers !== undefined) {
     const ok = report(ctx, prog, { vers, error: await nullCall(client, vers) }, results);

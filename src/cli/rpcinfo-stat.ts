@@ -37,7 +37,9 @@ function table(s: RpcbStat, hdr: string[], from: number, to: number, v4: boolean
 }
 
 function rmtcallStat(ctx: Ctx, s: RpcbStat, v4: boolean): string {
-  let out = v4 ? 'prog\t\tvers\tproc\tnetid\tindirect success failure\n' : 'prog\t\tvers\tproc\tnetid\tsuccess\tfailure\n';
+  let out = v4
+    ? 'prog\t\tvers\tproc\tnetid\tindirect success failure\n'
+    : 'prog\t\tvers\tproc\tnetid\tsuccess\tfailure\n';
   for (const r of s.rmtinfo) {
     out += (ctx.serviceName(r.prog) ?? String(r.prog | 0)).padEnd(16);
     out += `${r.vers | 0}\t${r.proc | 0}\t${r.netid}\t`;
@@ -65,7 +67,8 @@ export function formatStats(ctx: Ctx, st: RpcbStatByVers): string {
   if (v3.info[CALLIT]) out += `RPCB_RMTCALL (version 3) call statistics\n${rmtcallStat(ctx, v3, false)}\n`;
   if (v3.info[GETADDR]) out += `RPCB_GETADDR (version 3) call statistics\n${getaddrStat(ctx, v3)}\n`;
   out += `RPCBIND (version 4) statistics\n${table(v4, RPCB4_HDR, 0, 8, true)}${table(v4, RPCB4_HDR, 9, 12, true)}`;
-  if (v4.info[CALLIT] || v4.info[10]) out += `\nRPCB_RMTCALL (version 4) call statistics\n${rmtcallStat(ctx, v4, true)}`;
+  if (v4.info[CALLIT] || v4.info[10])
+    out += `\nRPCB_RMTCALL (version 4) call statistics\n${rmtcallStat(ctx, v4, true)}`;
   if (v4.info[GETADDR]) out += `\nRPCB_GETADDR (version 4) call statistics\n${getaddrStat(ctx, v4)}`;
   return out;
 }
@@ -73,7 +76,10 @@ export function formatStats(ctx: Ctx, st: RpcbStatByVers): string {
 export async function getStat(ctx: Ctx, args: string[]): Promise<void> {
   const host = args[0];
   const timeoutMs = ctx.timeout(60_000);
-  const rb = host === undefined ? await localRpcbind(ctx, "rpcinfo: can't contact rpcbind", timeoutMs) : (await hostRpcbind(ctx, host, timeoutMs)).rb;
+  const rb =
+    host === undefined
+      ? await localRpcbind(ctx, "rpcinfo: can't contact rpcbind", timeoutMs)
+      : (await hostRpcbind(ctx, host, timeoutMs)).rb;
   let st: RpcbStatByVers;
   try {
     st = await rb.getStat();
@@ -92,8 +98,22 @@ export async function getStat(ctx: Ctx, args: string[]): Promise<void> {
         calls: s.info,
         set: s.setinfo,
         unset: s.unsetinfo,
-        getaddr: s.addrinfo.map((a) => ({ program: a.prog, version: a.vers, netid: a.netid, success: a.success, failure: a.failure })),
-        rmtcall: s.rmtinfo.map((r) => ({ program: r.prog, version: r.vers, procedure: r.proc, netid: r.netid, success: r.success, failure: r.failure, indirect: r.indirect })),
+        getaddr: s.addrinfo.map((a) => ({
+          program: a.prog,
+          version: a.vers,
+          netid: a.netid,
+          success: a.success,
+          failure: a.failure,
+        })),
+        rmtcall: s.rmtinfo.map((r) => ({
+          program: r.prog,
+          version: r.vers,
+          procedure: r.proc,
+          netid: r.netid,
+          success: r.success,
+          failure: r.failure,
+          indirect: r.indirect,
+        })),
       })),
     });
     return;

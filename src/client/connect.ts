@@ -41,7 +41,10 @@ export async function connectTransport(opts: ConnectOptions): Promise<RpcTranspo
   const maxReply = opts.maxReplyBytes !== undefined ? { maxReplyBytes: opts.maxReplyBytes } : {};
   const connectTimeoutMs = opts.timeoutMs ?? 10_000;
   if (opts.netid === 'local') {
-    return StreamTransport.connect({ kind: 'local', path: opts.path ?? RPCBIND_SOCKET_PATH }, { ...maxReply, connectTimeoutMs });
+    return StreamTransport.connect(
+      { kind: 'local', path: opts.path ?? RPCBIND_SOCKET_PATH },
+      { ...maxReply, connectTimeoutMs },
+    );
   }
   const family = familyOf(opts.netid) ?? 4;
   const host = await resolveHost(opts.host, family);
@@ -52,7 +55,12 @@ export async function connectTransport(opts: ConnectOptions): Promise<RpcTranspo
 
 /** The local rpcbind socket: the abstract name first, then the path (like newer libtirpc). */
 export async function connectLocal(opts: { path?: string; timeoutMs?: number } = {}): Promise<RpcTransport> {
-  if (opts.path) return connectTransport({ netid: 'local', path: opts.path, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
+  if (opts.path)
+    return connectTransport({
+      netid: 'local',
+      path: opts.path,
+      ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+    });
   try {
     return await connectTransport({ netid: 'local', path: RPCBIND_ABSTRACT_NAME });
   } catch {

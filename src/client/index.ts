@@ -18,7 +18,16 @@ export { broadcast, broadcastAddresses } from './broadcast.js';
 export type { BroadcastReply } from './broadcast.js';
 export { registerService } from './service-registration.js';
 export type { Registration, RegistrationOptions, ServiceEndpoint } from './service-registration.js';
-export type { PmapMapping, Rpcb, RpcbEntry, RmtCallArgs, RmtCallRes, Netbuf, RpcbStat, RpcbStatByVers } from '../proto/index.js';
+export type {
+  PmapMapping,
+  Rpcb,
+  RpcbEntry,
+  RmtCallArgs,
+  RmtCallRes,
+  Netbuf,
+  RpcbStat,
+  RpcbStatByVers,
+} from '../proto/index.js';
 export type { PmapCallResult } from '../proto/index.js';
 // What the public types above mention: the codec for custom argument encoders and result
 // decoders, and credentials (AUTH_SYS: encodeAuthSys gives the body of flavor 1).

@@ -35,7 +35,8 @@ export async function locateService(o: LocateOptions): Promise<{ host: string; p
         addr = await rb.getAddr(query, v);
         break;
       } catch (e) {
-        if (!(e instanceof RpcClientError) || (e.code !== 'RPC_PROGVERSMISMATCH' && e.code !== 'RPC_PROGUNAVAIL')) throw e;
+        if (!(e instanceof RpcClientError) || (e.code !== 'RPC_PROGVERSMISMATCH' && e.code !== 'RPC_PROGUNAVAIL'))
+          throw e;
       }
     }
     if (addr === undefined) {
@@ -46,7 +47,8 @@ export async function locateService(o: LocateOptions): Promise<{ host: string; p
     }
     if (addr === '') throw new RpcClientError('RPC_PROGNOTREGISTERED', { phase: 'create' });
     const hp = parseUaddr(addr);
-    if (!hp) throw new RpcClientError('RPC_CANTDECODERES', { phase: 'create', detail: `bad address ${JSON.stringify(addr)}` });
+    if (!hp)
+      throw new RpcClientError('RPC_CANTDECODERES', { phase: 'create', detail: `bad address ${JSON.stringify(addr)}` });
     return hp;
   } finally {
     rb.close();
@@ -56,7 +58,12 @@ export async function locateService(o: LocateOptions): Promise<{ host: string; p
 /** Opens an RpcClient to a service found through rpcbind (or at a fixed port). */
 export async function connectService(o: LocateOptions): Promise<RpcClient> {
   const where = o.port ? { host: o.host, port: o.port } : await locateService(o);
-  const t = await connectTransport({ netid: o.netid, host: where.host, port: where.port, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) });
+  const t = await connectTransport({
+    netid: o.netid,
+    host: where.host,
+    port: where.port,
+    ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
+  });
   return new RpcClient(t, o.prog, o.vers, o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {});
 }
 

@@ -8,9 +8,7 @@ import { RecordDecoder, encodeRecord } from '../rpc/index.js';
 import { RpcClientError, errnoOf } from './rpc-client-error.js';
 import type { Netid, RpcTransport } from './rpc-transport.js';
 
-export type StreamTarget =
-  | { kind: 'tcp'; host: string; port: number; family: 4 | 6 }
-  | { kind: 'local'; path: string }; // a path starting with '\0' is an abstract name
+export type StreamTarget = { kind: 'tcp'; host: string; port: number; family: 4 | 6 } | { kind: 'local'; path: string }; // a path starting with '\0' is an abstract name
 
 export interface StreamTransportOptions {
   maxReplyBytes?: number;
@@ -33,7 +31,9 @@ export class StreamTransport implements RpcTransport {
     this.netid = netid;
     this.#decoder = new RecordDecoder({ maxRecordBytes: maxReplyBytes, maxFragments: MAX_CLIENT_REPLY_FRAGMENTS });
     sock.on('data', (chunk) => this.#onData(chunk));
-    sock.on('close', () => this.#fail(this.#error ?? new RpcClientError('RPC_CANTRECV', { detail: 'connection closed by server' })));
+    sock.on('close', () =>
+      this.#fail(this.#error ?? new RpcClientError('RPC_CANTRECV', { detail: 'connection closed by server' })),
+    );
   }
 
   static connect(target: StreamTarget, opts: StreamTransportOptions = {}): Promise<StreamTransport> {

@@ -33,7 +33,8 @@ export class UdpTransport implements RpcTransport {
     this.#sock.on('error', (e) => this.#fail(new RpcClientError('RPC_CANTRECV', { errno: errnoOf(e) })));
     this.#sock.on('message', (msg) => this.#onMessage(msg));
     this.#ready = new Promise((resolve, reject) => {
-      const onErr = (e: Error): void => reject(new RpcClientError('RPC_SYSTEMERROR', { phase: 'create', errno: errnoOf(e) }));
+      const onErr = (e: Error): void =>
+        reject(new RpcClientError('RPC_SYSTEMERROR', { phase: 'create', errno: errnoOf(e) }));
       this.#sock.once('error', onErr);
       this.#sock.connect(opts.port, opts.host, () => {
         this.#sock.off('error', onErr);

@@ -1,15 +1,30 @@
 // Typed client for program 100000: portmap v2 and rpcbind v3/v4 procedures over any transport.
 
 import type { XdrReader } from '../xdr/index.js';
-import {
-  MAX_DATAGRAM_BYTES,
-  MAX_NETBUF_BYTES,
-  MAX_REGISTRATIONS,
-  MAX_UADDR_BYTES,
-} from '../limits.js';
+import { MAX_DATAGRAM_BYTES, MAX_NETBUF_BYTES, MAX_REGISTRATIONS, MAX_UADDR_BYTES } from '../limits.js';
 import { PMAP_PROG, PmapProc, RpcbProc } from '../proto/index.js';
-import { decodePmapCallResult, decodePmapList, decodeRmtCallRes, decodeRpcbEntryList, decodeRpcbList, decodeRpcbStatByVers, encodeMapping, encodeNetbuf, encodeRmtCallArgs, encodeRpcb } from '../proto/index.js';
-import type { Netbuf, PmapCallResult, PmapMapping, RmtCallArgs, RmtCallRes, Rpcb, RpcbEntry, RpcbStatByVers } from '../proto/index.js';
+import {
+  decodePmapCallResult,
+  decodePmapList,
+  decodeRmtCallRes,
+  decodeRpcbEntryList,
+  decodeRpcbList,
+  decodeRpcbStatByVers,
+  encodeMapping,
+  encodeNetbuf,
+  encodeRmtCallArgs,
+  encodeRpcb,
+} from '../proto/index.js';
+import type {
+  Netbuf,
+  PmapCallResult,
+  PmapMapping,
+  RmtCallArgs,
+  RmtCallRes,
+  Rpcb,
+  RpcbEntry,
+  RpcbStatByVers,
+} from '../proto/index.js';
 import { connectLocal, connectTransport } from './connect.js';
 import type { ConnectOptions } from './connect.js';
 import { RpcClient, voidArgs } from './rpc-client.js';
@@ -31,12 +46,20 @@ export class RpcbindClient {
   readonly rpc: RpcClient;
 
   constructor(transport: RpcTransport, opts: { timeoutMs?: number } = {}) {
-    this.rpc = new RpcClient(transport, PMAP_PROG, 4, opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {});
+    this.rpc = new RpcClient(
+      transport,
+      PMAP_PROG,
+      4,
+      opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {},
+    );
   }
 
   /** Connects to rpcbind: { netid: 'local-auto' } tries the abstract socket, then the path. */
   static async connect(opts: RpcbindConnectOptions): Promise<RpcbindClient> {
-    const t = opts.netid === 'local-auto' ? await connectLocal(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) : await connectTransport(opts);
+    const t =
+      opts.netid === 'local-auto'
+        ? await connectLocal(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {})
+        : await connectTransport(opts);
     return new RpcbindClient(t, opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {});
   }
 
@@ -71,7 +94,12 @@ export class RpcbindClient {
   }
 
   pmapCallit(a: RmtCallArgs): Promise<PmapCallResult> {
-    return this.rpc.call(PmapProc.CALLIT, (w) => encodeRmtCallArgs(w, a), (r) => decodePmapCallResult(r, MAX_DATAGRAM_BYTES), 2);
+    return this.rpc.call(
+      PmapProc.CALLIT,
+      (w) => encodeRmtCallArgs(w, a),
+      (r) => decodePmapCallResult(r, MAX_DATAGRAM_BYTES),
+      2,
+    );
   }
 
   // ---- versions 3 and 4 (rpcbind) ----
@@ -95,7 +123,12 @@ export class RpcbindClient {
 
   /** v3 CALLIT / v4 BCAST (same procedure number). */
   callit(a: RmtCallArgs, vers: 3 | 4 = 3): Promise<RmtCallRes> {
-    return this.rpc.call(RpcbProc.CALLIT, (w) => encodeRmtCallArgs(w, a), (r) => decodeRmtCallRes(r, MAX_DATAGRAM_BYTES), vers);
+    return this.rpc.call(
+      RpcbProc.CALLIT,
+      (w) => encodeRmtCallArgs(w, a),
+      (r) => decodeRmtCallRes(r, MAX_DATAGRAM_BYTES),
+      vers,
+    );
   }
 
   getTime(vers: 3 | 4 = 4): Promise<number> {
@@ -120,11 +153,21 @@ export class RpcbindClient {
   }
 
   indirect(a: RmtCallArgs): Promise<RmtCallRes> {
-    return this.rpc.call(RpcbProc.INDIRECT, (w) => encodeRmtCallArgs(w, a), (r) => decodeRmtCallRes(r, MAX_DATAGRAM_BYTES), 4);
+    return this.rpc.call(
+      RpcbProc.INDIRECT,
+      (w) => encodeRmtCallArgs(w, a),
+      (r) => decodeRmtCallRes(r, MAX_DATAGRAM_BYTES),
+      4,
+    );
   }
 
   getAddrList(b: Rpcb): Promise<RpcbEntry[]> {
-    return this.rpc.call(RpcbProc.GETADDRLIST, (w) => encodeRpcb(w, b), (r) => decodeRpcbEntryList(r, MAX_REGISTRATIONS), 4);
+    return this.rpc.call(
+      RpcbProc.GETADDRLIST,
+      (w) => encodeRpcb(w, b),
+      (r) => decodeRpcbEntryList(r, MAX_REGISTRATIONS),
+      4,
+    );
   }
 
   getStat(): Promise<RpcbStatByVers> {

@@ -131,9 +131,12 @@ export class AddressMonitor {
           return;
         }
         this.#o.log.warn(`address changes: netlink socket failed (${reason}); reopening`);
-        const t = setTimeout(() => {
-          if (!this.#closed) this.#openNetlink();
-        }, Math.min(this.#o.pollMs, 1000));
+        const t = setTimeout(
+          () => {
+            if (!this.#closed) this.#openNetlink();
+          },
+          Math.min(this.#o.pollMs, 1000),
+        );
         t.unref();
       },
     );

@@ -3,7 +3,14 @@
 // the call log and metrics. Returns a handle that reloads settings and shuts it all down.
 
 import { Dispatcher } from '../rpc/index.js';
-import { ForwardRules, Registry, RpcbStats, createRpcbindProgram, selfRegistrations, type BindingState } from '../rpcbind/index.js';
+import {
+  ForwardRules,
+  Registry,
+  RpcbStats,
+  createRpcbindProgram,
+  selfRegistrations,
+  type BindingState,
+} from '../rpcbind/index.js';
 import type { CallerContext } from '../rpc/index.js';
 import type { MessageHandler } from '../transport/handler.js';
 import { newSecurityCounters, type SecurityCounters } from '../transport/security-counters.js';
@@ -13,7 +20,12 @@ import { CallLog } from './observability/call-log.js';
 import { acquireInstanceLock, type InstanceLock } from './instance-lock.js';
 import { AddressMonitor } from './address-monitor.js';
 import type { DaemonLog } from './observability/logger.js';
-import { enableMetrics, metrics as defaultMetrics, type DaemonMetrics, type MetricsSink } from './observability/metrics.js';
+import {
+  enableMetrics,
+  metrics as defaultMetrics,
+  type DaemonMetrics,
+  type MetricsSink,
+} from './observability/metrics.js';
 import type { DaemonOptions } from './daemon-options.js';
 import { setUpPersistence, type Persistence } from './persistence/persistence.js';
 import { planReload } from './reload.js';
@@ -86,12 +98,7 @@ export async function startDaemon(o: DaemonOptions, log: DaemonLog, extras: Star
   const plan = planSockets(o, extras.inherited ?? []);
   const addresses = new AddressMonitor({ log, pollMs: ADDRESS_POLL_MS });
   const persistence = openState(core, plan);
-  const services = buildServices(
-    { ...core, access: () => core.state.policy.access },
-    plan,
-    addresses,
-    persistence,
-  );
+  const services = buildServices({ ...core, access: () => core.state.policy.access }, plan, addresses, persistence);
   if (services.forwarder) {
     const forwarder = services.forwarder;
     core.state.remoteCall = (req) => forwarder.forward(req);
@@ -128,7 +135,10 @@ function buildCore(o: DaemonOptions, log: DaemonLog, extras: StartExtras): Core 
   if (!lock.enforced) {
     log.event(
       'lock-not-enforced',
-      { lockFile: o.lockFile, reason: 'flock(2) unavailable: koffi did not load; a second rpcbind would not be refused' },
+      {
+        lockFile: o.lockFile,
+        reason: 'flock(2) unavailable: koffi did not load; a second rpcbind would not be refused',
+      },
       'warn',
     );
   }
@@ -140,14 +150,20 @@ function buildCore(o: DaemonOptions, log: DaemonLog, extras: StartExtras): Core 
   const state: BindingState = {
     registry,
     stats: new RpcbStats(),
-    policy: { insecure: o.insecure, forwardRules: new ForwardRules(o.forwardDeny, o.forwardAllow), access: initial.policy },
+    policy: {
+      insecure: o.insecure,
+      forwardRules: new ForwardRules(o.forwardDeny, o.forwardAllow),
+      access: initial.policy,
+    },
     security: securityLog,
     now: () => Math.floor(Date.now() / 1000),
   };
   const dispatcher = new Dispatcher<CallerContext>({
     dropped: (reason) => log.debug(`dropped a message: ${reason}`),
     systemError: (err, call) =>
-      log.error(`internal error in prog ${call.prog} vers ${call.vers} proc ${call.proc}: ${(err as Error).stack ?? String(err)}`),
+      log.error(
+        `internal error in prog ${call.prog} vers ${call.vers} proc ${call.proc}: ${(err as Error).stack ?? String(err)}`,
+      ),
     completed: (c) => {
       m.recordCall(c);
       core.callLog?.record(c);
@@ -156,7 +172,17 @@ function buildCore(o: DaemonOptions, log: DaemonLog, extras: StartExtras): Core 
   dispatcher.addProgram(createRpcbindProgram(state));
   const handler: MessageHandler = (msg, ctx, max) => dispatcher.dispatch(msg, ctx, max);
   const core: Core = {
-    o, log, extras, served, m, lock, registry, securityCounters, securityLog, state, handler,
+    o,
+    log,
+    extras,
+    served,
+    m,
+    lock,
+    registry,
+    securityCounters,
+    securityLog,
+    state,
+    handler,
     callLog: callLogFor(o, o.logCalls, log, extras),
     status: 'serving',
   };
@@ -164,7 +190,9 @@ function buildCore(o: DaemonOptions, log: DaemonLog, extras: StartExtras): Core 
 }
 
 function callLogFor(o: DaemonOptions, on: boolean, log: DaemonLog, extras: StartExtras): CallLog | undefined {
-  return on ? new CallLog({ log, structured: o.logFormat === 'json', programNames: extras.programNames ?? new Map() }) : undefined;
+  return on
+    ? new CallLog({ log, structured: o.logFormat === 'json', programNames: extras.programNames ?? new Map() })
+    : undefined;
 }
 
 /** Our own registrations, then the saved ones: the table is complete before the first call. */
@@ -191,7 +219,12 @@ function openState(core: Core, plan: SocketPlan): Persistence {
 }
 
 /** The handle: its options, status, policy swap and SIGHUP reload, and close. */
-function runningDaemon(core: Core, services: Services, persistence: Persistence, close: () => Promise<void>): RunningDaemon {
+function runningDaemon(
+  core: Core,
+  services: Services,
+  persistence: Persistence,
+  close: () => Promise<void>,
+): RunningDaemon {
   const { log, state, registry, securityLog } = core;
   const { udp, streams, guard, overLimit } = services;
   let current = core.o;

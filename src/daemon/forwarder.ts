@@ -4,8 +4,24 @@
 // when the table is full the oldest call is given up. Nothing waits on a slow target.
 
 import { XdrError, XdrWriter } from '../xdr/index.js';
-import { AUTH_NONE_EMPTY, AcceptStat, AuthStat, RpcOutcome, decodeReply, encodeOpaqueAuth, MsgType, RPC_VERSION } from '../rpc/index.js';
-import { PMAP_VERS, encodePmapCallResult, encodeRmtCallRes, formatUaddr, isWildcardHost, parseUaddr } from '../proto/index.js';
+import {
+  AUTH_NONE_EMPTY,
+  AcceptStat,
+  type AuthStat,
+  RpcOutcome,
+  decodeReply,
+  encodeOpaqueAuth,
+  MsgType,
+  RPC_VERSION,
+} from '../rpc/index.js';
+import {
+  PMAP_VERS,
+  encodePmapCallResult,
+  encodeRmtCallRes,
+  formatUaddr,
+  isWildcardHost,
+  parseUaddr,
+} from '../proto/index.js';
 import { mergeAddress, type RemoteCallRequest, type RemoteCallResult } from '../rpcbind/index.js';
 import { normalizeAddress } from '../net/index.js';
 import { MAX_FORWARD_ARGS_BYTES, MAX_FORWARD_RESULT_BYTES } from '../limits.js';
@@ -169,7 +185,7 @@ export class Forwarder {
       this.counters.stray++;
       return;
     }
-    let reply;
+    let reply: ReturnType<typeof decodeReply>;
     try {
       reply = decodeReply(msg);
     } catch (e) {
@@ -205,7 +221,9 @@ function targetError(reply: Exclude<ReturnType<typeof decodeReply>, { kind: 'suc
         ? RpcOutcome.progMismatch(reply.low ?? 0, reply.high ?? 0)
         : RpcOutcome.acceptError(reply.stat);
     case 'auth-error':
-      return reply.stat >= 1 && reply.stat <= 7 ? RpcOutcome.authError(reply.stat as AuthStat) : RpcOutcome.acceptError(AcceptStat.SYSTEM_ERR);
+      return reply.stat >= 1 && reply.stat <= 7
+        ? RpcOutcome.authError(reply.stat as AuthStat)
+        : RpcOutcome.acceptError(AcceptStat.SYSTEM_ERR);
     case 'rpc-mismatch':
       return RpcOutcome.acceptError(AcceptStat.SYSTEM_ERR);
   }

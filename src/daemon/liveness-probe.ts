@@ -53,7 +53,11 @@ export async function probeRegistration(reg: Registration, o: ProbeOptions): Pro
     // A TCP service that accepts slowly is busy, not dead: only refusals count.
     if (stream && last === 'silent') return ALIVE;
   }
-  const what = stream ? `tcp port ${hp.port} refuses connections` : last === 'refused' ? `udp port ${hp.port} is closed` : `no answer to NULL on udp port ${hp.port}`;
+  const what = stream
+    ? `tcp port ${hp.port} refuses connections`
+    : last === 'refused'
+      ? `udp port ${hp.port} is closed`
+      : `no answer to NULL on udp port ${hp.port}`;
   return { verdict: 'dead', reason: `${what} (${attempts} attempts)` };
 }
 

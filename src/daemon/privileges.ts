@@ -37,7 +37,8 @@ export function dropPrivileges(user: string, keepWritable: readonly string[] = [
       const st = statSync(dir);
       if (st.uid !== ids.uid) chownSync(dir, ids.uid, ids.gid);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot hand ${dir} to ${user}: ${(e as Error).message}`);
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new Error(`cannot hand ${dir} to ${user}: ${(e as Error).message}`);
     }
   }
   try {

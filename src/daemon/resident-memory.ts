@@ -46,7 +46,8 @@ export function droppableMappings(smaps: string): DroppableMapping[] {
   const flush = (): void => {
     if (!cur) return;
     const ok = /^r-[x-]p$/.test(cur.perms) && cur.path.startsWith('/') && !cur.path.endsWith(' (deleted)');
-    if (ok && cur.anonKiB === 0 && cur.rssKiB > 0) out.push({ start: cur.start, length: cur.length, rssKiB: cur.rssKiB, path: cur.path });
+    if (ok && cur.anonKiB === 0 && cur.rssKiB > 0)
+      out.push({ start: cur.start, length: cur.length, rssKiB: cur.rssKiB, path: cur.path });
     cur = undefined;
   };
   for (const line of smaps.split('\n')) {
@@ -77,7 +78,10 @@ export function fixMallocThreshold(libc: Libc): boolean {
  * Drops the process's mappings of its clean read-only file pages and returns malloc's free
  * memory to the kernel; returns the KiB that were resident in the dropped mappings.
  */
-export function releaseStartupPages(libc: Libc, smaps = (): string => readFileSync('/proc/self/smaps', 'utf8')): number {
+export function releaseStartupPages(
+  libc: Libc,
+  smaps = (): string => readFileSync('/proc/self/smaps', 'utf8'),
+): number {
   let kib = 0;
   for (const m of droppableMappings(smaps())) {
     if (libc.madvise(m.start, m.length, MADV_DONTNEED) === 0) kib += m.rssKiB;

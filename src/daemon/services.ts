@@ -64,10 +64,20 @@ interface UdpSocketPlan {
   readonly wildcardUdp: boolean;
 }
 
-export function buildServices(i: ServiceInputs, plan: UdpSocketPlan, addresses: AddressMonitor, persistence: Persistence): Services {
+export function buildServices(
+  i: ServiceInputs,
+  plan: UdpSocketPlan,
+  addresses: AddressMonitor,
+  persistence: Persistence,
+): Services {
   const { o, log, handler, securityCounters, securityLog } = i;
   // Sources persistently over their limits are dropped in the kernel (flood-guard.ts).
-  const guard = new FloodGuard({ security: o.security, exempt: floodExemptions(i.access, (a) => addresses.isOwn(a)), log, counters: securityCounters });
+  const guard = new FloodGuard({
+    security: o.security,
+    exempt: floodExemptions(i.access, (a) => addresses.isOwn(a)),
+    log,
+    counters: securityCounters,
+  });
   const overLimit = (source: string): void => guard.overLimit(source);
   const udp = new UdpService({
     port: o.port,
@@ -108,14 +118,36 @@ export function buildServices(i: ServiceInputs, plan: UdpSocketPlan, addresses: 
     },
     shed: { sources: () => guard.shedCount, kernelDrops: () => Math.max(0, guard.kernelDrops()) },
   });
-  const forwarding = o.remoteCalls ? new ForwardingSocket(log) : undefined;
-  const forwarder = forwarding
-    ? new Forwarder({ socket: forwarding, maxInFlight: o.forwardMax, timeoutMs: o.forwardTimeoutMs, isOwnAddress: (a) => addresses.isOwn(a), log })
-    : undefined;
-  if (forwarder) {
-    i.m.setSources({ forwarding: () => ({ counters: forwarder.counters, inFlight: forwarder.inFlight, capacity: o.forwardMax }) });
-  }
-  return { addresses, guard, udp, streams, forwarding, forwarder, securityCounters, overLimit, metricsServer: undefined };
+  const { forwarding, forwarder } = buildForwarder(i, addresses);
+  return {
+    addresses,
+    guard,
+    udp,
+    streams,
+    forwarding,
+    forwarder,
+    securityCounters,
+    overLimit,
+    metricsServer: undefined,
+  };
+}
+
+/** With -r: the socket remote calls are forwarded through, and the table of calls in flight. */
+function buildForwarder(i: ServiceInputs, addresses: AddressMonitor): Pick<Services, 'forwarding' | 'forwarder'> {
+  const { o, log } = i;
+  if (!o.remoteCalls) return { forwarding: undefined, forwarder: undefined };
+  const forwarding = new ForwardingSocket(log);
+  const forwarder = new Forwarder({
+    socket: forwarding,
+    maxInFlight: o.forwardMax,
+    timeoutMs: o.forwardTimeoutMs,
+    isOwnAddress: (a) => addresses.isOwn(a),
+    log,
+  });
+  i.m.setSources({
+    forwarding: () => ({ counters: forwarder.counters, inFlight: forwarder.inFlight, capacity: o.forwardMax }),
+  });
+  return { forwarding, forwarder };
 }
 
 /** Stops every service (persistence and the lock are the caller's). */

@@ -47,7 +47,8 @@ export function inheritedSockets(env: NodeJS.ProcessEnv = process.env): Inherite
   delete env.LISTEN_FDS;
   delete env.LISTEN_FDNAMES;
   if (pid !== process.pid || !Number.isInteger(count) || count <= 0) return [];
-  if (count > MAX_INHERITED_SOCKETS) throw new Error(`socket activation: ${count} sockets passed, at most ${MAX_INHERITED_SOCKETS} are served`);
+  if (count > MAX_INHERITED_SOCKETS)
+    throw new Error(`socket activation: ${count} sockets passed, at most ${MAX_INHERITED_SOCKETS} are served`);
   const lc = loadLibc();
   if (!lc) throw new Error('socket activation: cannot load libc to inspect the inherited sockets');
   const out: InheritedSocket[] = [];
@@ -64,7 +65,8 @@ export function inheritedSockets(env: NodeJS.ProcessEnv = process.env): Inherite
     const sa = Buffer.alloc(SOCKADDR_STORAGE_BYTES);
     const len = lc.getsockname(fd, sa);
     if (len < 0) throw new Error(`${what}: getsockname failed`);
-    if (type === SOCK_STREAM && opt(SOL_SOCKET, SO_ACCEPTCONN) === 0) throw new Error(`${what} is a stream socket that does not listen`);
+    if (type === SOCK_STREAM && opt(SOL_SOCKET, SO_ACCEPTCONN) === 0)
+      throw new Error(`${what} is a stream socket that does not listen`);
     const name = names[i] ?? '';
     if (domain === AF_UNIX && type === SOCK_STREAM) {
       const raw = sa.subarray(2, len);
@@ -72,11 +74,25 @@ export function inheritedSockets(env: NodeJS.ProcessEnv = process.env): Inherite
       out.push({ fd, name, kind: 'local', address: path, port: 0, dualStack: false });
     } else if (domain === AF_INET && (type === SOCK_STREAM || type === SOCK_DGRAM)) {
       const address = formatIPv4(sa.readUInt32BE(4));
-      out.push({ fd, name, kind: type === SOCK_STREAM ? 'tcp' : 'udp', address, port: sa.readUInt16BE(2), dualStack: false });
+      out.push({
+        fd,
+        name,
+        kind: type === SOCK_STREAM ? 'tcp' : 'udp',
+        address,
+        port: sa.readUInt16BE(2),
+        dualStack: false,
+      });
     } else if (domain === AF_INET6 && (type === SOCK_STREAM || type === SOCK_DGRAM)) {
       const address = formatIPv6(sa.subarray(8, 24));
       const dualStack = opt(IPPROTO_IPV6, IPV6_V6ONLY) === 0;
-      out.push({ fd, name, kind: type === SOCK_STREAM ? 'tcp6' : 'udp6', address, port: sa.readUInt16BE(2), dualStack });
+      out.push({
+        fd,
+        name,
+        kind: type === SOCK_STREAM ? 'tcp6' : 'udp6',
+        address,
+        port: sa.readUInt16BE(2),
+        dualStack,
+      });
     } else {
       throw new Error(`${what}: unsupported socket (family ${domain}, type ${type})`);
     }

@@ -53,7 +53,10 @@ export function planSockets(o: DaemonOptions, inherited: readonly InheritedSocke
   const inheritedLocal = inherited.filter((s) => s.kind === 'local');
   const wildcardUdp = inheritedUdp.some((s) => s.address === '0.0.0.0' || s.address === '::');
   const ipv4 = inherited.length > 0 ? hasIpv4() && (inheritedTcp.length === 0 || inheritedTcp.some(v4able)) : hasIpv4();
-  const ipv6 = inherited.length > 0 ? hasIpv6() && (inheritedTcp.length === 0 || inheritedTcp.some((s) => s.kind === 'tcp6')) : hasIpv6();
+  const ipv6 =
+    inherited.length > 0
+      ? hasIpv6() && (inheritedTcp.length === 0 || inheritedTcp.some((s) => s.kind === 'tcp6'))
+      : hasIpv6();
   const ownUdp = inheritedUdp.length === 0 || wildcardUdp;
   const followAddresses = ownUdp && !o.hosts;
   const ownWildcards = followAddresses && !wildcardUdp ? [...(ipv4 ? ['0.0.0.0'] : []), ...(ipv6 ? ['::'] : [])] : [];
@@ -65,8 +68,18 @@ export function planSockets(o: DaemonOptions, inherited: readonly InheritedSocke
       ? o.socketPath
       : undefined;
   return {
-    inherited, inheritedUdp, inheritedTcp, inheritedLocal, wildcardUdp, ipv4, ipv6,
-    ownUdp, followAddresses, ownWildcards, port, localPath,
+    inherited,
+    inheritedUdp,
+    inheritedTcp,
+    inheritedLocal,
+    wildcardUdp,
+    ipv4,
+    ipv6,
+    ownUdp,
+    followAddresses,
+    ownWildcards,
+    port,
+    localPath,
   };
 }
 
@@ -79,7 +92,9 @@ export async function openSockets(o: DaemonOptions, plan: SocketPlan, s: Service
   for (const i of plan.inherited) log.info(`using inherited socket ${describeInherited(i)}`);
   for (const i of plan.inheritedUdp) {
     if (plan.wildcardUdp && !allowReuse(i.fd)) {
-      log.warn(`udp: cannot set SO_REUSEADDR on the inherited ${describeInherited(i)}; UDP replies may leave from another address than the one called`);
+      log.warn(
+        `udp: cannot set SO_REUSEADDR on the inherited ${describeInherited(i)}; UDP replies may leave from another address than the one called`,
+      );
     }
     await adoptUdp(s.udp, i);
   }
@@ -95,7 +110,9 @@ export async function openSockets(o: DaemonOptions, plan: SocketPlan, s: Service
   }
   for (const i of plan.inheritedTcp) await s.streams.adoptFd(i.fd, i.kind === 'tcp' ? 'tcp' : 'tcp6');
   if (plan.inheritedTcp.length === 0) {
-    const tcpHosts = o.hosts ? withLoopback(o.hosts) : [...(plan.ipv4 ? ['0.0.0.0'] : []), ...(plan.ipv6 ? ['::'] : [])];
+    const tcpHosts = o.hosts
+      ? withLoopback(o.hosts)
+      : [...(plan.ipv4 ? ['0.0.0.0'] : []), ...(plan.ipv6 ? ['::'] : [])];
     for (const h of tcpHosts) await s.streams.listenTcp(h, o.port);
   }
   for (const i of plan.inheritedLocal) await s.streams.adoptFd(i.fd, 'local');
@@ -123,7 +140,8 @@ function adoptUdp(udp: UdpService, s: InheritedSocket): Promise<void> {
   // The socket type must match the descriptor's family, or every send fails with EINVAL.
   const sock = dgram.createSocket({ type: s.kind === 'udp6' ? 'udp6' : 'udp4' });
   return new Promise<void>((resolve, reject) => {
-    const onError = (e: Error): void => reject(new Error(`cannot use inherited socket ${describeInherited(s)}: ${e.message}`));
+    const onError = (e: Error): void =>
+      reject(new Error(`cannot use inherited socket ${describeInherited(s)}: ${e.message}`));
     sock.once('error', onError);
     sock.bind({ fd: s.fd }, () => {
       sock.off('error', onError);

@@ -87,10 +87,10 @@ export class AddressSet {
     for (const n of this.#nets) {
       if (n.v4 !== a.v4) continue;
       if (
-        ((a.w[0] & n.mask[0]) >>> 0) === n.w[0] &&
-        ((a.w[1] & n.mask[1]) >>> 0) === n.w[1] &&
-        ((a.w[2] & n.mask[2]) >>> 0) === n.w[2] &&
-        ((a.w[3] & n.mask[3]) >>> 0) === n.w[3]
+        (a.w[0] & n.mask[0]) >>> 0 === n.w[0] &&
+        (a.w[1] & n.mask[1]) >>> 0 === n.w[1] &&
+        (a.w[2] & n.mask[2]) >>> 0 === n.w[2] &&
+        (a.w[3] & n.mask[3]) >>> 0 === n.w[3]
       ) {
         return true;
       }

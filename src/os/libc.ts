@@ -118,7 +118,8 @@ function bind(): Libc {
     bind: (fd, addr, len) => bindFn(fd, ptr(addr), len) as number,
     close: (fd) => close(fd) as number,
     sendto: (fd, buf, len, flags, addr, addrLen) => Number(sendto(fd, ptr(buf), len, flags, ptr(addr), addrLen)),
-    recvmmsg: (fd, vec, vlen, flags, timeout) => recvmmsg(fd, ptr(vec), vlen, flags, timeout === null ? null : ptr(timeout)) as number,
+    recvmmsg: (fd, vec, vlen, flags, timeout) =>
+      recvmmsg(fd, ptr(vec), vlen, flags, timeout === null ? null : ptr(timeout)) as number,
     sendmmsg: (fd, vec, vlen, flags) => sendmmsg(fd, ptr(vec), vlen, flags) as number,
     getsockopt: (fd, level, name, value, lenPtr) => getsockopt(fd, level, name, ptr(value), ptr(lenPtr)) as number,
     setsockopt: (fd, level, name, value, len) => setsockopt(fd, level, name, ptr(value), len) as number,

@@ -2,13 +2,7 @@
 // daemon's procedures and the client library.
 
 import type { XdrReader, XdrWriter } from '../xdr/index.js';
-import {
-  MAX_NETBUF_BYTES,
-  MAX_NETID_BYTES,
-  MAX_OWNER_BYTES,
-  MAX_RECORD_BYTES,
-  MAX_UADDR_BYTES,
-} from '../limits.js';
+import { MAX_NETBUF_BYTES, MAX_NETID_BYTES, MAX_OWNER_BYTES, MAX_RECORD_BYTES, MAX_UADDR_BYTES } from '../limits.js';
 import { RPCBSTAT_HIGHPROC } from './constants.js';
 
 // ---- v2 ----
@@ -100,7 +94,8 @@ const stringBytes = (len: number): number => 4 + ((len + 3) & ~3);
 /** What encodeRpcbList writes for `list`, to the byte (a 100k list is sized once, not grown). */
 export function rpcbListBytes(list: Iterable<Rpcb>): number {
   let n = 4;
-  for (const b of list) n += 12 + stringBytes(b.netid.length) + stringBytes(b.addr.length) + stringBytes(b.owner.length);
+  for (const b of list)
+    n += 12 + stringBytes(b.netid.length) + stringBytes(b.addr.length) + stringBytes(b.owner.length);
   return n;
 }
 

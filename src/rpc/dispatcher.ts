@@ -5,13 +5,7 @@
 import { XdrError, type XdrReader, XdrWriter } from '../xdr/index.js';
 import { AcceptStat, AuthStat } from './constants.js';
 import type { CallHeader } from './rpc-message.js';
-import {
-  decodeCall,
-  writeAcceptedHeader,
-  writeAuthError,
-  writeProgMismatch,
-  writeRpcMismatch,
-} from './rpc-message.js';
+import { decodeCall, writeAcceptedHeader, writeAuthError, writeProgMismatch, writeRpcMismatch } from './rpc-message.js';
 
 /** A non-SUCCESS outcome a handler can choose instead of a result. */
 export class RpcOutcome {
@@ -131,7 +125,13 @@ export class Dispatcher<Ctx> {
     const reply = this.#dispatch(msg, ctx, maxReplyBytes, track);
     const report = (r: Reply): Reply => {
       if (track.result === 'no_reply' && track.call === undefined) return r; // dropped, not a call
-      completed({ call: track.call, procName: track.procName, args: track.args, ctx, result: r === undefined ? 'no_reply' : track.result });
+      completed({
+        call: track.call,
+        procName: track.procName,
+        args: track.args,
+        ctx,
+        result: r === undefined ? 'no_reply' : track.result,
+      });
       return r;
     };
     return reply instanceof Promise ? reply.then(report) : report(reply);

@@ -4,15 +4,7 @@
 import { XdrError, XdrReader, type XdrWriter } from '../xdr/index.js';
 import { AUTH_NONE_EMPTY, decodeAuthSys, decodeOpaqueAuth, encodeOpaqueAuth } from './auth.js';
 import type { AuthSysParms, OpaqueAuth } from './auth.js';
-import {
-  AcceptStat,
-  AuthFlavor,
-  AuthStat,
-  MsgType,
-  RPC_VERSION,
-  RejectStat,
-  ReplyStat,
-} from './constants.js';
+import { AcceptStat, AuthFlavor, AuthStat, MsgType, RPC_VERSION, RejectStat, ReplyStat } from './constants.js';
 
 export interface CallHeader {
   xid: number;

@@ -21,8 +21,13 @@ export const encodeString = (w: XdrWriter, v: string): void => {
 /** Procedure 0 of every version (RFC 5531: it does no work and answers nothing). */
 export function nullProcedure(): RpcbProcedure<undefined, undefined> {
   return procedure({
-    num: 0, name: 'NULL', class: 'query', localOnly: false,
-    decode: decodeVoid, encode: encodeVoid, handle: () => undefined,
+    num: 0,
+    name: 'NULL',
+    class: 'query',
+    localOnly: false,
+    decode: decodeVoid,
+    encode: encodeVoid,
+    handle: () => undefined,
   });
 }
 

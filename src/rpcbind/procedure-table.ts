@@ -54,7 +54,8 @@ export function procedureTable(
   for (let num = 0; num < size; num++) {
     const d = byNum.get(num);
     if (d && gaps.includes(num)) throw new Error(`${where}: procedure ${num} is declared and listed as a gap`);
-    if (!d && !gaps.includes(num)) throw new Error(`${where}: no procedure ${num} (list it as a gap if the RFC leaves one)`);
+    if (!d && !gaps.includes(num))
+      throw new Error(`${where}: no procedure ${num} (list it as a gap if the RFC leaves one)`);
     table.push(d);
   }
   return table;

@@ -22,7 +22,18 @@ import {
 } from './procedure-helpers.js';
 import { procedure, type AnyRpcbProcedure } from './procedure-table.js';
 import type { Registration } from './registry.js';
-import { decodeNetbuf, decodeRpcb, encodeNetbuf, encodeRpcbEntryList, encodeRpcbList, rpcbListBytes, encodeRpcbStatByVers, type Netbuf, type Rpcb, type RpcbEntry } from '../proto/index.js';
+import {
+  decodeNetbuf,
+  decodeRpcb,
+  encodeNetbuf,
+  encodeRpcbEntryList,
+  encodeRpcbList,
+  rpcbListBytes,
+  encodeRpcbStatByVers,
+  type Netbuf,
+  type Rpcb,
+  type RpcbEntry,
+} from '../proto/index.js';
 import { MAX_RECORD_BYTES } from '../limits.js';
 
 /** One cached rpcblist per registry, shared by the v3 and v4 DUMP. */
@@ -60,59 +71,109 @@ function mergedAddress(ctx: CallerContext, r: Registration): string {
 }
 
 /**
- * Versions 3 and 4's procedures. A table of declarations (data, not logic): the number, RFC 1833
+ * Versions 3 and 4's procedures. A table of declarations, which counts as data for the size rule: the number, RFC 1833
  * name, access class and local-only flag of each procedure are read from here and nowhere else.
  */
 export function rpcbProcedures(state: BindingState, vers: 3 | 4): AnyRpcbProcedure[] {
   const v3: AnyRpcbProcedure[] = [
     nullProcedure(),
     procedure({
-      num: RpcbProc.SET, name: 'SET', class: 'register', localOnly: true,
-      decode: decodeRpcb, encode: encodeBool, handle: (b, ctx) => set(state, vers, b, ctx),
+      num: RpcbProc.SET,
+      name: 'SET',
+      class: 'register',
+      localOnly: true,
+      decode: decodeRpcb,
+      encode: encodeBool,
+      handle: (b, ctx) => set(state, vers, b, ctx),
     }),
     procedure({
-      num: RpcbProc.UNSET, name: 'UNSET', class: 'register', localOnly: true,
-      decode: decodeRpcb, encode: encodeBool, handle: (b, ctx) => unset(state, vers, b, ctx),
+      num: RpcbProc.UNSET,
+      name: 'UNSET',
+      class: 'register',
+      localOnly: true,
+      decode: decodeRpcb,
+      encode: encodeBool,
+      handle: (b, ctx) => unset(state, vers, b, ctx),
     }),
     procedure({
-      num: RpcbProc.GETADDR, name: 'GETADDR', class: 'query', localOnly: false,
-      decode: decodeRpcb, encode: encodeString, handle: (b, ctx) => lookup(state, vers, b, ctx, 'any'),
+      num: RpcbProc.GETADDR,
+      name: 'GETADDR',
+      class: 'query',
+      localOnly: false,
+      decode: decodeRpcb,
+      encode: encodeString,
+      handle: (b, ctx) => lookup(state, vers, b, ctx, 'any'),
     }),
     procedure({
-      num: RpcbProc.DUMP, name: 'DUMP', class: 'dump', localOnly: false,
-      decode: decodeVoid, encode: encodeCached, handle: dumpEncoding(state),
+      num: RpcbProc.DUMP,
+      name: 'DUMP',
+      class: 'dump',
+      localOnly: false,
+      decode: decodeVoid,
+      encode: encodeCached,
+      handle: dumpEncoding(state),
     }),
     vers === 3
       ? remoteCallProcedure(state, vers, RpcbProc.CALLIT, 'CALLIT')
       : remoteCallProcedure(state, vers, RpcbProc.BCAST, 'BCAST'),
     procedure({
-      num: RpcbProc.GETTIME, name: 'GETTIME', class: 'query', localOnly: false,
-      decode: decodeVoid, encode: encodeUint, handle: () => state.now(),
+      num: RpcbProc.GETTIME,
+      name: 'GETTIME',
+      class: 'query',
+      localOnly: false,
+      decode: decodeVoid,
+      encode: encodeUint,
+      handle: () => state.now(),
     }),
     procedure({
-      num: RpcbProc.UADDR2TADDR, name: 'UADDR2TADDR', class: 'query', localOnly: false,
-      decode: (r: XdrReader) => r.string(MAX_RECORD_BYTES), encode: encodeNetbuf, handle: uaddr2taddr,
+      num: RpcbProc.UADDR2TADDR,
+      name: 'UADDR2TADDR',
+      class: 'query',
+      localOnly: false,
+      decode: (r: XdrReader) => r.string(MAX_RECORD_BYTES),
+      encode: encodeNetbuf,
+      handle: uaddr2taddr,
     }),
     procedure({
-      num: RpcbProc.TADDR2UADDR, name: 'TADDR2UADDR', class: 'query', localOnly: false,
-      decode: decodeTaddr, encode: encodeString, handle: taddr2uaddr,
+      num: RpcbProc.TADDR2UADDR,
+      name: 'TADDR2UADDR',
+      class: 'query',
+      localOnly: false,
+      decode: decodeTaddr,
+      encode: encodeString,
+      handle: taddr2uaddr,
     }),
   ];
   if (vers === 3) return v3;
   return [
     ...v3,
     procedure({
-      num: RpcbProc.GETVERSADDR, name: 'GETVERSADDR', class: 'query', localOnly: false,
-      decode: decodeRpcb, encode: encodeString, handle: (b, ctx) => lookup(state, vers, b, ctx, 'exact'),
+      num: RpcbProc.GETVERSADDR,
+      name: 'GETVERSADDR',
+      class: 'query',
+      localOnly: false,
+      decode: decodeRpcb,
+      encode: encodeString,
+      handle: (b, ctx) => lookup(state, vers, b, ctx, 'exact'),
     }),
     remoteCallProcedure(state, vers, RpcbProc.INDIRECT, 'INDIRECT'),
     procedure({
-      num: RpcbProc.GETADDRLIST, name: 'GETADDRLIST', class: 'query', localOnly: false,
-      decode: decodeRpcb, encode: encodeRpcbEntryList, handle: (b, ctx) => addrList(state, b, ctx),
+      num: RpcbProc.GETADDRLIST,
+      name: 'GETADDRLIST',
+      class: 'query',
+      localOnly: false,
+      decode: decodeRpcb,
+      encode: encodeRpcbEntryList,
+      handle: (b, ctx) => addrList(state, b, ctx),
     }),
     procedure({
-      num: RpcbProc.GETSTAT, name: 'GETSTAT', class: 'dump', localOnly: true,
-      decode: decodeVoid, encode: encodeRpcbStatByVers, handle: () => state.stats.snapshot(),
+      num: RpcbProc.GETSTAT,
+      name: 'GETSTAT',
+      class: 'dump',
+      localOnly: true,
+      decode: decodeVoid,
+      encode: encodeRpcbStatByVers,
+      handle: () => state.stats.snapshot(),
     }),
   ];
 }
@@ -126,10 +187,8 @@ function set(state: BindingState, vers: number, b: Rpcb, ctx: CallerContext): bo
   if (!mayChange(state)) return report(false, NOT_SAVED);
   const res = state.registry.set({ prog: b.prog, vers: b.vers, netid: b.netid, addr: b.addr, owner: ownerOf(ctx) });
   const ok = res === 'added' || res === 'exists';
-  return afterChange(
-    state,
-    { changed: res === 'added', ok },
-    (answer, unsaved) => report(answer, unsaved ? NOT_SAVED : res),
+  return afterChange(state, { changed: res === 'added', ok }, (answer, unsaved) =>
+    report(answer, unsaved ? NOT_SAVED : res),
   );
 }
 
@@ -142,10 +201,8 @@ function unset(state: BindingState, vers: number, b: Rpcb, ctx: CallerContext): 
   if (!mayChange(state)) return report(false, NOT_SAVED);
   const before = state.registry.generation;
   const ok = state.registry.unset(b.prog, b.vers, b.netid, ownerOf(ctx));
-  return afterChange(
-    state,
-    { changed: state.registry.generation !== before, ok },
-    (answer, unsaved) => report(answer, unsaved ? NOT_SAVED : 'refused'),
+  return afterChange(state, { changed: state.registry.generation !== before, ok }, (answer, unsaved) =>
+    report(answer, unsaved ? NOT_SAVED : 'refused'),
   );
 }
 
@@ -188,7 +245,7 @@ function uaddr2taddr(uaddr: string, ctx: CallerContext): Netbuf {
 function decodeTaddr(r: XdrReader): Netbuf {
   const n = decodeNetbuf(r);
   // libtirpc decodes the body against maxlen: a longer body is malformed.
-  if (n.buf.length > n.maxlen) throw new XdrError("XDR_TOO_LONG", "netbuf body longer than maxlen");
+  if (n.buf.length > n.maxlen) throw new XdrError('XDR_TOO_LONG', 'netbuf body longer than maxlen');
   return n;
 }
 

@@ -41,27 +41,47 @@ function* pmapList(state: BindingState): Generator<PmapMapping> {
 }
 
 /**
- * Version 2's procedures. A table of declarations (data, not logic): the number, RFC 1833 name,
+ * Version 2's procedures. A table of declarations, which counts as data for the size rule: the number, RFC 1833 name,
  * access class and local-only flag of each procedure are read from here and nowhere else.
  */
 export function pmapProcedures(state: BindingState): AnyRpcbProcedure[] {
   return [
     nullProcedure(),
     procedure({
-      num: PmapProc.SET, name: 'SET', class: 'register', localOnly: true,
-      decode: decodeMapping, encode: encodeBool, handle: (m, ctx) => set(state, m, ctx),
+      num: PmapProc.SET,
+      name: 'SET',
+      class: 'register',
+      localOnly: true,
+      decode: decodeMapping,
+      encode: encodeBool,
+      handle: (m, ctx) => set(state, m, ctx),
     }),
     procedure({
-      num: PmapProc.UNSET, name: 'UNSET', class: 'register', localOnly: true,
-      decode: decodeMapping, encode: encodeBool, handle: (m, ctx) => unset(state, m, ctx),
+      num: PmapProc.UNSET,
+      name: 'UNSET',
+      class: 'register',
+      localOnly: true,
+      decode: decodeMapping,
+      encode: encodeBool,
+      handle: (m, ctx) => unset(state, m, ctx),
     }),
     procedure({
-      num: PmapProc.GETPORT, name: 'GETPORT', class: 'query', localOnly: false,
-      decode: decodeMapping, encode: encodeUint, handle: (m, ctx) => getport(state, m, ctx),
+      num: PmapProc.GETPORT,
+      name: 'GETPORT',
+      class: 'query',
+      localOnly: false,
+      decode: decodeMapping,
+      encode: encodeUint,
+      handle: (m, ctx) => getport(state, m, ctx),
     }),
     procedure({
-      num: PmapProc.DUMP, name: 'DUMP', class: 'dump', localOnly: false,
-      decode: decodeVoid, encode: encodeCached, handle: pmapDump(state),
+      num: PmapProc.DUMP,
+      name: 'DUMP',
+      class: 'dump',
+      localOnly: false,
+      decode: decodeVoid,
+      encode: encodeCached,
+      handle: pmapDump(state),
     }),
     remoteCallProcedure(state, PMAP_VERS, PmapProc.CALLIT, 'CALLIT'),
   ];
@@ -70,7 +90,15 @@ export function pmapProcedures(state: BindingState): AnyRpcbProcedure[] {
 function set(state: BindingState, m: PmapMapping, ctx: CallerContext): boolean | Promise<boolean> {
   const netid = protToNetid(m.prot);
   const report = (answer: boolean, why: string): boolean => {
-    state.security?.registration(ctx, 'SET', m.prog, m.vers, netid ?? `prot ${m.prot}`, String(m.port), answer ? 'ok' : why);
+    state.security?.registration(
+      ctx,
+      'SET',
+      m.prog,
+      m.vers,
+      netid ?? `prot ${m.prot}`,
+      String(m.port),
+      answer ? 'ok' : why,
+    );
     state.stats.setDone(PMAP_VERS, answer);
     return answer;
   };
@@ -79,10 +107,8 @@ function set(state: BindingState, m: PmapMapping, ctx: CallerContext): boolean |
   const addr = formatUaddr('0.0.0.0', m.port);
   const res = state.registry.set({ prog: m.prog, vers: m.vers, netid, addr, owner: ownerOf(ctx) });
   const ok = res === 'added' || res === 'exists';
-  return afterChange(
-    state,
-    { changed: res === 'added', ok },
-    (answer, unsaved) => report(answer, unsaved ? NOT_SAVED : 'refused'),
+  return afterChange(state, { changed: res === 'added', ok }, (answer, unsaved) =>
+    report(answer, unsaved ? NOT_SAVED : 'refused'),
   );
 }
 
@@ -98,10 +124,8 @@ function unset(state: BindingState, m: PmapMapping, ctx: CallerContext): boolean
   const before = registry.generation;
   const okTcp = registry.unset(m.prog, m.vers, 'tcp', owner);
   const okUdp = registry.unset(m.prog, m.vers, 'udp', owner);
-  return afterChange(
-    state,
-    { changed: registry.generation !== before, ok: okTcp || okUdp },
-    (answer, unsaved) => report(answer, unsaved ? NOT_SAVED : 'refused'),
+  return afterChange(state, { changed: registry.generation !== before, ok: okTcp || okUdp }, (answer, unsaved) =>
+    report(answer, unsaved ? NOT_SAVED : 'refused'),
   );
 }
 

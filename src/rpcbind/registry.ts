@@ -137,7 +137,8 @@ export class Registry {
   /** Every netid's entry for prog/vers, in list order. */
   findAllNetids(prog: number, vers: number): readonly Registration[] {
     const out: Registration[] = [];
-    for (let s = this.#byProg.get(prog); s !== NONE; s = this.#progNext[s]!) if (this.#vers[s] === vers) out.push(this.#view(s));
+    for (let s = this.#byProg.get(prog); s !== NONE; s = this.#progNext[s]!)
+      if (this.#vers[s] === vers) out.push(this.#view(s));
     return out.reverse();
   }
 
@@ -245,7 +246,13 @@ export class Registry {
   }
 
   #make(s: number): Registration {
-    return { prog: this.#prog[s]!, vers: this.#vers[s]!, netid: this.#netid[s]!, addr: this.#addr[s]!, owner: this.#owner[s]! };
+    return {
+      prog: this.#prog[s]!,
+      vers: this.#vers[s]!,
+      netid: this.#netid[s]!,
+      addr: this.#addr[s]!,
+      owner: this.#owner[s]!,
+    };
   }
 
   /** The entry's object, the same one while it stays among the recently looked-up. */
@@ -318,7 +325,8 @@ export class Registry {
       if (rows > SCAN_ROWS) {
         // Keys are unique: no two rows share vers and netid (SET and restore check).
         const m = new Map<string, number>();
-        for (let x = s; x !== NONE; x = this.#progNext[x]!) m.set(versNetidKey(this.#vers[x]!, this.#netid[x]!.toLowerCase()), x);
+        for (let x = s; x !== NONE; x = this.#progNext[x]!)
+          m.set(versNetidKey(this.#vers[x]!, this.#netid[x]!.toLowerCase()), x);
         this.#bigProgs.set(prog, m);
       }
     }

@@ -43,8 +43,7 @@ export function remoteCallProcedure(
   name: RemoteCallRequest['procedure'],
 ): RpcbProcedure<RmtCallArgs | undefined, (w: XdrWriter) => void> {
   const indirect = name === 'INDIRECT';
-  const quiet = (stat: AcceptStat): RemoteCallResult =>
-    indirect ? RpcOutcome.acceptError(stat) : RpcOutcome.NO_REPLY;
+  const quiet = (stat: AcceptStat): RemoteCallResult => (indirect ? RpcOutcome.acceptError(stat) : RpcOutcome.NO_REPLY);
   const handle = (
     args: RmtCallArgs | undefined,
     ctx: CallerContext,
@@ -65,7 +64,14 @@ export function remoteCallProcedure(
     const exact = target !== undefined && target.vers === args.vers;
     // The reference records only calls that arrive over UDP in the rmtcall table.
     if (datagram) {
-      state.stats.remoteCallDone(version, { prog: args.prog, vers: args.vers, proc: args.proc, netid, success: exact, indirect });
+      state.stats.remoteCallDone(version, {
+        prog: args.prog,
+        vers: args.vers,
+        proc: args.proc,
+        netid,
+        success: exact,
+        indirect,
+      });
     }
     if (!target) return quiet(AcceptStat.PROG_UNAVAIL);
     if (!exact) {

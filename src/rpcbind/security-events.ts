@@ -19,5 +19,13 @@ export interface SecurityObserver {
   /** A lookup of `prog` (GETPORT, GETADDR, GETVERSADDR, GETADDRLIST): feeds sweep detection. */
   lookup(ctx: CallerContext, prog: number): void;
   /** SET or UNSET, after it was decided. `result` is the registry's answer. */
-  registration(ctx: CallerContext, op: 'SET' | 'UNSET', prog: number, vers: number, netid: string, addr: string, result: string): void;
+  registration(
+    ctx: CallerContext,
+    op: 'SET' | 'UNSET',
+    prog: number,
+    vers: number,
+    netid: string,
+    addr: string,
+    result: string,
+  ): void;
 }

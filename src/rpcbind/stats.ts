@@ -76,7 +76,13 @@ export class RpcbStats {
     // building a key (bench/run.ts getport2-udp). The row must still be in the table.
     const last = this.#lastAddrRow;
     let row: AddrStatRow | undefined;
-    if (last !== undefined && last.table === table && last.row.prog === prog && last.row.vers === lookupVers && last.row.netid === netid) {
+    if (
+      last !== undefined &&
+      last.table === table &&
+      last.row.prog === prog &&
+      last.row.vers === lookupVers &&
+      last.row.netid === netid
+    ) {
       row = last.row;
     } else {
       const key = `${prog}:${lookupVers}:${netid}`;

@@ -45,7 +45,7 @@ const HDR_LEN = 56;
 
 /** The libc table, where the struct layouts below hold (Linux on x64 and arm64). */
 function loadNative(): Libc | null {
-  if (process.platform !== 'linux' || process.arch !== 'x64' && process.arch !== 'arm64') return null;
+  if (process.platform !== 'linux' || (process.arch !== 'x64' && process.arch !== 'arm64')) return null;
   return loadLibc();
 }
 
@@ -128,7 +128,13 @@ export class DatagramBatch {
       view.writeUInt32LE(NAME_BYTES, h + HDR_NAMELEN);
       view.writeUInt32LE(0, h + HDR_FLAGS);
     }
-    const got = this.#n.recvmmsg(fd, this.#in.address + DatagramBatch.#hdrOff(BATCH_SLOT_BYTES, 0), BATCH_DATAGRAMS, MSG_DONTWAIT, null);
+    const got = this.#n.recvmmsg(
+      fd,
+      this.#in.address + DatagramBatch.#hdrOff(BATCH_SLOT_BYTES, 0),
+      BATCH_DATAGRAMS,
+      MSG_DONTWAIT,
+      null,
+    );
     if (got <= 0) return 0;
     this.#received = got;
     for (let i = 0; i < got; i++) {
@@ -182,7 +188,12 @@ export class DatagramBatch {
   flush(fd: number): void {
     let done = 0;
     while (done < this.#queued) {
-      const sent = this.#n.sendmmsg(fd, this.#out.address + DatagramBatch.#hdrOff(BATCH_REPLY_SLOT_BYTES, done), this.#queued - done, 0);
+      const sent = this.#n.sendmmsg(
+        fd,
+        this.#out.address + DatagramBatch.#hdrOff(BATCH_REPLY_SLOT_BYTES, done),
+        this.#queued - done,
+        0,
+      );
       if (sent <= 0) {
         // One datagram the kernel will not take (EAGAIN: buffer full; EPERM: filtered...):
         // drop it and go on with the rest.

@@ -4,7 +4,7 @@
 import type { Reply } from '../rpc/index.js';
 import type { CallerContext } from '../rpc/index.js';
 
-export type MessageHandler = (msg: Buffer, ctx: CallerContext, maxReplyBytes: number) => Reply | Promise<Reply>
+export type MessageHandler = (msg: Buffer, ctx: CallerContext, maxReplyBytes: number) => Reply | Promise<Reply>;
 
 export interface TransportLog {
   debug(msg: string): void;

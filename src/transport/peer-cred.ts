@@ -32,7 +32,8 @@ export function peerCred(sock: Socket): PeerCred | undefined {
   const buf = Buffer.alloc(UCRED_BYTES + 4);
   buf.writeUInt32LE(UCRED_BYTES, UCRED_BYTES);
   try {
-    if (libc.getsockopt(fd, SOL_SOCKET, SO_PEERCRED, buf.subarray(0, UCRED_BYTES), buf.subarray(UCRED_BYTES)) !== 0) return undefined;
+    if (libc.getsockopt(fd, SOL_SOCKET, SO_PEERCRED, buf.subarray(0, UCRED_BYTES), buf.subarray(UCRED_BYTES)) !== 0)
+      return undefined;
   } catch {
     return undefined;
   }

@@ -46,7 +46,8 @@ export interface StreamServiceOptions {
 }
 
 /** The counters this service and its connections increment (a subset of SecurityCounters). */
-export type StreamCounters = ConnectionCounters & Pick<SecurityCounters, 'connectionsReaped' | 'connectionsPerSourceRefused'>;
+export type StreamCounters = ConnectionCounters &
+  Pick<SecurityCounters, 'connectionsReaped' | 'connectionsPerSourceRefused'>;
 
 export type StreamLimits = Required<
   Pick<StreamServiceOptions, 'maxConnections' | 'maxConnectionsPerSource' | 'idleMs' | 'recordDeadlineMs'>
@@ -207,7 +208,9 @@ export class StreamService {
       // Make room by closing the least recently active connection: idle holders of slots
       // lose them, clients that are being served keep theirs.
       this.#reapLeastActive();
-      this.#o.log.debug(`${netid}: connection limit ${this.#o.maxConnections} reached; closed the least active connection`);
+      this.#o.log.debug(
+        `${netid}: connection limit ${this.#o.maxConnections} reached; closed the least active connection`,
+      );
     }
     this.#onConnection?.(netid, true);
     const conn = new StreamConnection(sock, callerContext(sock, netid), this.#shared);

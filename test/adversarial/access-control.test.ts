@@ -22,10 +22,19 @@ async function tool<T>(spec: object): Promise<T> {
   return JSON.parse(r.stdout) as T;
 }
 
-interface UdpResult { replies: Array<{ xid: number; bytes: number; hex: string }> }
+interface UdpResult {
+  replies: Array<{ xid: number; bytes: number; hex: string }>;
+}
 
 async function udpOne(from: string, msg: Buffer): Promise<ReturnType<typeof decodeReply> | undefined> {
-  const r = await tool<UdpResult>({ op: 'udp', target: A, from, port: 111, payloads: [msg.toString('hex')], waitMs: 400 });
+  const r = await tool<UdpResult>({
+    op: 'udp',
+    target: A,
+    from,
+    port: 111,
+    payloads: [msg.toString('hex')],
+    waitMs: 400,
+  });
   return r.replies[0] ? decodeReply(Buffer.from(r.replies[0].hex, 'hex')) : undefined;
 }
 
@@ -36,36 +45,71 @@ describe('access control, reload and rate limits', { timeout: 60_000 }, () => {
     await host.addBridgeAddress(`${B}/24`);
     await host.run('sh', ['-c', 'echo "# empty" > /run/t.allow; echo "# empty" > /run/t.deny']);
     daemon = await startDaemon(host, ours, [
-      '--deny-dump', 'all', '--allow-dump', '127.0.0.1,::1',
-      '--hosts-allow', '/run/t.allow', '--hosts-deny', '/run/t.deny',
-      '--rate-limit', '50', '--rate-burst', '50',
-      '--metrics', '127.0.0.1:9111',
+      '--deny-dump',
+      'all',
+      '--allow-dump',
+      '127.0.0.1,::1',
+      '--hosts-allow',
+      '/run/t.allow',
+      '--hosts-deny',
+      '/run/t.deny',
+      '--rate-limit',
+      '50',
+      '--rate-burst',
+      '50',
+      '--metrics',
+      '127.0.0.1:9111',
     ]);
   });
   after(async () => host?.dispose());
 
   test('DUMP denied to a remote host with a small AUTH_TOOWEAK, allowed from loopback', async () => {
-    const t = await tool<{ received: number }>({ op: 'tcp', target: A, from: A, port: 111, chunks: [record(dumpCall(1, 4)).toString('hex')], gapMs: 0, maxMs: 500 });
+    const t = await tool<{ received: number }>({
+      op: 'tcp',
+      target: A,
+      from: A,
+      port: 111,
+      chunks: [record(dumpCall(1, 4)).toString('hex')],
+      gapMs: 0,
+      maxMs: 500,
+    });
     assert.equal(t.received, 4 + 20);
     const d = await udpOne(A, dumpCall(2, 2));
     assert.deepEqual(d, { kind: 'auth-error', xid: 2, stat: 5 });
-    const l = await tool<UdpResult>({ op: 'udp', target: '127.0.0.1', port: 111, payloads: [dumpCall(3, 2).toString('hex')], waitMs: 400 });
+    const l = await tool<UdpResult>({
+      op: 'udp',
+      target: '127.0.0.1',
+      port: 111,
+      payloads: [dumpCall(3, 2).toString('hex')],
+      waitMs: 400,
+    });
     assert.ok(l.replies[0]!.bytes > 100);
-    assert.match(daemon.output(), /access-denied class=dump version=4 procedure=4 reason=access-rule transport=tcp caller=198\.18\.0\.1 /);
+    assert.match(
+      daemon.output(),
+      /access-denied class=dump version=4 procedure=4 reason=access-rule transport=tcp caller=198\.18\.0\.1 /,
+    );
   });
 
   test('SIGHUP re-reads hosts.deny without dropping connections or registrations', async () => {
     assert.equal((await udpOne(B, getportCall(4, 100000, 2)))?.kind, 'success');
     // A connection that stays open across the reload: two GETPORTs 1.5 s apart.
     const held = tool<{ received: number; closedByServer: boolean }>({
-      op: 'tcp', target: A, from: A, port: 111,
-      chunks: [record(getportCall(5, 100000, 2, 6)).toString('hex'), record(getportCall(6, 100000, 2, 6)).toString('hex')],
-      gapMs: 1500, maxMs: 3500,
+      op: 'tcp',
+      target: A,
+      from: A,
+      port: 111,
+      chunks: [
+        record(getportCall(5, 100000, 2, 6)).toString('hex'),
+        record(getportCall(6, 100000, 2, 6)).toString('hex'),
+      ],
+      gapMs: 1500,
+      maxMs: 3500,
     });
     await host.run('sh', ['-c', `echo "rpcbind: ${B}" > /run/t.deny`]);
     // The held connection is open before the reload.
     await waitFor(
-      async () => (await host.run('ss', ['-Htn', 'state', 'established', `( sport = :111 and dst ${A} )`])).stdout.trim() !== '',
+      async () =>
+        (await host.run('ss', ['-Htn', 'state', 'established', `( sport = :111 and dst ${A} )`])).stdout.trim() !== '',
       { timeoutMs: 5000, what: 'the held connection established' },
     );
     process.kill(daemon.process.pid!, 'SIGHUP');
@@ -81,7 +125,13 @@ describe('access control, reload and rate limits', { timeout: 60_000 }, () => {
     const flood = Array.from({ length: 400 }, (_, i) => getportCall(1000 + i, 100000, 2).toString('hex'));
     const r = await tool<UdpResult>({ op: 'udp', target: A, from: A, port: 111, payloads: flood, waitMs: 300 });
     assert.ok(r.replies.length >= 40 && r.replies.length < 150, `replies: ${r.replies.length}`);
-    const l = await tool<UdpResult>({ op: 'udp', target: '127.0.0.1', port: 111, payloads: [getportCall(9, 100000, 2).toString('hex')], waitMs: 300 });
+    const l = await tool<UdpResult>({
+      op: 'udp',
+      target: '127.0.0.1',
+      port: 111,
+      payloads: [getportCall(9, 100000, 2).toString('hex')],
+      waitMs: 300,
+    });
     assert.equal(l.replies.length, 1);
     assert.match(daemon.output(), /rate-limited action=dropped transport=udp caller=198\.18\.0\.1 /);
     console.log(`# rate limit 50/s burst 50: ${r.replies.length} of 400 datagrams answered`);
@@ -96,7 +146,8 @@ describe('access control, reload and rate limits', { timeout: 60_000 }, () => {
       "fetch('http://127.0.0.1:9111/metrics').then(async (r) => { if (r.status !== 200) process.exit(2); process.stdout.write(await r.text()); })",
     ]);
     assert.equal(r.code, 0, r.stderr);
-    const value = (series: string): number => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(r.stdout)?.[1] ?? 0);
+    const value = (series: string): number =>
+      Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(r.stdout)?.[1] ?? 0);
     // DUMP from A over TCP and UDP, GETPORT from B after hosts.deny named it (B's SETs are refused as not local first).
     assert.equal(value('rpcbind_denials_total{reason="access-rule"}'), 3, r.stdout);
     assert.equal(value('rpcbind_denials_total{reason="not-local"}'), 3, r.stdout);

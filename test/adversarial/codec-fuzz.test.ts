@@ -6,17 +6,42 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { XdrError, XdrReader } from '../../src/xdr/index.js';
 import { decodeCall, decodeReply, Dispatcher, RecordDecoder, encodeRecord, replyBytes } from '../../src/rpc/index.js';
-import { Registry, RpcbStats, createRpcbindProgram, selfRegistrations, type BindingState } from '../../src/rpcbind/index.js';
+import {
+  Registry,
+  RpcbStats,
+  createRpcbindProgram,
+  selfRegistrations,
+  type BindingState,
+} from '../../src/rpcbind/index.js';
 import type { CallerContext } from '../../src/rpc/index.js';
-import { decodeMapping, decodeRpcb, decodeRmtCallArgs, decodeNetbuf, decodeRpcbStatByVers } from '../../src/proto/index.js';
+import {
+  decodeMapping,
+  decodeRpcb,
+  decodeRmtCallArgs,
+  decodeNetbuf,
+  decodeRpcbStatByVers,
+} from '../../src/proto/index.js';
 import { everyProcedureCall } from '../helpers/rpc-calls.js';
 
-const UDP_CTX: CallerContext = { netid: 'udp', peerAddress: '127.0.0.1', peerPort: 700, localAddress: '127.0.0.1', uid: undefined };
-const TCP_CTX: CallerContext = { netid: 'tcp', peerAddress: '198.18.0.9', peerPort: 40000, localAddress: '198.18.0.1', uid: undefined };
+const UDP_CTX: CallerContext = {
+  netid: 'udp',
+  peerAddress: '127.0.0.1',
+  peerPort: 700,
+  localAddress: '127.0.0.1',
+  uid: undefined,
+};
+const TCP_CTX: CallerContext = {
+  netid: 'tcp',
+  peerAddress: '198.18.0.9',
+  peerPort: 40000,
+  localAddress: '198.18.0.1',
+  uid: undefined,
+};
 
 function newDispatcher(): { d: Dispatcher<CallerContext>; state: BindingState; bugs: unknown[] } {
   const registry = new Registry();
-  for (const r of selfRegistrations({ port: 111, socketPath: '/run/rpcbind.sock', ipv4: true, ipv6: true })) registry.restore(r);
+  for (const r of selfRegistrations({ port: 111, socketPath: '/run/rpcbind.sock', ipv4: true, ipv6: true }))
+    registry.restore(r);
   const state: BindingState = { registry, stats: new RpcbStats(), policy: { insecure: false }, now: () => 1 };
   const bugs: unknown[] = [];
   const d = new Dispatcher<CallerContext>({ systemError: (e) => bugs.push(e) });
@@ -163,7 +188,10 @@ test('fast-check: RecordDecoder yields the same records whatever the split point
           got.push(...out);
           prev = p;
         }
-        assert.deepEqual(got.map((g) => g.toString('hex')), msgs.map((m) => Buffer.from(m).toString('hex')));
+        assert.deepEqual(
+          got.map((g) => g.toString('hex')),
+          msgs.map((m) => Buffer.from(m).toString('hex')),
+        );
         assert.equal(dec.midRecord, false);
       },
     ),

@@ -62,14 +62,24 @@ async function connectionsFrom(from: string): Promise<number> {
 }
 
 async function tcpAnswered(from: string, target: string, timeoutMs: number): Promise<boolean> {
-  const [r] = await probe(peer, [{ op: 'call', transport: 'tcp', host: target, port: 111, msg: call, timeoutMs, from }]);
+  const [r] = await probe(peer, [
+    { op: 'call', transport: 'tcp', host: target, port: 111, msg: call, timeoutMs, from },
+  ]);
   return r!.reply !== null;
 }
 
 function start(shedSeconds: number): Promise<RunningDaemon> {
   return startDaemon(host, ours, [
-    '--rate-limit', '20', '--rate-burst', '20', '--rate-limit-local', '--shed-seconds', String(shedSeconds),
-    '--no-hosts-access', '--metrics', METRICS,
+    '--rate-limit',
+    '20',
+    '--rate-burst',
+    '20',
+    '--rate-limit-local',
+    '--shed-seconds',
+    String(shedSeconds),
+    '--no-hosts-access',
+    '--metrics',
+    METRICS,
   ]);
 }
 
@@ -79,7 +89,10 @@ describe('shedding flooders in the kernel', { timeout: 120_000 }, () => {
     peer = await TestHost.create();
     await joinByVeth(host, peer, [`${SERVER}/24`, `${SERVER6}/64`], [`${A}/24`, `${B}/24`, `${A6}/64`]);
     daemon = await start(60);
-    await waitFor(async () => (await answered(B, SERVER, 1)) === 1, { what: 'an answer over the veth link', timeoutMs: 10_000 });
+    await waitFor(async () => (await answered(B, SERVER, 1)) === 1, {
+      what: 'an answer over the veth link',
+      timeoutMs: 10_000,
+    });
   });
   after(async () => {
     await peer?.dispose();
@@ -94,7 +107,7 @@ describe('shedding flooders in the kernel', { timeout: 120_000 }, () => {
     });
     await waitFor(async () => (await connectionsFrom(A)) === 2, { what: 'two connections from A' });
     await floodUntilShed(A, SERVER);
-    await waitFor(async () => (await connectionsFrom(A)) === 0, { what: 'the shed source\'s connections closed' });
+    await waitFor(async () => (await connectionsFrom(A)) === 0, { what: "the shed source's connections closed" });
     const before = await metric('rpcbind_udp_kernel_drops');
     assert.equal(await answered(A, SERVER), 0);
     // Counted by the kernel on our socket: never delivered, not read and dropped by us.
@@ -119,14 +132,19 @@ describe('shedding flooders in the kernel', { timeout: 120_000 }, () => {
     assert.equal(await metric('rpcbind_shed_sources'), 3);
   });
 
-  test('loopback and the host\'s own addresses are never shed, however far over their limit', async () => {
-    for (const [from, target] of [['127.0.0.1', '127.0.0.1'], [SERVER, SERVER]] as const) {
+  test("loopback and the host's own addresses are never shed, however far over their limit", async () => {
+    for (const [from, target] of [
+      ['127.0.0.1', '127.0.0.1'],
+      [SERVER, SERVER],
+    ] as const) {
       const [r] = await probe(host, [{ op: 'flood', host: target, port: 111, msg: call, count: 4000, batch: 4, from }]);
       assert.ok(r!.ms! >= 600, `flood of ${r!.ms} ms`);
       assert.ok(r!.replies! < 4000, 'the rate limit applied');
       assert.doesNotMatch(daemon.output(), new RegExp(`source-shed source=${from.replace(/[.]/g, '\\.')} `));
     }
-    const [r] = await probe(host, [{ op: 'call', transport: 'udp', host: '127.0.0.1', port: 111, msg: call, timeoutMs: 2000 }]);
+    const [r] = await probe(host, [
+      { op: 'call', transport: 'udp', host: '127.0.0.1', port: 111, msg: call, timeoutMs: 2000 },
+    ]);
     assert.notEqual(r!.reply, null);
   });
 
@@ -140,9 +158,12 @@ describe('shedding flooders in the kernel', { timeout: 120_000 }, () => {
       timeoutMs: 10_000,
     });
     assert.equal(await answered(A, SERVER), 5);
-    await waitFor(async () => {
-      await probe(peer, [{ op: 'flood', host: SERVER, port: 111, msg: call, count: 3000, batch: 4, from: A }]);
-      return /source-shed source=198\.18\.7\.2 over=rate seconds=4 offence=2/.test(daemon.output());
-    }, { what: 'A shed again, for 4 s', timeoutMs: 20_000, intervalMs: 1 });
+    await waitFor(
+      async () => {
+        await probe(peer, [{ op: 'flood', host: SERVER, port: 111, msg: call, count: 3000, batch: 4, from: A }]);
+        return /source-shed source=198\.18\.7\.2 over=rate seconds=4 offence=2/.test(daemon.output());
+      },
+      { what: 'A shed again, for 4 s', timeoutMs: 20_000, intervalMs: 1 },
+    );
   });
 });

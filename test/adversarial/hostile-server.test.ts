@@ -130,9 +130,15 @@ test('times out when the server never answers', async () => {
   s.close();
 });
 
-function rpcinfo(args: string[], socket: string): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+function rpcinfo(
+  args: string[],
+  socket: string,
+): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   const t0 = Date.now();
-  const c = spawn(process.execPath, [resolve(REPO, 'bin/rpcinfo.js'), ...args], { env: { ...process.env, RPCINFO_SOCKET: socket }, timeout: 10_000 });
+  const c = spawn(process.execPath, [resolve(REPO, 'bin/rpcinfo.js'), ...args], {
+    env: { ...process.env, RPCINFO_SOCKET: socket },
+    timeout: 10_000,
+  });
   let stdout = '';
   let stderr = '';
   c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -192,8 +198,10 @@ test('rpcinfo -t/-u fail on PROG_MISMATCH low > high as Debian rpcinfo fails on 
     };
     await start(['536870930', '20030', 'mismatch', '7', '3']);
     await start(['536870931', '20031', 'garbage']);
-    const debian = (argv: string[]) => host.run('bash', ['-c', 'exec -a "$0" "$@"', 'rpcinfo', '/usr/sbin/rpcinfo', ...argv], { timeoutMs: 20_000 });
-    const ours = (argv: string[]) => host.run(process.execPath, [resolve(REPO, 'bin/rpcinfo.js'), ...argv], { timeoutMs: 20_000 });
+    const debian = (argv: string[]) =>
+      host.run('bash', ['-c', 'exec -a "$0" "$@"', 'rpcinfo', '/usr/sbin/rpcinfo', ...argv], { timeoutMs: 20_000 });
+    const ours = (argv: string[]) =>
+      host.run(process.execPath, [resolve(REPO, 'bin/rpcinfo.js'), ...argv], { timeoutMs: 20_000 });
     // The reference: a datagram reply that cannot be decoded (libtirpc's clnt_dg gives
     // RPC_CANTDECODERES; its clnt_vc skips an undecodable record and waits, so TCP cannot show it).
     const malformed = await debian(['-u', '127.0.0.1', '536870931']);

@@ -27,7 +27,15 @@ describe('SIGHUP reload of limits', { timeout: 60_000 }, () => {
     await waitFor(() => /configuration reloaded/.test(daemon.output()), { timeoutMs: 5000, what: 'reload' });
     // From loopback, which the per-source share does not limit: this is the shared cap.
     const r = await host.run(process.execPath, [TOOL], {
-      input: JSON.stringify({ op: 'idle', target: '127.0.0.1', from: '127.0.0.1', port: 111, count: 40, holdMs: 10_000, untilClosed: 30 }),
+      input: JSON.stringify({
+        op: 'idle',
+        target: '127.0.0.1',
+        from: '127.0.0.1',
+        port: 111,
+        count: 40,
+        holdMs: 10_000,
+        untilClosed: 30,
+      }),
       timeoutMs: 20_000,
     });
     assert.equal(r.code, 0, r.stderr);

@@ -6,16 +6,37 @@ import { setTimeout as delay } from 'node:timers/promises';
 
 type Spec =
   | { op: 'udp'; target: string; from?: string; port: number; payloads: string[]; waitMs: number; paceEvery?: number }
-  | { op: 'tcp'; target: string; from?: string; port: number; chunks: string[]; gapMs: number; maxMs: number; reset?: boolean }
+  | {
+      op: 'tcp';
+      target: string;
+      from?: string;
+      port: number;
+      chunks: string[];
+      gapMs: number;
+      maxMs: number;
+      reset?: boolean;
+    }
   | { op: 'local'; path: string; chunks: string[]; maxMs: number }
   | { op: 'idle'; target: string; from?: string; port: number; count: number; holdMs: number; untilClosed?: number }
   | { op: 'noread'; target: string; from?: string; port: number; record: string; count: number; maxMs: number }
-  | { op: 'burst'; target: string; port: number; sockets: number; perSocket: number; wave: number; payload: string; waitMs: number };
+  | {
+      op: 'burst';
+      target: string;
+      port: number;
+      sockets: number;
+      perSocket: number;
+      wave: number;
+      payload: string;
+      waitMs: number;
+    };
 
 function readStdin(): Promise<string> {
   return new Promise((resolve) => {
     let s = '';
-    process.stdin.setEncoding('utf8').on('data', (d: string) => (s += d)).on('end', () => resolve(s));
+    process.stdin
+      .setEncoding('utf8')
+      .on('data', (d: string) => (s += d))
+      .on('end', () => resolve(s));
   });
 }
 
@@ -29,7 +50,11 @@ async function udp(s: Extract<Spec, { op: 'udp' }>): Promise<unknown> {
   let firstReplyMs: number | undefined;
   sock.on('message', (m) => {
     firstReplyMs ??= Date.now() - t0;
-    replies.push({ xid: m.length >= 4 ? m.readUInt32BE(0) : -1, bytes: m.length, hex: m.length <= 64 ? m.toString('hex') : '' });
+    replies.push({
+      xid: m.length >= 4 ? m.readUInt32BE(0) : -1,
+      bytes: m.length,
+      hex: m.length <= 64 ? m.toString('hex') : '',
+    });
   });
   const sent: number[] = [];
   let i = 0;
@@ -95,7 +120,12 @@ async function burst(s: Extract<Spec, { op: 'burst' }>): Promise<unknown> {
   }
   await Promise.race([all, delay(s.waitMs)]);
   for (const sock of socks) sock.close();
-  return seen.map((m) => ({ answered: m.answered.size, foreign: m.foreign, duplicates: m.duplicates, bodies: [...m.bodies] }));
+  return seen.map((m) => ({
+    answered: m.answered.size,
+    foreign: m.foreign,
+    duplicates: m.duplicates,
+    bodies: [...m.bodies],
+  }));
 }
 
 function connect(target: string, port: number, from?: string): net.Socket {
@@ -115,7 +145,10 @@ async function stream(c: net.Socket, chunks: string[], gapMs: number, maxMs: num
     received += d.length;
   });
   c.on('close', () => (closedMs ??= Date.now() - t0));
-  await new Promise<void>((r) => { c.once('connect', () => r()); c.once('close', () => r()); });
+  await new Promise<void>((r) => {
+    c.once('connect', () => r());
+    c.once('close', () => r());
+  });
   for (const hex of chunks) {
     if (c.destroyed || Date.now() - t0 > maxMs) break;
     c.write(Buffer.from(hex, 'hex'));
@@ -156,7 +189,10 @@ async function noread(s: Extract<Spec, { op: 'noread' }>): Promise<unknown> {
   const t0 = Date.now();
   let closedMs: number | undefined;
   c.on('close', () => (closedMs = Date.now() - t0));
-  await new Promise<void>((r) => { c.once('connect', () => r()); c.once('close', () => r()); });
+  await new Promise<void>((r) => {
+    c.once('connect', () => r());
+    c.once('close', () => r());
+  });
   let written = 0;
   for (let i = 0; i < s.count && closedMs === undefined; i++) {
     if (!c.write(rec)) await Promise.race([new Promise((r) => c.once('drain', r)), delay(200)]);
@@ -191,7 +227,10 @@ async function main(): Promise<void> {
       const t0 = Date.now();
       const got: Buffer[] = [];
       c.on('data', (d: Buffer) => got.push(d));
-      await new Promise<void>((r) => { c.once('connect', () => r()); c.once('close', () => r()); });
+      await new Promise<void>((r) => {
+        c.once('connect', () => r());
+        c.once('close', () => r());
+      });
       for (const hex of spec.chunks) c.write(Buffer.from(hex, 'hex'));
       // Replies are records; wait until one per chunk arrived or time is up.
       while (Date.now() - t0 < spec.maxMs) {

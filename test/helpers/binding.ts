@@ -1,7 +1,13 @@
 // An in-memory binding service (registry, stats, dispatcher) for unit tests: no sockets.
 
 import { Dispatcher, replyBytes } from '../../src/rpc/index.js';
-import { Registry, RpcbStats, createRpcbindProgram, selfRegistrations, type BindingState } from '../../src/rpcbind/index.js';
+import {
+  Registry,
+  RpcbStats,
+  createRpcbindProgram,
+  selfRegistrations,
+  type BindingState,
+} from '../../src/rpcbind/index.js';
 import type { CallerContext } from '../../src/rpc/index.js';
 
 export interface TestBinding {

@@ -76,13 +76,13 @@ export async function startDaemon(
   const wait = { timeoutMs: READY_TIMEOUT_MS };
   await Promise.race([
     readyWhen ??
-    (async () => {
-      await host.waitForUnixSocket(LOCAL_SOCKET_PATH, wait);
-      await host.waitForPort('tcp', RPCBIND_PORT, { ...wait, family: 4 });
-      await host.waitForPort('tcp', RPCBIND_PORT, { ...wait, family: 6 });
-      await host.waitForPort('udp', RPCBIND_PORT, { ...wait, family: 4 });
-      await host.waitForPort('udp', RPCBIND_PORT, { ...wait, family: 6 });
-    })(),
+      (async () => {
+        await host.waitForUnixSocket(LOCAL_SOCKET_PATH, wait);
+        await host.waitForPort('tcp', RPCBIND_PORT, { ...wait, family: 4 });
+        await host.waitForPort('tcp', RPCBIND_PORT, { ...wait, family: 6 });
+        await host.waitForPort('udp', RPCBIND_PORT, { ...wait, family: 4 });
+        await host.waitForPort('udp', RPCBIND_PORT, { ...wait, family: 6 });
+      })(),
     exited,
   ]);
   return {

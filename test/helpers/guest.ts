@@ -4,7 +4,18 @@
 // does reaches another host. Commands run inside with nsenter into all of its namespaces.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  rmdirSync,
+  writeFileSync,
+  openSync,
+  closeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,7 +52,9 @@ export async function ensureRootfs(suite: string): Promise<string> {
   const lock = join(ROOTFS_CACHE, `${suite}.lock`);
   closeSync(openSync(lock, 'a'));
   const script = `[ "$(cat "$2/.rootfs-id" 2>/dev/null)" = "$3" ] || ROOTFS_ID="$3" "$1" "$4" "$2"`;
-  const child = spawn('flock', [lock, 'sh', '-c', script, 'sh', MAKE_ROOTFS, dir, id, suite], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('flock', [lock, 'sh', '-c', script, 'sh', MAKE_ROOTFS, dir, id, suite], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-4000)));
   const timer = setTimeout(() => child.kill('SIGKILL'), ROOTFS_BUILD_TIMEOUT_MS);
@@ -78,12 +91,30 @@ export class Guest {
   }
 
   /** Boots a fresh guest of `suite`; `bindRo` maps host directories read-only into it. */
-  static async boot(suite: string, { bindRo = {} }: { bindRo?: Readonly<Record<string, string>> } = {}): Promise<Guest> {
+  static async boot(
+    suite: string,
+    { bindRo = {} }: { bindRo?: Readonly<Record<string, string>> } = {},
+  ): Promise<Guest> {
     const lower = await ensureRootfs(suite);
     const work = mkdtempSync(join(tmpdir(), `guest-${suite}-`));
-    const guest = new Guest(suite, work, Object.entries(bindRo).map(([host, inGuest]) => `--bind-ro=${host}:${inGuest}`));
+    const guest = new Guest(
+      suite,
+      work,
+      Object.entries(bindRo).map(([host, inGuest]) => `--bind-ro=${host}:${inGuest}`),
+    );
     for (const d of ['upper', 'work', 'root']) mkdirSync(join(work, d));
-    const m = spawnSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${join(work, 'upper')},workdir=${join(work, 'work')}`, guest.#merged], { encoding: 'utf8' });
+    const m = spawnSync(
+      'mount',
+      [
+        '-t',
+        'overlay',
+        'overlay',
+        '-o',
+        `lowerdir=${lower},upperdir=${join(work, 'upper')},workdir=${join(work, 'work')}`,
+        guest.#merged,
+      ],
+      { encoding: 'utf8' },
+    );
     if (m.status !== 0) {
       rmSync(work, { recursive: true, force: true });
       throw new Error(`cannot mount the guest's overlay: ${m.stderr}`);
@@ -132,7 +163,8 @@ export class Guest {
     this.#pid1 = await waitFor(
       () => {
         if (spawnError) throw new Error(`cannot start systemd-nspawn: ${spawnError}`);
-        if (child.exitCode !== null) throw new Error(`systemd-nspawn exited (${child.exitCode}): ${this.#console.slice(-2000)}`);
+        if (child.exitCode !== null)
+          throw new Error(`systemd-nspawn exited (${child.exitCode}): ${this.#console.slice(-2000)}`);
         // nspawn's child that runs systemd (nspawn may have short-lived helpers first).
         const r = spawnSync('ps', ['--ppid', String(child.pid), '-o', 'pid=,comm='], { encoding: 'utf8' });
         const line = r.stdout.split('\n').find((l) => /^\s*\d+\s+systemd$/.test(l));
@@ -163,7 +195,12 @@ export class Guest {
   run(command: string, { timeoutMs = 30_000 }: { timeoutMs?: number } = {}): Promise<GuestResult> {
     const child = spawn('nsenter', ['-t', String(this.#pid1), '-a', 'sh', '-c', command], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', DEBIAN_FRONTEND: 'noninteractive', TERM: 'dumb' },
+      env: {
+        PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        LANG: 'C.UTF-8',
+        DEBIAN_FRONTEND: 'noninteractive',
+        TERM: 'dumb',
+      },
     });
     let stdout = '';
     let stderr = '';
@@ -191,7 +228,9 @@ export class Guest {
     const r = await this.run(command, options);
     if (r.code !== 0) {
       // The guest's last journal lines say what the services did meanwhile.
-      const journal = await this.run('journalctl --no-pager -o short-monotonic -n 40', { timeoutMs: 10_000 }).catch(() => undefined);
+      const journal = await this.run('journalctl --no-pager -o short-monotonic -n 40', { timeoutMs: 10_000 }).catch(
+        () => undefined,
+      );
       throw new Error(
         `in the ${this.suite} guest, "${command}" ${r.timedOut ? 'timed out' : `exited ${r.code}`}:\n${r.stdout}\n${r.stderr}\n--- journal:\n${journal?.stdout ?? ''}`,
       );
@@ -201,7 +240,11 @@ export class Guest {
 
   /** Waits until systemd says `unit` is active. */
   async waitActive(unit: string, what = `${unit} active in the ${this.suite} guest`): Promise<void> {
-    await waitFor(async () => (await this.run(`systemctl is-active ${unit}`)).stdout.trim() === 'active', { timeoutMs: 20_000, intervalMs: 50, what });
+    await waitFor(async () => (await this.run(`systemctl is-active ${unit}`)).stdout.trim() === 'active', {
+      timeoutMs: 20_000,
+      intervalMs: 50,
+      what,
+    });
   }
 
   /** The name of `unit`'s main process (for rpcbind.service: "rpcbind" is Debian's, "node" ours). */
@@ -244,7 +287,8 @@ export class Guest {
 function removeCgroup(dir: string, depth = 0): void {
   if (depth > 8) return;
   try {
-    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) removeCgroup(join(dir, e.name), depth + 1);
+    for (const e of readdirSync(dir, { withFileTypes: true }))
+      if (e.isDirectory()) removeCgroup(join(dir, e.name), depth + 1);
     rmdirSync(dir);
   } catch {
     // not made, or still busy with a dying process: harmless, and named per test process

@@ -29,5 +29,13 @@ function answer(msg: Buffer): Buffer | undefined {
 }
 
 await serveUdpAndTcp(port, answer);
-await registerService({ prog, vers: 1, endpoints: [{ netid: 'udp', port }, { netid: 'tcp', port }], unregisterOnExit: false });
+await registerService({
+  prog,
+  vers: 1,
+  endpoints: [
+    { netid: 'udp', port },
+    { netid: 'tcp', port },
+  ],
+  unregisterOnExit: false,
+});
 process.stdout.write('ready\n');

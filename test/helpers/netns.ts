@@ -158,7 +158,10 @@ export class TestHost {
     const holder = this.#holder;
     let output = '';
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => finish(new Error(`namespace holder not ready after ${HOLDER_READY_TIMEOUT_MS} ms: ${output}`)), HOLDER_READY_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => finish(new Error(`namespace holder not ready after ${HOLDER_READY_TIMEOUT_MS} ms: ${output}`)),
+        HOLDER_READY_TIMEOUT_MS,
+      );
       const finish = (err?: Error) => {
         clearTimeout(timer);
         holder.stdout!.off('data', onData);
@@ -286,14 +289,30 @@ export class TestHost {
    * `cidr` on this side's `device`, `peerCidr` on the peer's, both up. Unlike an empty bridge,
    * a veth pair has a carrier: broadcasts are sent and delivered.
    */
-  async linkTo(peer: TestHost, cidr: string, peerCidr: string, device = 'rbtlan0', peerDevice = 'rbtlan1'): Promise<void> {
+  async linkTo(
+    peer: TestHost,
+    cidr: string,
+    peerCidr: string,
+    device = 'rbtlan0',
+    peerDevice = 'rbtlan1',
+  ): Promise<void> {
     // Created from outside both namespaces, where their names resolve (inside, /run is a tmpfs).
-    const add = spawnSync('ip', ['link', 'add', device, 'netns', this.name, 'type', 'veth', 'peer', 'name', peerDevice, 'netns', peer.name], {
-      encoding: 'utf8',
-    });
+    const add = spawnSync(
+      'ip',
+      ['link', 'add', device, 'netns', this.name, 'type', 'veth', 'peer', 'name', peerDevice, 'netns', peer.name],
+      {
+        encoding: 'utf8',
+      },
+    );
     if (add.status !== 0) throw new Error(`ip link add ${device} (veth) failed: ${add.stderr || add.error}`);
-    for (const [h, dev, c] of [[this, device, cidr], [peer, peerDevice, peerCidr]] as const) {
-      for (const step of [['addr', 'add', c, 'dev', dev, ...(c.includes(':') ? ['nodad'] : [])], ['link', 'set', dev, 'up']]) {
+    for (const [h, dev, c] of [
+      [this, device, cidr],
+      [peer, peerDevice, peerCidr],
+    ] as const) {
+      for (const step of [
+        ['addr', 'add', c, 'dev', dev, ...(c.includes(':') ? ['nodad'] : [])],
+        ['link', 'set', dev, 'up'],
+      ]) {
         const r = await h.run('ip', step);
         if (r.code !== 0) throw new Error(`ip ${step.join(' ')} in ${h.name} failed: ${r.stderr}`);
       }
@@ -366,7 +385,10 @@ export class TestHost {
     // Anything else still inside our namespace (a grandchild, a forked daemon) was started by
     // us too: `ip netns pids` names them by pid.
     const pids = spawnSync('ip', ['netns', 'pids', this.name], { encoding: 'utf8' }).stdout ?? '';
-    for (const pid of pids.split('\n').map(Number).filter((p) => Number.isInteger(p) && p > 0)) {
+    for (const pid of pids
+      .split('\n')
+      .map(Number)
+      .filter((p) => Number.isInteger(p) && p > 0)) {
       if (pid !== this.holderPid) killQuietly(pid, 'SIGKILL');
     }
     killQuietly(this.holderPid, 'SIGKILL');

@@ -24,6 +24,9 @@ function answer(msg: Buffer): Buffer | undefined {
 }
 
 await serveUdpAndTcp(port, answer);
-const endpoints = [{ netid: 'udp' as const, port }, { netid: 'tcp' as const, port }];
+const endpoints = [
+  { netid: 'udp' as const, port },
+  { netid: 'tcp' as const, port },
+];
 for (let v = low; v <= high; v++) await registerService({ prog, vers: v, endpoints, unregisterOnExit: false });
 process.stdout.write('ready\n');

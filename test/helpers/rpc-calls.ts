@@ -48,18 +48,31 @@ export function nullCall(xid: number, vers = 2): Buffer {
   return call(xid, vers, 0, () => {});
 }
 
-const rpcbArgs = (w: XdrWriter): void => encodeRpcb(w, { prog: 100003, vers: 3, netid: 'udp', addr: '127.0.0.1.8.1', owner: 'x' });
+const rpcbArgs = (w: XdrWriter): void =>
+  encodeRpcb(w, { prog: 100003, vers: 3, netid: 'udp', addr: '127.0.0.1.8.1', owner: 'x' });
 const rmtArgs = (w: XdrWriter): void => encodeRmtCallArgs(w, { prog: 100003, vers: 3, proc: 0, args: Buffer.alloc(8) });
 const mapArgs = (w: XdrWriter): void => encodeMapping(w, { prog: 100003, vers: 3, prot: 17, port: 2049 });
 const noArgs = (): void => {};
 
 /** Well-formed arguments per procedure name ('v2 SET' before 'SET': version 2 takes a mapping). */
 const ARGS: Readonly<Record<string, (w: XdrWriter) => void>> = {
-  'v2 SET': mapArgs, 'v2 UNSET': mapArgs, GETPORT: mapArgs,
-  NULL: noArgs, SET: rpcbArgs, UNSET: rpcbArgs, GETADDR: rpcbArgs, DUMP: noArgs, CALLIT: rmtArgs, BCAST: rmtArgs,
-  GETTIME: noArgs, UADDR2TADDR: (w) => w.string('127.0.0.1.0.111'),
+  'v2 SET': mapArgs,
+  'v2 UNSET': mapArgs,
+  GETPORT: mapArgs,
+  NULL: noArgs,
+  SET: rpcbArgs,
+  UNSET: rpcbArgs,
+  GETADDR: rpcbArgs,
+  DUMP: noArgs,
+  CALLIT: rmtArgs,
+  BCAST: rmtArgs,
+  GETTIME: noArgs,
+  UADDR2TADDR: (w) => w.string('127.0.0.1.0.111'),
   TADDR2UADDR: (w) => encodeNetbuf(w, { maxlen: 16, buf: Buffer.from('0200006f7f0000010000000000000000', 'hex') }),
-  GETVERSADDR: rpcbArgs, INDIRECT: rmtArgs, GETADDRLIST: rpcbArgs, GETSTAT: noArgs,
+  GETVERSADDR: rpcbArgs,
+  INDIRECT: rmtArgs,
+  GETADDRLIST: rpcbArgs,
+  GETSTAT: noArgs,
 };
 
 /**

@@ -11,7 +11,16 @@ export type ProbeStep =
    * sets SO_BROADCAST (a broadcast address as host), and the result's `from` says who answered.
    * `from` in the step is the local address to send from.
    */
-  | { op: 'call'; transport: 'udp' | 'tcp' | 'unix'; host: string; port: number; msg: string; timeoutMs: number; broadcast?: boolean; from?: string }
+  | {
+      op: 'call';
+      transport: 'udp' | 'tcp' | 'unix';
+      host: string;
+      port: number;
+      msg: string;
+      timeoutMs: number;
+      broadcast?: boolean;
+      from?: string;
+    }
   /** `count` copies of msg, the xid (first word) replaced by 1..count, sent in bounded batches. */
   | { op: 'flood'; host: string; port: number; msg: string; count: number; batch: number; from?: string }
   /** `count` junk datagrams: random bytes, and REPLY-shaped messages with random xids. */
@@ -79,7 +88,14 @@ function streamCall(opts: net.NetConnectOpts, msg: Buffer, timeoutMs: number): P
   });
 }
 
-async function flood(host: string, port: number, msg: Buffer, count: number, batch: number, from?: string): Promise<ProbeResult> {
+async function flood(
+  host: string,
+  port: number,
+  msg: Buffer,
+  count: number,
+  batch: number,
+  from?: string,
+): Promise<ProbeResult> {
   const sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
   let replies = 0;
   sock.on('error', () => {});
@@ -135,7 +151,9 @@ async function runStepUntimed(s: ProbeStep): Promise<ProbeResult> {
         return r ? { reply: r.msg.toString('hex'), from: r.from } : { reply: null };
       }
       const r = await streamCall(
-        s.transport === 'tcp' ? { host: s.host, port: s.port, ...(s.from ? { localAddress: s.from } : {}) } : { path: s.host },
+        s.transport === 'tcp'
+          ? { host: s.host, port: s.port, ...(s.from ? { localAddress: s.from } : {}) }
+          : { path: s.host },
         msg,
         s.timeoutMs,
       );

@@ -2,7 +2,17 @@
 // and benchmarks: pipelined calls matched by xid, SET/UNSET/DUMP of v2 and v3/v4.
 import { connect, type Socket } from 'node:net';
 import { RecordDecoder, decodeReply, encodeRecord, writeCallHeader } from '../../src/rpc/index.js';
-import { PMAP_PROG, PmapProc, RpcbProc, decodePmapList, decodeRpcbList, encodeMapping, encodeRpcb, type PmapMapping, type Rpcb } from '../../src/proto/index.js';
+import {
+  PMAP_PROG,
+  PmapProc,
+  RpcbProc,
+  decodePmapList,
+  decodeRpcbList,
+  encodeMapping,
+  encodeRpcb,
+  type PmapMapping,
+  type Rpcb,
+} from '../../src/proto/index.js';
 import { type XdrReader, XdrWriter } from '../../src/xdr/index.js';
 
 const MAX_REPLY_BYTES = 64 * 1024 * 1024;

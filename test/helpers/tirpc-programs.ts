@@ -82,7 +82,11 @@ export interface RunningServer {
 const SERVER_READY_TIMEOUT_MS = 5_000;
 
 /** Starts one of the test servers in `host` and waits until it reports its registration. */
-export async function startServer(host: TestHost, program: string, args: readonly string[] = []): Promise<RunningServer> {
+export async function startServer(
+  host: TestHost,
+  program: string,
+  args: readonly string[] = [],
+): Promise<RunningServer> {
   const child = host.spawn(program, args);
   let output = '';
   child.stdout!.setEncoding('utf8').on('data', (s: string) => (output += s));

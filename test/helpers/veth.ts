@@ -6,10 +6,19 @@ import { randomBytes } from 'node:crypto';
 import { waitFor, type TestHost } from './netns.js';
 
 /** Links `a` and `b`; `aAddrs`/`bAddrs` are CIDRs (IPv6 ones are usable at once: nodad). */
-export async function joinByVeth(a: TestHost, b: TestHost, aAddrs: readonly string[], bAddrs: readonly string[]): Promise<void> {
+export async function joinByVeth(
+  a: TestHost,
+  b: TestHost,
+  aAddrs: readonly string[],
+  bAddrs: readonly string[],
+): Promise<void> {
   const tag = randomBytes(3).toString('hex');
   const [ia, ib] = [`va${tag}`, `vb${tag}`];
-  const add = spawnSync('ip', ['link', 'add', ia, 'netns', a.name, 'type', 'veth', 'peer', 'name', ib, 'netns', b.name], { encoding: 'utf8' });
+  const add = spawnSync(
+    'ip',
+    ['link', 'add', ia, 'netns', a.name, 'type', 'veth', 'peer', 'name', ib, 'netns', b.name],
+    { encoding: 'utf8' },
+  );
   if (add.status !== 0) throw new Error(`ip link add veth: ${add.stderr || add.error?.message}`);
   for (const [host, dev, addrs] of [
     [a, ia, aAddrs],

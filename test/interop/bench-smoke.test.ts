@@ -12,7 +12,9 @@ import type { Report } from '../../bench/report.js';
 
 const SMOKE_TIMEOUT_MS = 60_000;
 
-test('the benchmark runner produces a table with non-zero rates for both daemons', { timeout: SMOKE_TIMEOUT_MS + 5_000 }, () => {
+test('the benchmark runner produces a table with non-zero rates for both daemons', {
+  timeout: SMOKE_TIMEOUT_MS + 5_000,
+}, () => {
   const dir = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
   try {
     const json = join(dir, 'report.json');
@@ -28,7 +30,10 @@ test('the benchmark runner produces a table with non-zero rates for both daemons
     assert.equal(r.status, 0, `runner failed: ${r.stderr}`);
     assert.match(r.stdout, /\| registrations \| workload \| rpcbind calls\/s \| ours calls\/s \| ours\/rpcbind/);
     const report = JSON.parse(readFileSync(json, 'utf8')) as Report;
-    assert.deepEqual(report.rows.map((row) => row.workload), ['getport2-udp', 'getaddr4-tcp']);
+    assert.deepEqual(
+      report.rows.map((row) => row.workload),
+      ['getport2-udp', 'getaddr4-tcp'],
+    );
     for (const row of report.rows) {
       for (const side of [row.reference, row.ours]) {
         assert.equal(side.length, 1);

@@ -30,7 +30,14 @@ function uaddr(hostPart: string, port: number): string {
 }
 
 /** `rpcinfo [host]`: "%10u%5u    %-9s %-22s %-10s %s" */
-function dumpRow(prog: number | string, vers: number, netid: string, addr: string, service: string, owner: string): string {
+function dumpRow(
+  prog: number | string,
+  vers: number,
+  netid: string,
+  addr: string,
+  service: string,
+  owner: string,
+): string {
   return `${String(prog).padStart(10)}${String(vers).padStart(5)}    ${netid.padEnd(9)} ${addr.padEnd(22)} ${service.padEnd(10)} ${owner}`;
 }
 
@@ -302,7 +309,7 @@ function defineSuite(daemon: DaemonUnderTest): void {
     });
 
     describe('rpcinfo -d', () => {
-      test('a non-root local client cannot unset root\'s registration; root can', async () => {
+      test("a non-root local client cannot unset root's registration; root can", async () => {
         await withServer(programs.tirpcServer, async () => {
           const registered = [
             ...SUMMARY_BASELINE,

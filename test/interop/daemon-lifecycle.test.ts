@@ -41,11 +41,19 @@ describe('daemon lifecycle', { timeout: 60_000 }, () => {
   });
 
   test('a port already in use is one line on stderr and exit status 1', async () => {
-    const holder = host.spawn('python3', ['-c', 'import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(("127.0.0.1",5111))\nprint("bound",flush=True)\ntime.sleep(30)']);
+    const holder = host.spawn('python3', [
+      '-c',
+      'import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(("127.0.0.1",5111))\nprint("bound",flush=True)\ntime.sleep(30)',
+    ]);
     await host.waitForPort('udp', 5111, { timeoutMs: 10_000 });
-    const r = await host.run(process.execPath, [OURS, '-f', '--port', '5111', '--socket', '/run/alt.sock'], { timeoutMs: 10_000 });
+    const r = await host.run(process.execPath, [OURS, '-f', '--port', '5111', '--socket', '/run/alt.sock'], {
+      timeoutMs: 10_000,
+    });
     assert.equal(r.code, 1);
-    assert.equal(r.stderr, 'rpcbind: cannot bind udp 127.0.0.1:5111: address already in use (is another rpcbind running?)\n');
+    assert.equal(
+      r.stderr,
+      'rpcbind: cannot bind udp 127.0.0.1:5111: address already in use (is another rpcbind running?)\n',
+    );
     await host.stop(holder, { signal: 'SIGKILL' }).catch(() => {});
   });
 
@@ -55,7 +63,10 @@ describe('daemon lifecycle', { timeout: 60_000 }, () => {
       user: { uid: 1, gid: 1 },
     });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^rpcbind: cannot bind udp .*:111: permission denied \(binding a port below 1024 needs root or CAP_NET_BIND_SERVICE\)\n$/);
+    assert.match(
+      r.stderr,
+      /^rpcbind: cannot bind udp .*:111: permission denied \(binding a port below 1024 needs root or CAP_NET_BIND_SERVICE\)\n$/,
+    );
   });
 
   test('an address added while running is served over UDP, replies leaving from it', async () => {
@@ -89,6 +100,9 @@ describe('daemon lifecycle', { timeout: 60_000 }, () => {
     const pid = /\/run\/rpcbind\.sock.*pid=(\d+)/.exec(ss.stdout)?.[1];
     assert.ok(pid, ss.stdout);
     await host.run('kill', ['-TERM', pid]);
-    await waitFor(async () => (await host.run('kill', ['-0', pid])).code !== 0, { timeoutMs: 5_000, what: 'daemon exit' });
+    await waitFor(async () => (await host.run('kill', ['-0', pid])).code !== 0, {
+      timeoutMs: 5_000,
+      what: 'daemon exit',
+    });
   });
 });

@@ -43,9 +43,14 @@ function worstTable(): Registration[] {
   return out;
 }
 
-test('a full table of the longest strings is restored, dumped, refused more and saved under the launcher flags', { timeout: 180_000 }, async () => {
+test('a full table of the longest strings is restored, dumped, refused more and saved under the launcher flags', {
+  timeout: 180_000,
+}, async () => {
   const flags = shebangFlags(ours.args[0]!);
-  assert.ok(flags.some((f) => f.startsWith('--max-old-space-size=')), `launcher flags: ${flags.join(' ')}`);
+  assert.ok(
+    flags.some((f) => f.startsWith('--max-old-space-size=')),
+    `launcher flags: ${flags.join(' ')}`,
+  );
   const host = await TestHost.create();
   try {
     mkdirSync(hostPath(host.holderPid, STATE_DIR), { recursive: true });
@@ -68,12 +73,21 @@ test('a full table of the longest strings is restored, dumped, refused more and 
       const last = MAX_REGISTRATIONS - 1;
       const dumped = (await c.dump(4)).filter((r) => r.prog !== PMAP_PROG);
       assert.equal(dumped.length, MAX_REGISTRATIONS);
-      assert.deepEqual(dumped[last], { prog: 0x20000000 + last, vers: 1, netid: long('n', last, MAX_NETID_BYTES), addr: long('198.51.100.1.', last, MAX_UADDR_BYTES), owner: long('o', last, MAX_OWNER_BYTES) });
+      assert.deepEqual(dumped[last], {
+        prog: 0x20000000 + last,
+        vers: 1,
+        netid: long('n', last, MAX_NETID_BYTES),
+        addr: long('198.51.100.1.', last, MAX_UADDR_BYTES),
+        owner: long('o', last, MAX_OWNER_BYTES),
+      });
       // Full: refused, not stored.
       assert.equal(await c.set({ prog: 0x3fffffff, vers: 1, netid: 'udp', addr: '0.0.0.0.3.232', owner: '' }), false);
       // A change is journalled; stopping folds the journal into a new snapshot of the full table.
       assert.equal(await c.unset({ prog: 0x20000000, vers: 1, netid: long('n', 0, MAX_NETID_BYTES), owner: '' }), true);
-      assert.equal((await c.dump(3)).length, dumped.length + (await c.dump(3)).filter((r) => r.prog === PMAP_PROG).length - 1);
+      assert.equal(
+        (await c.dump(3)).length,
+        dumped.length + (await c.dump(3)).filter((r) => r.prog === PMAP_PROG).length - 1,
+      );
     } finally {
       c.close();
     }

@@ -73,8 +73,24 @@ for (const daemon of daemons) {
     test('a broadcast CALLIT from another host on the LAN is answered from the LAN address', async () => {
       const port = server.ports.udp!;
       const out = await probe(peer, [
-        { op: 'call', transport: 'udp', host: BROADCAST, port: 111, msg: callitHex(2, 0x5101), timeoutMs: 3000, broadcast: true },
-        { op: 'call', transport: 'udp', host: BROADCAST, port: 111, msg: callitHex(3, 0x5102), timeoutMs: 3000, broadcast: true },
+        {
+          op: 'call',
+          transport: 'udp',
+          host: BROADCAST,
+          port: 111,
+          msg: callitHex(2, 0x5101),
+          timeoutMs: 3000,
+          broadcast: true,
+        },
+        {
+          op: 'call',
+          transport: 'udp',
+          host: BROADCAST,
+          port: 111,
+          msg: callitHex(3, 0x5102),
+          timeoutMs: 3000,
+          broadcast: true,
+        },
       ]);
       const v2 = success(out[0]!.reply);
       assert.equal(v2.uint32(), port);
@@ -87,8 +103,22 @@ for (const daemon of daemons) {
     test("a DUMP over UDP from the host's own LAN address is answered in full", async () => {
       // The probe runs on the daemon's host: its datagram leaves from LAN (the address called).
       const out = await probe(host, [
-        { op: 'call', transport: 'udp', host: LAN, port: 111, msg: dumpCall(0x5201, 2).toString('hex'), timeoutMs: 2000 },
-        { op: 'call', transport: 'tcp', host: LAN, port: 111, msg: dumpCall(0x5202, 2).toString('hex'), timeoutMs: 2000 },
+        {
+          op: 'call',
+          transport: 'udp',
+          host: LAN,
+          port: 111,
+          msg: dumpCall(0x5201, 2).toString('hex'),
+          timeoutMs: 2000,
+        },
+        {
+          op: 'call',
+          transport: 'tcp',
+          host: LAN,
+          port: 111,
+          msg: dumpCall(0x5202, 2).toString('hex'),
+          timeoutMs: 2000,
+        },
       ]);
       const udp = decodePmapList(success(out[0]!.reply), 1000);
       const tcp = decodePmapList(success(out[1]!.reply), 1000);
@@ -105,7 +135,18 @@ for (const daemon of daemons) {
       // One datagram, no retransmission: answered only if the address is served as the call
       // arrives, and accepted by a connected client only if the reply leaves from it.
       const first = async (addr: string, xid: number): Promise<ProbeResult> =>
-        (await probe(peer, [{ op: 'call', transport: 'udp', host: addr, port: 111, msg: nullCall(xid).toString('hex'), timeoutMs: 2000 }]))[0]!;
+        (
+          await probe(peer, [
+            {
+              op: 'call',
+              transport: 'udp',
+              host: addr,
+              port: 111,
+              msg: nullCall(xid).toString('hex'),
+              timeoutMs: 2000,
+            },
+          ])
+        )[0]!;
       for (const [what, addr, change] of [
         ['new', EXTRA, ['addr', 'add', `${EXTRA}/24`, 'dev', 'rbtlan0']],
         ['removed', EXTRA, ['addr', 'del', `${EXTRA}/24`, 'dev', 'rbtlan0']],
@@ -118,10 +159,13 @@ for (const daemon of daemons) {
           assert.equal(r.reply, null, `${what}: answered`);
           if (d.name === 'ours') {
             // Released: no socket of ours stays bound to it.
-            await waitFor(async () => !(await host.run('ss', ['-H', '-u', '-l', '-n'])).stdout.includes(`${addr}:111`), {
-              timeoutMs: 3000,
-              what: `${addr}:111 released`,
-            });
+            await waitFor(
+              async () => !(await host.run('ss', ['-H', '-u', '-l', '-n'])).stdout.includes(`${addr}:111`),
+              {
+                timeoutMs: 3000,
+                what: `${addr}:111 released`,
+              },
+            );
           }
           continue;
         }
@@ -150,19 +194,56 @@ describe('real networks: ours under socket activation (an inherited wildcard UDP
 
   test('broadcast CALLIT answered from the LAN address, unicast from the address called', async () => {
     const entry = join(findRepoRoot(), 'bin', 'rpcbind.js');
-    const child = host.spawn('systemd-socket-activate', ['--datagram', '-l', '0.0.0.0:111', '--', process.execPath, entry, '-f', '-r']);
+    const child = host.spawn('systemd-socket-activate', [
+      '--datagram',
+      '-l',
+      '0.0.0.0:111',
+      '--',
+      process.execPath,
+      entry,
+      '-f',
+      '-r',
+    ]);
     let out = '';
     child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
     child.stderr!.setEncoding('utf8').on('data', (s: string) => (out += s));
     try {
       await host.waitForPort('udp', 111, { family: 4 });
       // The first datagram starts the daemon (it stays queued on the socket and is answered).
-      success((await probe(host, [{ op: 'call', transport: 'udp', host: '127.0.0.1', port: 111, msg: nullCall(0x5401).toString('hex'), timeoutMs: 10_000 }]))[0]!.reply);
+      success(
+        (
+          await probe(host, [
+            {
+              op: 'call',
+              transport: 'udp',
+              host: '127.0.0.1',
+              port: 111,
+              msg: nullCall(0x5401).toString('hex'),
+              timeoutMs: 10_000,
+            },
+          ])
+        )[0]!.reply,
+      );
       await host.waitForUnixSocket('/run/rpcbind.sock');
       const server = await startServer(host, (await buildTirpcPrograms()).tirpcServer, ['udp']);
       const res = await probe(peer, [
-        { op: 'call', transport: 'udp', host: BROADCAST, port: 111, msg: callitHex(2, 0x5402), timeoutMs: 3000, broadcast: true },
-        { op: 'call', transport: 'udp', host: EXTRA, port: 111, msg: nullCall(0x5403).toString('hex'), timeoutMs: 3000 },
+        {
+          op: 'call',
+          transport: 'udp',
+          host: BROADCAST,
+          port: 111,
+          msg: callitHex(2, 0x5402),
+          timeoutMs: 3000,
+          broadcast: true,
+        },
+        {
+          op: 'call',
+          transport: 'udp',
+          host: EXTRA,
+          port: 111,
+          msg: nullCall(0x5403).toString('hex'),
+          timeoutMs: 3000,
+        },
       ]);
       assert.equal(success(res[0]!.reply).uint32(), server.ports.udp, out);
       assert.equal(res[0]!.from, LAN);

@@ -45,13 +45,20 @@ describe('operations', { timeout: SUITE_TIMEOUT_MS }, () => {
     const units = join(root, 'etc', 'systemd', 'system');
     // verify resolves ExecStart: point it at the launcher install.sh wrote.
     const service = join(units, 'rpcbind.service');
-    writeFileSync(service, readFileSync(service, 'utf8').replace('/usr/local/sbin/rpcbind-ts', join(root, 'usr/local/sbin/rpcbind-ts')));
-    const v = await host.run('systemd-analyze', ['verify', '--man=no', service, join(units, 'rpcbind.socket')], { timeoutMs: 20_000 });
+    writeFileSync(
+      service,
+      readFileSync(service, 'utf8').replace('/usr/local/sbin/rpcbind-ts', join(root, 'usr/local/sbin/rpcbind-ts')),
+    );
+    const v = await host.run('systemd-analyze', ['verify', '--man=no', service, join(units, 'rpcbind.socket')], {
+      timeoutMs: 20_000,
+    });
     assert.equal(v.code, 0, v.stdout + v.stderr);
     assert.doesNotMatch(v.stderr, /Unknown key|Invalid|Failed/);
     assert.equal(readFileSync(join(root, 'usr/local/sbin/rpcbind-ts'), 'utf8').includes(ENTRY), true);
     cpSync(join(root, 'usr/local/share/man/man8'), join(tmp, 'man'), { recursive: true });
-    const man = await host.run('man', ['-l', '--warnings', join(tmp, 'man', 'rpcbind-ts.8')], { env: { MANPAGER: 'cat', MANWIDTH: '80' } });
+    const man = await host.run('man', ['-l', '--warnings', join(tmp, 'man', 'rpcbind-ts.8')], {
+      env: { MANPAGER: 'cat', MANWIDTH: '80' },
+    });
     if (man.code !== 127) assert.match(man.stdout + man.stderr, /SOCKET ACTIVATION/i);
   });
 
@@ -62,11 +69,25 @@ describe('operations', { timeout: SUITE_TIMEOUT_MS }, () => {
     // Outer: stream sockets ('111' is one dual-stack IPv6 socket); inner: datagram sockets on
     // specific addresses (so the daemon binds no UDP of its own). The inner one passes the
     // outer's descriptors through.
-    const child = host.spawn(
+    const child = host.spawn('systemd-socket-activate', [
+      '-l',
+      '111',
+      '-l',
+      '/run/rpcbind.sock',
+      '--',
       'systemd-socket-activate',
-      ['-l', '111', '-l', '/run/rpcbind.sock', '--', 'systemd-socket-activate', '--datagram', '-l', '127.0.0.1:111', '-l', '[::1]:111',
-        '-E', 'NOTIFY_SOCKET=/run/notify.sock', '--', process.execPath, ENTRY, '-f'],
-    );
+      '--datagram',
+      '-l',
+      '127.0.0.1:111',
+      '-l',
+      '[::1]:111',
+      '-E',
+      'NOTIFY_SOCKET=/run/notify.sock',
+      '--',
+      process.execPath,
+      ENTRY,
+      '-f',
+    ]);
     const out = collect(child);
     try {
       await host.waitForPort('tcp', 111);
@@ -75,7 +96,11 @@ describe('operations', { timeout: SUITE_TIMEOUT_MS }, () => {
       assert.equal(p.code, 0, p.stderr + out());
       assert.match(p.stdout, /100000 {4}2 {3}tcp {4}111 {2}portmapper/);
       await waitFor(() => notes().includes('READY=1'), { what: 'READY=1', timeoutMs: 5_000 });
-      for (const [netid, addr, vers] of [['tcp6', '::1', '4'], ['udp', '127.0.0.1', '2'], ['udp6', '::1', '4']] as const) {
+      for (const [netid, addr, vers] of [
+        ['tcp6', '::1', '4'],
+        ['udp', '127.0.0.1', '2'],
+        ['udp6', '::1', '4'],
+      ] as const) {
         const r = await host.run('rpcinfo', ['-T', netid, addr, '100000', vers]);
         assert.equal(r.stdout.trim(), `program 100000 version ${vers} ready and waiting`, `${netid}: ${r.stderr}`);
       }
@@ -94,7 +119,15 @@ describe('operations', { timeout: SUITE_TIMEOUT_MS }, () => {
   });
 
   test('an inherited wildcard UDP socket gets per-address sockets beside it: replies from the right address', async () => {
-    const child = host.spawn('systemd-socket-activate', ['--datagram', '-l', '0.0.0.0:111', '--', process.execPath, ENTRY, '-f']);
+    const child = host.spawn('systemd-socket-activate', [
+      '--datagram',
+      '-l',
+      '0.0.0.0:111',
+      '--',
+      process.execPath,
+      ENTRY,
+      '-f',
+    ]);
     const out = collect(child);
     try {
       await host.waitForPort('udp', 111, { family: 4 });
@@ -125,7 +158,18 @@ describe('operations', { timeout: SUITE_TIMEOUT_MS }, () => {
         .split('\n')
         .map((l) => `${l.trim().split(/\s+/)[0]} ${l.trim().split(/\s+/)[4]}`)
         .sort();
-      assert.deepEqual(locals, ['tcp 127.0.0.1:111', 'tcp 198.18.0.1:111', 'tcp [::1]:111', 'udp 127.0.0.1:111', 'udp 198.18.0.1:111', 'udp [::1]:111'], out());
+      assert.deepEqual(
+        locals,
+        [
+          'tcp 127.0.0.1:111',
+          'tcp 198.18.0.1:111',
+          'tcp [::1]:111',
+          'udp 127.0.0.1:111',
+          'udp 198.18.0.1:111',
+          'udp [::1]:111',
+        ],
+        out(),
+      );
       const r = await host.run('rpcinfo', ['-T', 'udp', '198.18.0.1', '100000', '2']);
       assert.equal(r.stdout.trim(), 'program 100000 version 2 ready and waiting', r.stderr);
     } finally {
@@ -215,7 +259,10 @@ describe('operations', { timeout: SUITE_TIMEOUT_MS }, () => {
     }
     const lines = d.output().trim().split('\n');
     const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.ok(records.some((r) => r.event === 'call' && r.procedure === 'dump' && r.source === '127.0.0.1'), d.output());
+    assert.ok(
+      records.some((r) => r.event === 'call' && r.procedure === 'dump' && r.source === '127.0.0.1'),
+      d.output(),
+    );
     const audit = records.filter((r) => r.event === 'remote-dump' || r.event === 'access-denied');
     assert.deepEqual(
       audit.map((r) => [r.event, r.procedure, r.version, r.reason, r.transport, r.caller]),

@@ -89,11 +89,19 @@ describe('durable registrations', { timeout: 120_000 }, () => {
       assert.equal(await c.pmapSet({ prog: 300001, vers: 1, prot: 6, port: 111 }), true);
       assert.equal(await c.set({ prog: 300002, vers: 1, netid: 'tcp6', addr: '2001:db8::1.4.1', owner: 'x' }, 3), true);
       assert.equal(await c.set({ prog: 300003, vers: 2, netid: 'udp', addr: remote(7, 1026), owner: 'x' }, 4), true);
-      assert.equal(await c.set({ prog: 300004, vers: 1, netid: 'local', addr: '/run/rpcbind.sock', owner: 'x' }, 4), true);
+      assert.equal(
+        await c.set({ prog: 300004, vers: 1, netid: 'local', addr: '/run/rpcbind.sock', owner: 'x' }, 4),
+        true,
+      );
       c.close();
       const asUser = await host.run(
         process.execPath,
-        [OPS_CLI, JSON.stringify([{ op: 'set', vers: 3, rpcb: { prog: 300005, vers: 1, netid: 'tcp', addr: remote(9, 257), owner: 'x' } }])],
+        [
+          OPS_CLI,
+          JSON.stringify([
+            { op: 'set', vers: 3, rpcb: { prog: 300005, vers: 1, netid: 'tcp', addr: remote(9, 257), owner: 'x' } },
+          ]),
+        ],
         { user: { uid: 1234, gid: 1234 } },
       );
       assert.equal(asUser.stdout.trim(), '[true]', asUser.stderr);
@@ -124,14 +132,20 @@ describe('durable registrations', { timeout: 120_000 }, () => {
       );
       c3.close();
       // The liveness check of restored entries has run: nothing was dropped.
-      await waitFor(() => /liveness-check-done/.test(d.output()), { timeoutMs: 15_000, what: `liveness check; output: ${d.output()}` });
+      await waitFor(() => /liveness-check-done/.test(d.output()), {
+        timeoutMs: 15_000,
+        what: `liveness check; output: ${d.output()}`,
+      });
       assert.match(d.output(), /liveness-check-done reason="?restored entries"? dropped=0/);
       assert.deepEqual(await others(host), expected, d.output());
 
       await killHard(host, d);
       d = await startDaemon(host, ours);
       assert.deepEqual(await others(host), expected);
-      await waitFor(() => /liveness-check-done/.test(d.output()), { timeoutMs: 15_000, what: `liveness check; output: ${d.output()}` });
+      await waitFor(() => /liveness-check-done/.test(d.output()), {
+        timeoutMs: 15_000,
+        what: `liveness check; output: ${d.output()}`,
+      });
       assert.deepEqual(await others(host), expected, d.output());
       assert.doesNotMatch(d.output(), /unusable|state-not-durable/);
     }));
@@ -177,7 +191,9 @@ describe('durable registrations', { timeout: 120_000 }, () => {
                 ok = next ? await c.pmapSet(m) : await c.pmapUnset(m);
               } else {
                 const vers = i % 2 === 0 ? 3 : 4;
-                ok = next ? await c.set(next, vers) : await c.unset({ prog: key.prog, vers: 1, netid: 'udp', owner: '' }, vers);
+                ok = next
+                  ? await c.set(next, vers)
+                  : await c.unset({ prog: key.prog, vers: 1, netid: 'udp', owner: '' }, vers);
               }
             } catch (e) {
               if (e instanceof ConnectionClosed) {
@@ -215,7 +231,9 @@ describe('durable registrations', { timeout: 120_000 }, () => {
       }
       await d.stop();
       assert.ok(acknowledged > CRASH_ROUNDS * 10, `only ${acknowledged} calls acknowledged`);
-      process.stdout.write(`# crash storm: ${CRASH_ROUNDS} rounds, ${acknowledged} acknowledged, ${unanswered} cut off\n`);
+      process.stdout.write(
+        `# crash storm: ${CRASH_ROUNDS} rounds, ${acknowledged} acknowledged, ${unanswered} cut off\n`,
+      );
     }));
 
   test('corrupt, truncated, empty and foreign state files: moved aside, the daemon starts empty', () =>
@@ -264,7 +282,14 @@ describe('durable registrations', { timeout: 120_000 }, () => {
       assert.equal(await c.unset({ prog: 300200, vers: 1, netid: 'udp', owner: '' }), false);
       assert.equal((await c.dump()).filter((r) => r.prog === 300200).length, 0);
       c.close();
-      assert.equal(d.output().split('\n').filter((l) => /error: state-not-durable /.test(l)).length, 1, d.output());
+      assert.equal(
+        d
+          .output()
+          .split('\n')
+          .filter((l) => /error: state-not-durable /.test(l)).length,
+        1,
+        d.output(),
+      );
       assert.deepEqual(await d.stop(), { code: 0, signal: null });
     }));
 
@@ -283,18 +308,30 @@ describe('durable registrations', { timeout: 120_000 }, () => {
       const before = await others(host);
       assert.deepEqual(
         before.map((r) => `${r.prog}/${r.netid}`),
-        [`${RBTEST_PROG}/udp6`, `${RBTEST_PROG}/tcp6`, `${RBTEST_PROG}/udp`, `${RBTEST_PROG}/tcp`, '300300/local', '300301/local'],
+        [
+          `${RBTEST_PROG}/udp6`,
+          `${RBTEST_PROG}/tcp6`,
+          `${RBTEST_PROG}/udp`,
+          `${RBTEST_PROG}/tcp`,
+          '300300/local',
+          '300301/local',
+        ],
       );
       await killHard(host, d);
       d = await startDaemon(host, ours, ['--reap-interval', '1']);
       const expectLive = [`${RBTEST_PROG}/udp`, `${RBTEST_PROG}/tcp`, '300300/local'];
       await waitFor(
-        async () => JSON.stringify((await others(host)).map((r) => `${r.prog}/${r.netid}`)) === JSON.stringify(expectLive),
+        async () =>
+          JSON.stringify((await others(host)).map((r) => `${r.prog}/${r.netid}`)) === JSON.stringify(expectLive),
         { timeoutMs: 10_000, what: `pruning; output: ${d.output()}` },
       );
       // The entries leave the table before the drop is saved and logged: wait for the lines too.
-      const drops = /dropped dead registration prog 536871169 vers 1 (tcp6|udp6) [\s\S]*dropped dead registration prog 536871169 vers 1 (tcp6|udp6) /;
-      await waitFor(async () => drops.test(d.output()), { timeoutMs: 10_000, what: `the drops logged; output: ${d.output()}` });
+      const drops =
+        /dropped dead registration prog 536871169 vers 1 (tcp6|udp6) [\s\S]*dropped dead registration prog 536871169 vers 1 (tcp6|udp6) /;
+      await waitFor(async () => drops.test(d.output()), {
+        timeoutMs: 10_000,
+        what: `the drops logged; output: ${d.output()}`,
+      });
       assert.match(d.output(), /dropped dead registration prog 536871169 vers 1 tcp6 .*refuses connections/);
       assert.match(d.output(), /dropped dead registration prog 536871169 vers 1 udp6 /);
       assert.match(d.output(), /dropped dead registration prog 300301 vers 1 local .*gone/);
@@ -302,10 +339,13 @@ describe('durable registrations', { timeout: 120_000 }, () => {
       assert.equal((await host.run(programs.client, ['127.0.0.1', 'udp', 'add', '2', '3'])).stdout.trim(), '5');
       // While running, --reap-interval notices B dying without unregistering.
       await host.stop(b.process, { signal: 'SIGKILL' });
-      await waitFor(async () => JSON.stringify((await others(host)).map((r) => `${r.prog}/${r.netid}`)) === '["300300/local"]', {
-        timeoutMs: 15_000,
-        what: `periodic pruning; output: ${d.output()}`,
-      });
+      await waitFor(
+        async () => JSON.stringify((await others(host)).map((r) => `${r.prog}/${r.netid}`)) === '["300300/local"]',
+        {
+          timeoutMs: 15_000,
+          what: `periodic pruning; output: ${d.output()}`,
+        },
+      );
     }));
 
   test("imports Debian rpcbind's warm-start files (rpcbind -w, then SIGTERM)", () =>
@@ -324,11 +364,19 @@ describe('durable registrations', { timeout: 120_000 }, () => {
       assert.match(d.output(), /imported 5 registrations/);
       // Once saved as ours, rpcbind's files are consumed, as rpcbind -w consumes them: a later
       // rpcbind -w (the way back) must not take up stale entries.
-      await waitFor(async () => (await host.run('sh', ['-c', 'test -e /run/rpcbind/rpcbind.xdr || test -e /run/rpcbind/portmap.xdr'])).code === 1, {
-        timeoutMs: 5_000,
-        what: `warm-start files removed; output: ${d.output()}`,
+      await waitFor(
+        async () =>
+          (await host.run('sh', ['-c', 'test -e /run/rpcbind/rpcbind.xdr || test -e /run/rpcbind/portmap.xdr']))
+            .code === 1,
+        {
+          timeoutMs: 5_000,
+          what: `warm-start files removed; output: ${d.output()}`,
+        },
+      );
+      await waitFor(() => /liveness-check-done/.test(d.output()), {
+        timeoutMs: 15_000,
+        what: `liveness check; output: ${d.output()}`,
       });
-      await waitFor(() => /liveness-check-done/.test(d.output()), { timeoutMs: 15_000, what: `liveness check; output: ${d.output()}` });
       assert.deepEqual(await others(host), registered, `the live ones stay: ${d.output()}`);
       assert.equal((await host.run(programs.client, ['127.0.0.1', 'tcp', 'add', '2', '3'])).stdout.trim(), '5');
       // Ours from now on: a restart reads our own file.
@@ -339,4 +387,3 @@ describe('durable registrations', { timeout: 120_000 }, () => {
       await server.stop();
     }));
 });
-

@@ -68,7 +68,14 @@ function accepted(hex: string | null | undefined, stat = 0): XdrReader {
   return p.body;
 }
 
-const udp = (msg: string, timeoutMs = 2000, host = '127.0.0.1'): ProbeStep => ({ op: 'call', transport: 'udp', host, port: 111, msg, timeoutMs });
+const udp = (msg: string, timeoutMs = 2000, host = '127.0.0.1'): ProbeStep => ({
+  op: 'call',
+  transport: 'udp',
+  host,
+  port: 111,
+  msg,
+  timeoutMs,
+});
 
 function uaddr(host: string, port: number): string {
   return `${host}.${port >> 8}.${port & 0xff}`;
@@ -113,7 +120,10 @@ function defineSuite(daemon: DaemonUnderTest): void {
       }
       const out = await probe(steps);
       procs.forEach(([vers], i) => {
-        for (const [k, expected] of [[0, ''], [1, '0000002a']] as const) {
+        for (const [k, expected] of [
+          [0, ''],
+          [1, '0000002a'],
+        ] as const) {
           const r = accepted(out[2 * i + k]!.reply);
           if (vers === 2) assert.equal(r.uint32(), port, `v2 port`);
           else assert.equal(r.string(64), uaddr('127.0.0.1', port), `v${vers} address`);
@@ -169,7 +179,14 @@ function defineSuite(daemon: DaemonUnderTest): void {
       const out = await probe([
         { op: 'call', transport: 'tcp', host: '127.0.0.1', port: 111, msg, timeoutMs: 2000 },
         { op: 'call', transport: 'unix', host: '/run/rpcbind.sock', port: 0, msg, timeoutMs: 2000 },
-        { op: 'call', transport: 'tcp', host: '127.0.0.1', port: 111, msg: callHex(100000, 4, 5, rmtArgs(RBTEST_PROG, 1, 0)), timeoutMs: NO_REPLY_WAIT_MS },
+        {
+          op: 'call',
+          transport: 'tcp',
+          host: '127.0.0.1',
+          port: 111,
+          msg: callHex(100000, 4, 5, rmtArgs(RBTEST_PROG, 1, 0)),
+          timeoutMs: NO_REPLY_WAIT_MS,
+        },
       ]);
       for (const r of out.slice(0, 2)) {
         const body = accepted(r.reply);
@@ -184,11 +201,18 @@ function defineSuite(daemon: DaemonUnderTest): void {
       let sinkOut = '';
       sink.stdout!.setEncoding('utf8').on('data', (s: string) => (sinkOut += s));
       try {
-        const sinkPort = Number((await waitFor(() => /port (\d+)/.exec(sinkOut)?.[1], { what: 'sink port' })));
+        const sinkPort = Number(await waitFor(() => /port (\d+)/.exec(sinkOut)?.[1], { what: 'sink port' }));
         const set = new XdrWriter(16).uint32(SINK_PROG).uint32(1).uint32(17).uint32(sinkPort).toBuffer();
-        const getport = callHex(100000, 2, 3, new XdrWriter(16).uint32(RBTEST_PROG).uint32(1).uint32(17).uint32(0).toBuffer());
-        const lying = (len: number): Buffer => new XdrWriter(16).uint32(RBTEST_PROG).uint32(1).uint32(1).uint32(len).toBuffer();
-        const rssKb = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${rpcbind.process.pid}/status`, 'utf8'))?.[1]);
+        const getport = callHex(
+          100000,
+          2,
+          3,
+          new XdrWriter(16).uint32(RBTEST_PROG).uint32(1).uint32(17).uint32(0).toBuffer(),
+        );
+        const lying = (len: number): Buffer =>
+          new XdrWriter(16).uint32(RBTEST_PROG).uint32(1).uint32(1).uint32(len).toBuffer();
+        const rssKb = (): number =>
+          Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${rpcbind.process.pid}/status`, 'utf8'))?.[1]);
 
         const ports = await host.run('ss', ['-H', '-u', '-a', '-n', '-p']);
         // The forwarding socket: the daemon's only wildcard IPv4 UDP socket besides port 111
@@ -208,7 +232,14 @@ function defineSuite(daemon: DaemonUnderTest): void {
             udp(callHex(100000, 2, 5, lying(0xffffffff)), NO_REPLY_WAIT_MS),
             udp(callHex(100000, 4, 10, lying(8000))),
             udp(callHex(100000, 4, 10, rmtArgs(RBTEST_PROG, 1, 2, Buffer.alloc(9500)))),
-            { op: 'flood', host: '127.0.0.1', port: 111, msg: callHex(100000, 2, 5, rmtArgs(SINK_PROG, 1, 1, Buffer.alloc(64))), count: 10_000, batch: 25 },
+            {
+              op: 'flood',
+              host: '127.0.0.1',
+              port: 111,
+              msg: callHex(100000, 2, 5, rmtArgs(SINK_PROG, 1, 1, Buffer.alloc(64))),
+              count: 10_000,
+              batch: 25,
+            },
             { op: 'junk', host: '127.0.0.1', port: fwdPort, count: 2_000 },
             udp(getport, 1000),
             udp(callHex(100000, 2, 5, rmtArgs(RBTEST_PROG, 1, 1, addArgs(20, 22))), 1000),

@@ -17,7 +17,11 @@ const DEAD_PROG = '536870913'; // registered, nothing listening
 
 const DAEMONS: Record<string, { cmd: string; args: string[]; available: () => boolean }> = {
   debian: { cmd: '/usr/sbin/rpcbind', args: ['-f', '-w'], available: () => existsSync('/usr/sbin/rpcbind') },
-  ours: { cmd: process.execPath, args: [resolve(REPO, 'bin/rpcbind.js'), '-f'], available: () => existsSync(resolve(REPO, 'bin/rpcbind.js')) },
+  ours: {
+    cmd: process.execPath,
+    args: [resolve(REPO, 'bin/rpcbind.js'), '-f'],
+    available: () => existsSync(resolve(REPO, 'bin/rpcbind.js')),
+  },
 };
 
 /** In order: -m first (its counters only see the fixture), state-changing -d last. */
@@ -96,17 +100,23 @@ async function runAll(daemon: { cmd: string; args: string[] }, tool: 'debian' | 
     });
     assert.ok(ready, 'null service did not register');
     // A registration with nothing behind it, made with our library over the local socket.
-    const reg = await host.run(process.execPath, ['--input-type=module', '-e', `
+    const reg = await host.run(process.execPath, [
+      '--input-type=module',
+      '-e',
+      `
       import { RpcbindClient } from '${resolve(REPO, 'dist/src/client/index.js')}';
       const rb = await RpcbindClient.connect({ netid: 'local' });
       for (const netid of ['udp', 'tcp']) await rb.set({ prog: ${DEAD_PROG}, vers: 1, netid, addr: '0.0.0.0.39.16', owner: '' });
-      rb.close();`]);
+      rb.close();`,
+    ]);
     assert.equal(reg.code, 0, reg.stderr);
     const one = async (argv: string[]): Promise<Outcome> => {
       // Debian's rpcinfo names itself after argv[0] in its messages: run it as plain "rpcinfo".
       const r =
         tool === 'debian'
-          ? await host.run('bash', ['-c', 'exec -a "$0" "$@"', 'rpcinfo', '/usr/sbin/rpcinfo', ...argv], { timeoutMs: 20_000 })
+          ? await host.run('bash', ['-c', 'exec -a "$0" "$@"', 'rpcinfo', '/usr/sbin/rpcinfo', ...argv], {
+              timeoutMs: 20_000,
+            })
           : await host.run(process.execPath, [OUR_RPCINFO, ...argv], { timeoutMs: 20_000 });
       return { stdout: r.stdout, stderr: r.stderr, status: r.code };
     };
@@ -122,7 +132,10 @@ async function runAll(daemon: { cmd: string; args: string[] }, tool: 'debian' | 
   }
 }
 
-const wanted = (process.env.RPCINFO_COMPAT_DAEMONS ?? 'debian,ours').split(',').map((s) => s.trim()).filter(Boolean);
+const wanted = (process.env.RPCINFO_COMPAT_DAEMONS ?? 'debian,ours')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 
 for (const name of wanted) {
   const daemon = DAEMONS[name];

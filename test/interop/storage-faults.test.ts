@@ -112,23 +112,34 @@ const count = (text: string, re: RegExp) => text.split('\n').filter((l) => re.te
 describe('storage faults', { timeout: 180_000 }, () => {
   test('a full file system: 3,000 SETs, every one answered TRUE survives kill -9; refused ones change nothing; recovery once space is back', () =>
     withHost(async (host) => {
-      await sh(host, `mkdir -p ${SMALL} && mount -t tmpfs -o size=64k tmpfs ${SMALL} && head -c 40960 /dev/zero > ${SMALL}/filler`);
+      await sh(
+        host,
+        `mkdir -p ${SMALL} && mount -t tmpfs -o size=64k tmpfs ${SMALL} && head -c 40960 /dev/zero > ${SMALL}/filler`,
+      );
       const listener = host.spawn(process.execPath, [NOTIFY_LISTENER, '/run/notify.sock', '10']);
       let notes = '';
       listener.stdout!.setEncoding('utf8').on('data', (s: string) => (notes += s));
       await waitFor(() => notes.includes('"listening"'), { what: 'notify listener' });
       let d = await startOurs(host, ['--metrics', `127.0.0.1:${METRICS_PORT}`], { NOTIFY_SOCKET: '/run/notify.sock' });
-      const first = await setAll(host, Array.from({ length: 3000 }, (_, i) => 0x40000000 + i));
+      const first = await setAll(
+        host,
+        Array.from({ length: 3000 }, (_, i) => 0x40000000 + i),
+      );
       assert.ok(first.acked.length > 0, 'some SETs fit in the space there is');
       assert.ok(first.refused.length > 0, 'the file system filled up');
       // Lookups go on from memory, which holds exactly what was acknowledged.
       assert.deepEqual(sorted(await progs(host)), sorted(first.acked));
       assert.equal(count(d.output(), /state-not-durable/), 1, d.output());
-      assert.match(d.output(), /error: state-not-durable dir=\/run\/small\/state reason=.*changes="refused until saved again"/);
+      assert.match(
+        d.output(),
+        /error: state-not-durable dir=\/run\/small\/state reason=.*changes="refused until saved again"/,
+      );
       const m = await scrape(host);
       assert.equal(m.get('rpcbind_state_durable'), 0);
       assert.equal(m.get('rpcbind_state_refused_changes_total'), first.refused.length);
-      await waitFor(() => /STATUS=serving; REGISTRATIONS NOT SAVED \(changes refused\)/.test(notes), { what: 'STATUS= line' });
+      await waitFor(() => /STATUS=serving; REGISTRATIONS NOT SAVED \(changes refused\)/.test(notes), {
+        what: 'STATUS= line',
+      });
 
       await d.kill();
       d = await startOurs(host, ['--metrics', `127.0.0.1:${METRICS_PORT}`], { NOTIFY_SOCKET: '/run/notify.sock' });
@@ -144,15 +155,25 @@ describe('storage faults', { timeout: 180_000 }, () => {
       assert.equal(count(d.output(), /state-not-durable/), 1, d.output());
       // Space back: the daemon writes a snapshot, says so, and accepts changes again, durably.
       await sh(host, `rm ${SMALL}/filler`);
-      await waitFor(() => /warning: state-durable-again dir=\/run\/small\/state/.test(d.output()), { timeoutMs: 15_000, what: 'the state saved again' });
+      await waitFor(() => /warning: state-durable-again dir=\/run\/small\/state/.test(d.output()), {
+        timeoutMs: 15_000,
+        what: 'the state saved again',
+      });
       await waitFor(() => notes.trimEnd().endsWith('"STATUS=serving"'), { what: 'STATUS=serving' });
-      const second = await setAll(host, Array.from({ length: 300 }, (_, i) => 0x42000000 + i));
+      const second = await setAll(
+        host,
+        Array.from({ length: 300 }, (_, i) => 0x42000000 + i),
+      );
       assert.equal(second.refused.length, 0);
       assert.equal((await scrape(host)).get('rpcbind_state_durable'), 1);
       await d.kill();
       d = await startOurs(host);
       const after = await progs(host);
-      assert.deepEqual(second.acked.filter((p) => !after.includes(p)), [], 'acknowledged after recovery, then lost');
+      assert.deepEqual(
+        second.acked.filter((p) => !after.includes(p)),
+        [],
+        'acknowledged after recovery, then lost',
+      );
       await d.stop();
       process.stdout.write(
         `# ENOSPC (64 KiB tmpfs, 40 KiB filler, 3,000 v3 SETs): acknowledged ${first.acked.length}, refused ${first.refused.length}, ` +
@@ -162,13 +183,19 @@ describe('storage faults', { timeout: 180_000 }, () => {
 
   test('a read-only state directory: changes refused (or, with --state-failure accept, kept in memory); remounted read-write, they are saved again', () =>
     withHost(async (host) => {
-      await sh(host, `mkdir -p ${SMALL} && mount -t tmpfs -o size=1m tmpfs ${SMALL} && mkdir ${STATE} && mount -o remount,ro ${SMALL}`);
+      await sh(
+        host,
+        `mkdir -p ${SMALL} && mount -t tmpfs -o size=1m tmpfs ${SMALL} && mkdir ${STATE} && mount -o remount,ro ${SMALL}`,
+      );
       let d = await startOurs(host);
       assert.deepEqual(await setAll(host, [300100]), { acked: [], refused: [300100] });
       assert.deepEqual(await progs(host), []);
       assert.match(d.output(), /error: state-not-durable dir=\/run\/small\/state reason=.*read-only/);
       await sh(host, `mount -o remount,rw ${SMALL}`);
-      await waitFor(async () => (await setAll(host, [300101])).acked.length === 1, { timeoutMs: 15_000, what: 'SETs accepted again' });
+      await waitFor(async () => (await setAll(host, [300101])).acked.length === 1, {
+        timeoutMs: 15_000,
+        what: 'SETs accepted again',
+      });
       // While the journal is open for writing the kernel refuses to make the file system
       // read-only (EBUSY): the daemon keeps saving.
       const ro = await host.run('mount', ['-o', 'remount,ro', SMALL]);
@@ -229,7 +256,10 @@ describe('storage faults', { timeout: 180_000 }, () => {
       const dir = hostPath(host.holderPid, STATE);
       for (let round = 0; round < 10; round++) {
         // Changes in the journal, so that the SIGTERM has something to fold into the snapshot.
-        const changes = await setAll(host, Array.from({ length: 50 }, (_, i) => base + total + round * 50 + i));
+        const changes = await setAll(
+          host,
+          Array.from({ length: 50 }, (_, i) => base + total + round * 50 + i),
+        );
         assert.equal(changes.refused.length, 0);
         for (const p of changes.acked) expected.add(p);
         // SIGKILL as soon as the compaction's temporary file appears (inotify).
@@ -242,13 +272,21 @@ describe('storage faults', { timeout: 180_000 }, () => {
         });
         process.kill(pid, 'SIGTERM');
         // The compaction starts once the listeners are closed (~0.1 s here).
-        await waitFor(() => fired || !existsSync(`/proc/${pid}`), { timeoutMs: 10_000, intervalMs: 5, what: 'the compaction or the exit' });
+        await waitFor(() => fired || !existsSync(`/proc/${pid}`), {
+          timeoutMs: 10_000,
+          intervalMs: 5,
+          what: 'the compaction or the exit',
+        });
         await d.kill();
         watcher.close();
         const journal = readFileSync(join(dir, 'registrations.v2.journal'));
         const snapshot = readFileSync(join(dir, 'registrations.v2'));
         // Killed between the temporary file's creation and the journal's reset.
-        if (existsSync(join(dir, 'registrations.v2.tmp')) || journal.length < 20 || !journal.subarray(8, 16).equals(snapshot.subarray(8, 16))) {
+        if (
+          existsSync(join(dir, 'registrations.v2.tmp')) ||
+          journal.length < 20 ||
+          !journal.subarray(8, 16).equals(snapshot.subarray(8, 16))
+        ) {
           midCompaction++;
         }
         d = await startOurs(host);

@@ -32,10 +32,24 @@ after(async () => {
   await host?.dispose();
 });
 
-interface SocketResult { answered: number; foreign: number; duplicates: number; bodies: string[] }
+interface SocketResult {
+  answered: number;
+  foreign: number;
+  duplicates: number;
+  bodies: string[];
+}
 
 async function burst(target: string, payload: Buffer): Promise<SocketResult[]> {
-  const spec = { op: 'burst', target, port: 111, sockets: SOCKETS, perSocket: PER_SOCKET, wave: WAVE, payload: payload.toString('hex'), waitMs: 5000 };
+  const spec = {
+    op: 'burst',
+    target,
+    port: 111,
+    sockets: SOCKETS,
+    perSocket: PER_SOCKET,
+    wave: WAVE,
+    payload: payload.toString('hex'),
+    waitMs: 5000,
+  };
   const r = await host.run(process.execPath, [TOOL], { input: JSON.stringify(spec), timeoutMs: 20_000 });
   assert.equal(r.code, 0, `burst tool failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as SocketResult[];

@@ -35,12 +35,23 @@ function buildDeb(dir: string, version?: string): string {
 async function registered(guest: Guest): Promise<Set<number>> {
   const r = await guest.run('rpcinfo -p', { timeoutMs: 10_000 });
   if (r.code !== 0) return new Set();
-  return new Set(r.stdout.split('\n').slice(1).map((l) => Number(l.trim().split(/\s+/)[0])).filter((n) => n > 0));
+  return new Set(
+    r.stdout
+      .split('\n')
+      .slice(1)
+      .map((l) => Number(l.trim().split(/\s+/)[0]))
+      .filter((n) => n > 0),
+  );
 }
 
 async function show(guest: Guest, unit: string, ...props: string[]): Promise<Record<string, string>> {
   const out = await guest.must(`systemctl show ${unit} ${props.map((p) => `-p ${p}`).join(' ')}`);
-  return Object.fromEntries(out.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  return Object.fromEntries(
+    out
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
 }
 
 async function waitRegistered(guest: Guest, prog: number, what: string): Promise<void> {
@@ -72,19 +83,34 @@ describe('the Debian package', { timeout: SUITE_TIMEOUT_MS }, () => {
 
   test('npm run deb gives one file, which lintian passes without errors', async (t) => {
     assert.match(deb, /\/rpcbind-ts_\d+\.\d+\.\d+_[a-z0-9]+\.deb$/);
-    const r = execFileSync('sh', ['-c', 'lintian --tag-display-limit 0 "$1" 2>&1 || true', 'sh', deb], { encoding: 'utf8', timeout: 120_000 });
+    const r = execFileSync('sh', ['-c', 'lintian --tag-display-limit 0 "$1" 2>&1 || true', 'sh', deb], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     const errors = r.split('\n').filter((l) => l.startsWith('E: '));
     assert.deepEqual(errors, []);
-    const fields = execFileSync('dpkg-deb', ['-f', deb, 'Provides', 'Conflicts', 'Replaces', 'Depends'], { encoding: 'utf8' });
+    const fields = execFileSync('dpkg-deb', ['-f', deb, 'Provides', 'Conflicts', 'Replaces', 'Depends'], {
+      encoding: 'utf8',
+    });
     assert.match(fields, /^Provides: rpcbind$/m);
     assert.match(fields, /^Conflicts: rpcbind$/m);
     assert.match(fields, /^Replaces: rpcbind$/m);
     assert.match(fields, /^Depends: nodejs \(>= 18\.20\)/m);
     const files = execFileSync('dpkg-deb', ['-c', deb], { encoding: 'utf8' });
-    for (const path of ['./usr/sbin/rpcbind', './usr/bin/rpcinfo', './usr/sbin/rpcinfo', './lib/systemd/system/rpcbind.service', './lib/systemd/system/rpcbind.socket', './usr/share/man/man8/rpcbind.8.gz', './usr/share/man/man8/rpcinfo.8.gz']) {
+    for (const path of [
+      './usr/sbin/rpcbind',
+      './usr/bin/rpcinfo',
+      './usr/sbin/rpcinfo',
+      './lib/systemd/system/rpcbind.service',
+      './lib/systemd/system/rpcbind.socket',
+      './usr/share/man/man8/rpcbind.8.gz',
+      './usr/share/man/man8/rpcinfo.8.gz',
+    ]) {
       assert.ok(files.includes(` ${path}`), `${path} is in the package`);
     }
-    t.diagnostic(`package size ${(Number(execFileSync('stat', ['-c', '%s', deb], { encoding: 'utf8' })) / 1024).toFixed(0)} KiB; lintian: ${r.split('\n').filter((l) => /^[EW]: /.test(l)).length} errors/warnings`);
+    t.diagnostic(
+      `package size ${(Number(execFileSync('stat', ['-c', '%s', deb], { encoding: 'utf8' })) / 1024).toFixed(0)} KiB; lintian: ${r.split('\n').filter((l) => /^[EW]: /.test(l)).length} errors/warnings`,
+    );
   });
 
   for (const suite of SUITES) {
@@ -124,7 +150,17 @@ describe('the Debian package', { timeout: SUITE_TIMEOUT_MS }, () => {
       });
 
       test('systemctl status: active (running), Type=notify, unprivileged, journalctl -u rpcbind', async () => {
-        const s = await show(guest, 'rpcbind.service', 'Type', 'ActiveState', 'SubState', 'StatusText', 'MainPID', 'FragmentPath', 'User');
+        const s = await show(
+          guest,
+          'rpcbind.service',
+          'Type',
+          'ActiveState',
+          'SubState',
+          'StatusText',
+          'MainPID',
+          'FragmentPath',
+          'User',
+        );
         assert.equal(s.Type, 'notify');
         assert.equal(s.ActiveState, 'active');
         assert.equal(s.SubState, 'running');
@@ -146,9 +182,17 @@ describe('the Debian package', { timeout: SUITE_TIMEOUT_MS }, () => {
         const before1 = (await show(guest, 'rpcbind.service', 'MainPID')).MainPID;
         const restartMs = await timed(() => guest.must('systemctl restart rpcbind'));
         // From the start of the process to READY=1, as systemd saw it.
-        const s = await show(guest, 'rpcbind.service', 'MainPID', 'ExecMainStartTimestampMonotonic', 'ActiveEnterTimestampMonotonic');
+        const s = await show(
+          guest,
+          'rpcbind.service',
+          'MainPID',
+          'ExecMainStartTimestampMonotonic',
+          'ActiveEnterTimestampMonotonic',
+        );
         const readyMs = (Number(s.ActiveEnterTimestampMonotonic) - Number(s.ExecMainStartTimestampMonotonic)) / 1000;
-        t.diagnostic(`systemctl restart rpcbind took ${restartMs.toFixed(0)} ms; the daemon was ready ${readyMs.toFixed(0)} ms after its start`);
+        t.diagnostic(
+          `systemctl restart rpcbind took ${restartMs.toFixed(0)} ms; the daemon was ready ${readyMs.toFixed(0)} ms after its start`,
+        );
         assert.notEqual(s.MainPID, before1);
         assert.ok((await registered(guest)).has(STATD), 'statd registered after restart');
 
@@ -165,10 +209,13 @@ describe('the Debian package', { timeout: SUITE_TIMEOUT_MS }, () => {
         assert.ok((await registered(guest)).has(STATD));
 
         await guest.must('systemctl reload rpcbind');
-        await waitFor(async () => /configuration reloaded/.test(await guest.must('journalctl -u rpcbind --no-pager -o cat')), {
-          timeoutMs: 10_000,
-          what: 'the reload in the journal',
-        });
+        await waitFor(
+          async () => /configuration reloaded/.test(await guest.must('journalctl -u rpcbind --no-pager -o cat')),
+          {
+            timeoutMs: 10_000,
+            what: 'the reload in the journal',
+          },
+        );
         await guest.waitActive('rpcbind.service');
       });
 
@@ -186,7 +233,11 @@ describe('the Debian package', { timeout: SUITE_TIMEOUT_MS }, () => {
           assert.equal((await guest.run('systemctl is-active rpcbind.service')).stdout.trim(), 'inactive');
           const ms = await timed(() => guest.must(call, { timeoutMs: 15_000 }));
           t.diagnostic(`activation over ${transport}: first answer in ${ms.toFixed(0)} ms`);
-          assert.equal((await guest.run('systemctl is-active rpcbind.service')).stdout.trim(), 'active', `activated over ${transport}`);
+          assert.equal(
+            (await guest.run('systemctl is-active rpcbind.service')).stdout.trim(),
+            'active',
+            `activated over ${transport}`,
+          );
         }
         await guest.must('systemctl reset-failed rpcbind.service rpcbind.socket');
         await guest.must('systemctl stop rpc-statd rpcbind.socket rpcbind.service');
@@ -208,8 +259,14 @@ describe('the Debian package', { timeout: SUITE_TIMEOUT_MS }, () => {
 
       test('a reboot brings it up', async () => {
         await guest.reboot();
-        await waitFor(async () => (await guest.run('rpcinfo -p')).code === 0, { timeoutMs: 20_000, what: 'rpcinfo -p after reboot' });
-        assert.equal((await guest.run('systemctl is-enabled rpcbind.service rpcbind.socket')).stdout.trim(), 'enabled\nenabled');
+        await waitFor(async () => (await guest.run('rpcinfo -p')).code === 0, {
+          timeoutMs: 20_000,
+          what: 'rpcinfo -p after reboot',
+        });
+        assert.equal(
+          (await guest.run('systemctl is-enabled rpcbind.service rpcbind.socket')).stdout.trim(),
+          'enabled\nenabled',
+        );
         await guest.waitActive('rpcbind.service');
         assert.equal(await guest.mainComm(), 'node');
       });
@@ -223,15 +280,21 @@ describe('the Debian package', { timeout: SUITE_TIMEOUT_MS }, () => {
         assert.equal(await guest.mainComm(), 'rpcbind');
         await guest.must(`${APT} purge rpcbind-ts`, { timeoutMs: 120_000 });
         assert.equal((await guest.run("dpkg-query -W -f='${Status}' rpcbind-ts")).stdout.includes('installed'), false);
-        assert.equal((await guest.run('systemctl is-enabled rpcbind.service rpcbind.socket')).stdout.trim(), 'enabled\nenabled');
+        assert.equal(
+          (await guest.run('systemctl is-enabled rpcbind.service rpcbind.socket')).stdout.trim(),
+          'enabled\nenabled',
+        );
         await guest.waitActive('rpcbind.service', "Debian's rpcbind still running after the purge");
         assert.ok((await registered(guest)).has(100000));
         await guest.reboot();
         await guest.waitActive('rpcbind.socket', "Debian's rpcbind.socket after a reboot");
-        await waitFor(async () => (await guest.run('rpcinfo -p')).code === 0, { timeoutMs: 20_000, what: "Debian's rpcbind answers after a reboot" });
+        await waitFor(async () => (await guest.run('rpcinfo -p')).code === 0, {
+          timeoutMs: 20_000,
+          what: "Debian's rpcbind answers after a reboot",
+        });
       });
 
-      test('reinstall, then apt-get remove stops it; purge cleans its state; Debian\'s rpcbind comes back', async () => {
+      test("reinstall, then apt-get remove stops it; purge cleans its state; Debian's rpcbind comes back", async () => {
         await guest.must(`cd /root && ${APT} install ./rpcbind-ts.deb`, { timeoutMs: 120_000 });
         await guest.waitActive('rpcbind.service');
         assert.equal(await guest.mainComm(), 'node');
@@ -246,9 +309,11 @@ describe('the Debian package', { timeout: SUITE_TIMEOUT_MS }, () => {
         await guest.waitActive('rpcbind.service', "Debian's rpcbind back");
         assert.equal(await guest.mainComm(), 'rpcbind');
         await guest.must('apt-get check');
-        await waitFor(async () => (await guest.run('rpcinfo -p')).code === 0, { timeoutMs: 20_000, what: "Debian's rpcbind answers" });
+        await waitFor(async () => (await guest.run('rpcinfo -p')).code === 0, {
+          timeoutMs: 20_000,
+          what: "Debian's rpcbind answers",
+        });
       });
     });
   }
 });
-

@@ -5,7 +5,11 @@ import { AddressSet, parseAddress } from '../../src/net/index.js';
 import type { CallerContext } from '../../src/rpc/index.js';
 
 const ctx = (peerAddress: string, netid: CallerContext['netid'] = 'udp'): CallerContext => ({
-  netid, peerAddress, peerPort: 1000, localAddress: '', uid: undefined,
+  netid,
+  peerAddress,
+  peerPort: 1000,
+  localAddress: '',
+  uid: undefined,
 });
 
 test('address parsing folds IPv4-mapped IPv6 into IPv4', () => {
@@ -29,7 +33,9 @@ test('allow wins over deny; hosts rules next; local socket never filtered', () =
   const p = new AccessPolicy({
     allow: { dump: ['10.0.0.0/8'] },
     deny: { dump: ['all'] },
-    hostsRules: [{ clients: AddressSet.parse(['192.0.2.0/24']), except: AddressSet.parse(['192.0.2.7']), allow: false }],
+    hostsRules: [
+      { clients: AddressSet.parse(['192.0.2.0/24']), except: AddressSet.parse(['192.0.2.7']), allow: false },
+    ],
   });
   assert.equal(p.decide('dump', ctx('10.9.9.9')), 'allow');
   assert.equal(p.decide('dump', ctx('::ffff:10.9.9.9')), 'allow');

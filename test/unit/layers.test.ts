@@ -15,9 +15,7 @@ import ts from 'typescript';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SRC = join(ROOT, 'src');
 
-type Part =
-  | 'xdr' | 'net' | 'limits' | 'rpc' | 'proto' | 'rpcbind' | 'os' | 'transport' | 'daemon'
-  | 'client' | 'cli';
+type Part = 'xdr' | 'net' | 'limits' | 'rpc' | 'proto' | 'rpcbind' | 'os' | 'transport' | 'daemon' | 'client' | 'cli';
 
 /** Which parts each part may import (besides itself). */
 const ALLOWED: Readonly<Record<Part, readonly Part[]>> = {
@@ -46,13 +44,33 @@ const EXTERNAL: Readonly<Record<Part, readonly string[]>> = {
   os: ['koffi', 'node:module', 'node:fs', 'node:net', 'node:os', 'node:path'],
   transport: ['node:dgram', 'node:dns', 'node:fs', 'node:net', 'node:path', 'node:events'],
   daemon: [
-    'node:child_process', 'node:crypto', 'node:dgram', 'node:fs', 'node:fs/promises',
-    'node:http', 'node:module', 'node:net', 'node:os', 'node:path', 'node:timers/promises',
-    'node:url', 'node:util', 'node:events', 'pino', 'prom-client', 'sonic-boom',
+    'node:child_process',
+    'node:crypto',
+    'node:dgram',
+    'node:fs',
+    'node:fs/promises',
+    'node:http',
+    'node:module',
+    'node:net',
+    'node:os',
+    'node:path',
+    'node:timers/promises',
+    'node:url',
+    'node:util',
+    'node:events',
+    'pino',
+    'prom-client',
+    'sonic-boom',
   ],
   client: ['node:crypto', 'node:dgram', 'node:dns/promises', 'node:net', 'node:os', 'node:events'],
   cli: [
-    'node:child_process', 'node:dns/promises', 'node:fs', 'node:net', 'node:path', 'node:process', 'node:url',
+    'node:child_process',
+    'node:dns/promises',
+    'node:fs',
+    'node:net',
+    'node:path',
+    'node:process',
+    'node:url',
     'node:util',
   ],
 };
@@ -169,17 +187,25 @@ describe('layers', () => {
 
   it('the native FFI library is loaded in one place only (os/load-koffi.ts)', () => {
     const mentions = FILES.filter((f) => /['"]koffi(\/[^'"]*)?['"]/.test(readFileSync(f, 'utf8')));
-    assert.deepEqual(mentions.map((f) => relative(SRC, f)), [join('os', 'load-koffi.ts')]);
+    assert.deepEqual(
+      mentions.map((f) => relative(SRC, f)),
+      [join('os', 'load-koffi.ts')],
+    );
   });
 
   it('only os/ reaches the FFI loader; the other parts call libc through the one table (os/libc.ts)', () => {
     const loader = join(SRC, 'os', 'load-koffi.ts');
     const outside = IMPORTS.filter(
-      (i) => i.spec.startsWith('.') && resolve(dirname(i.from), i.spec).replace(/\.js$/, '.ts') === loader && partOf(i.from) !== 'os',
+      (i) =>
+        i.spec.startsWith('.') &&
+        resolve(dirname(i.from), i.spec).replace(/\.js$/, '.ts') === loader &&
+        partOf(i.from) !== 'os',
     );
     assert.deepEqual(outside.map(where), []);
     // A C prototype handed to koffi's func() anywhere but the table is a second declaration.
-    const declaring = FILES.filter((f) => /\bfunc\(\s*'[^']*\(/.test(readFileSync(f, 'utf8'))).map((f) => relative(SRC, f));
+    const declaring = FILES.filter((f) => /\bfunc\(\s*'[^']*\(/.test(readFileSync(f, 'utf8'))).map((f) =>
+      relative(SRC, f),
+    );
     assert.deepEqual(declaring, [join('os', 'libc.ts')]);
   });
 
@@ -197,6 +223,9 @@ describe('layers', () => {
   it('no two files of src/ import each other, directly or around a circle', () => {
     assert.deepEqual(cycles(IMPORTS), []);
     const fake = (from: string, spec: string): Import => ({ from: join(SRC, from), spec, line: 1 });
-    assert.equal(cycles([fake('a/x.ts', './y.js'), fake('a/y.ts', '../b/z.js'), fake('b/z.ts', '../a/x.js')]).length, 1);
+    assert.equal(
+      cycles([fake('a/x.ts', './y.js'), fake('a/y.ts', '../b/z.js'), fake('b/z.ts', '../a/x.js')]).length,
+      1,
+    );
   });
 });

@@ -52,20 +52,28 @@ const FILES = sourceFiles(join(ROOT, 'src'));
 
 describe('sizes', () => {
   it(`no file in src/ is over ${MAX_FILE_LINES} lines`, () => {
-    const long = FILES.map((f) => ({ where: relative(ROOT, f), lines: readFileSync(f, 'utf8').split('\n').length - 1 }))
-      .filter((f) => f.lines > MAX_FILE_LINES);
+    const long = FILES.map((f) => ({
+      where: relative(ROOT, f),
+      lines: readFileSync(f, 'utf8').split('\n').length - 1,
+    })).filter((f) => f.lines > MAX_FILE_LINES);
     assert.deepEqual(long, []);
   });
 
   it(`no function in src/ is over ${MAX_FUNCTION_LINES} lines (tables marked as data aside)`, () => {
     assert.ok(FILES.length > 100);
-    assert.deepEqual(FILES.flatMap((f) => longFunctions(f, readFileSync(f, 'utf8'))), []);
+    assert.deepEqual(
+      FILES.flatMap((f) => longFunctions(f, readFileSync(f, 'utf8'))),
+      [],
+    );
   });
 
   it('finds a long function and honours the data marker (the check itself)', () => {
     const body = Array.from({ length: MAX_FUNCTION_LINES }, (_, i) => `  x += ${i};`).join('\n');
     const text = `function long(x: number) {\n${body}\n}\n/** A table: counts as data. */\nfunction table(x: number) {\n${body}\n}\n`;
     const found = longFunctions(join(ROOT, 'src', 'x.ts'), text);
-    assert.deepEqual(found.map((f) => f.where), ['src/x.ts:1 long']);
+    assert.deepEqual(
+      found.map((f) => f.where),
+      ['src/x.ts:1 long'],
+    );
   });
 });

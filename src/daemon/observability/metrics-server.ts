@@ -14,28 +14,31 @@ export interface MetricsServer {
 }
 
 export function startMetricsServer(at: ListenAddress, m: DaemonMetrics, log: TransportLog): Promise<MetricsServer> {
-  const server = http.createServer({ requestTimeout: METRICS_REQUEST_TIMEOUT_MS, headersTimeout: METRICS_REQUEST_TIMEOUT_MS }, (req, res) => {
-    res.on('error', () => {});
-    const path = (req.url ?? '').split('?')[0];
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { Allow: 'GET, HEAD' }).end();
-      return;
-    }
-    if (path !== '/metrics') {
-      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found; try /metrics\n');
-      return;
-    }
-    m.scrape().then(
-      (text) => {
-        res.writeHead(200, { 'Content-Type': m.registry.contentType });
-        res.end(req.method === 'HEAD' ? undefined : text);
-      },
-      (e: unknown) => {
-        log.error(`metrics: ${(e as Error).message}`);
-        res.writeHead(500).end();
-      },
-    );
-  });
+  const server = http.createServer(
+    { requestTimeout: METRICS_REQUEST_TIMEOUT_MS, headersTimeout: METRICS_REQUEST_TIMEOUT_MS },
+    (req, res) => {
+      res.on('error', () => {});
+      const path = (req.url ?? '').split('?')[0];
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { Allow: 'GET, HEAD' }).end();
+        return;
+      }
+      if (path !== '/metrics') {
+        res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found; try /metrics\n');
+        return;
+      }
+      m.scrape().then(
+        (text) => {
+          res.writeHead(200, { 'Content-Type': m.registry.contentType });
+          res.end(req.method === 'HEAD' ? undefined : text);
+        },
+        (e: unknown) => {
+          log.error(`metrics: ${(e as Error).message}`);
+          res.writeHead(500).end();
+        },
+      );
+    },
+  );
   server.maxConnections = MAX_METRICS_CONNECTIONS;
   server.keepAliveTimeout = METRICS_REQUEST_TIMEOUT_MS;
   server.on('clientError', (_e, sock) => sock.destroy());

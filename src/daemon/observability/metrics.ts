@@ -69,17 +69,28 @@ const SECURITY_SERIES = {
     help: 'Stream connections closed by the daemon, by reason: limit (least active, at --max-connections), per-source (share held, closed at once), record-timeout, output-cap, idle, framing',
     labelNames: ['reason'],
   },
-  rpcbind_registration_quota_refusals_total: { help: 'SETs refused because the owner quota or the table is full', labelNames: [] },
+  rpcbind_registration_quota_refusals_total: {
+    help: 'SETs refused because the owner quota or the table is full',
+    labelNames: [],
+  },
   rpcbind_remote_dumps_total: { help: 'DUMP and GETSTAT calls answered to non-local callers', labelNames: [] },
   rpcbind_lookup_sweeps_total: { help: 'Lookup sweeps detected (one source asking for many programs)', labelNames: [] },
-  rpcbind_security_events_suppressed_total: { help: 'Security log events not written (the security log rate limit)', labelNames: [] },
-  rpcbind_sources_shed_total: { help: 'Times a source was shed: its packets dropped in the kernel for a while (over its limit for 0.5 s)', labelNames: [] },
+  rpcbind_security_events_suppressed_total: {
+    help: 'Security log events not written (the security log rate limit)',
+    labelNames: [],
+  },
+  rpcbind_sources_shed_total: {
+    help: 'Times a source was shed: its packets dropped in the kernel for a while (over its limit for 0.5 s)',
+    labelNames: [],
+  },
 } as const satisfies Record<string, SeriesSpec>;
 
 type SecuritySeriesName = keyof typeof SECURITY_SERIES;
 
 /** Every field of SecurityCounters has its series (and labels): complete by type. */
-export const SECURITY_COUNTER_SERIES: { readonly [K in keyof SecurityCounters]: { series: SecuritySeriesName; labels: Record<string, string> } } = {
+export const SECURITY_COUNTER_SERIES: {
+  readonly [K in keyof SecurityCounters]: { series: SecuritySeriesName; labels: Record<string, string> };
+} = {
   deniedAccessRule: { series: 'rpcbind_denials_total', labels: { reason: 'access-rule' } },
   deniedNotLocal: { series: 'rpcbind_denials_total', labels: { reason: 'not-local' } },
   deniedForwardRule: { series: 'rpcbind_denials_total', labels: { reason: 'forward-rule' } },
@@ -140,15 +151,11 @@ export class DaemonMetrics implements MetricsSink {
       registers,
     });
     const self = this;
-    this.#gauge(
-      'rpcbind_registrations',
-      'Entries in the registration table (including the portmapper itself)',
-      () => this.#registrations(),
+    this.#gauge('rpcbind_registrations', 'Entries in the registration table (including the portmapper itself)', () =>
+      this.#registrations(),
     );
-    this.#gauge(
-      'rpcbind_connections_open',
-      'Stream (TCP and local socket) connections open now',
-      () => this.#openConnections(),
+    this.#gauge('rpcbind_connections_open', 'Stream (TCP and local socket) connections open now', () =>
+      this.#openConnections(),
     );
     this.#gauge(
       'rpcbind_shed_sources',
@@ -192,7 +199,8 @@ export class DaemonMetrics implements MetricsSink {
         const f = self.#forwarding?.();
         if (!f) return;
         this.reset();
-        for (const [k, outcome] of Object.entries(FORWARD_OUTCOMES)) this.inc({ outcome }, f.counters[k as keyof typeof FORWARD_OUTCOMES]);
+        for (const [k, outcome] of Object.entries(FORWARD_OUTCOMES))
+          this.inc({ outcome }, f.counters[k as keyof typeof FORWARD_OUTCOMES]);
       },
     });
     this.#gauge(
@@ -220,7 +228,7 @@ export class DaemonMetrics implements MetricsSink {
     this.#gauge(
       'rpcbind_state_durable',
       '1 while registration changes are being saved, 0 while they cannot be (see the state-not-durable log event)',
-      () => this.#state === undefined || this.#state().durable ? 1 : 0,
+      () => (this.#state === undefined || this.#state().durable ? 1 : 0),
     );
     new prom.Counter({
       name: 'rpcbind_state_refused_changes_total',
@@ -310,12 +318,18 @@ export class DaemonMetrics implements MetricsSink {
 
   /** A counter of your own, created on first use; the name must start with rpcbind_. */
   counter<L extends string = string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
-    return this.#getOrCreate(name, () => new this.#prom.Counter<L>({ name, help, labelNames, registers: [this.registry] }));
+    return this.#getOrCreate(
+      name,
+      () => new this.#prom.Counter<L>({ name, help, labelNames, registers: [this.registry] }),
+    );
   }
 
   /** A gauge of your own, created on first use; the name must start with rpcbind_. */
   gauge<L extends string = string>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
-    return this.#getOrCreate(name, () => new this.#prom.Gauge<L>({ name, help, labelNames, registers: [this.registry] }));
+    return this.#getOrCreate(
+      name,
+      () => new this.#prom.Gauge<L>({ name, help, labelNames, registers: [this.registry] }),
+    );
   }
 
   #getOrCreate<M>(name: string, make: () => M): M {

@@ -109,7 +109,9 @@ export class JournalFile {
 
   /** Whether zeros should be written ahead now (fewer than half the reserve's worth are). */
   get wantsFill(): boolean {
-    return this.#zeroFill && this.#bytes >= this.#fillRetryAt && this.#written - this.#bytes < JOURNAL_RESERVE_BYTES / 2;
+    return (
+      this.#zeroFill && this.#bytes >= this.#fillRetryAt && this.#written - this.#bytes < JOURNAL_RESERVE_BYTES / 2
+    );
   }
 
   /** Writes zeros up to JOURNAL_RESERVE_BYTES past the end and syncs them. Never throws. */

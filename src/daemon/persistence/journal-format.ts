@@ -77,7 +77,8 @@ export function decodeJournal(file: Buffer): DecodedJournal {
   const header = Buffer.from(encodeJournalHeader(0).subarray(0, 8));
   if (file.length < JOURNAL_HEADER_BYTES) {
     // A reset cut short leaves a prefix of our own header; anything else is not ours.
-    if (header.subarray(0, file.length).equals(file.subarray(0, 8))) return { ok: true, epoch: undefined, changes: [], validBytes: 0 };
+    if (header.subarray(0, file.length).equals(file.subarray(0, 8)))
+      return { ok: true, epoch: undefined, changes: [], validBytes: 0 };
     return { ok: false, reason: `not an rpcbind-ts journal (${file.length} bytes)` };
   }
   if (file.readUInt32BE(0) !== JOURNAL_MAGIC) return { ok: false, reason: 'not an rpcbind-ts journal (bad magic)' };
@@ -93,7 +94,8 @@ export function decodeJournal(file: Buffer): DecodedJournal {
   while (p < file.length) {
     if (file[p] === 0 && zeroFrom(file, p)) break;
     const left = file.length - p;
-    if (left < RECORD_HEAD_BYTES) return result({ kind: 'torn', reason: `${left} bytes of a record head at byte ${p}` });
+    if (left < RECORD_HEAD_BYTES)
+      return result({ kind: 'torn', reason: `${left} bytes of a record head at byte ${p}` });
     const len = file.readUInt32BE(p + 4);
     if (len < 2 || len > MAX_BODY_BYTES) {
       const kind = zeroFrom(file, p + RECORD_HEAD_BYTES) ? 'torn' : 'corrupt';

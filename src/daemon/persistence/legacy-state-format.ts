@@ -20,9 +20,7 @@ const DIGEST_BYTES = 32;
 /** Fixed part of one entry: prog, vers and three string lengths. */
 const ENTRY_FIXED_BYTES = 20;
 
-export type DecodedState =
-  | { ok: true; entries: Registration[] }
-  | { ok: false; reason: string };
+export type DecodedState = { ok: true; entries: Registration[] } | { ok: false; reason: string };
 
 /**
  * Encodes the table. With `cache` (keyed by the registry's immutable entry objects), each entry
@@ -37,7 +35,13 @@ export function encodeState(entries: Iterable<Registration>, cache?: WeakMap<Reg
   for (const e of entries) {
     let b = cache?.get(e);
     if (!b) {
-      b = new XdrWriter(64, Number.MAX_SAFE_INTEGER).uint32(e.prog).uint32(e.vers).string(e.netid).string(e.addr).string(e.owner).toBuffer();
+      b = new XdrWriter(64, Number.MAX_SAFE_INTEGER)
+        .uint32(e.prog)
+        .uint32(e.vers)
+        .string(e.netid)
+        .string(e.addr)
+        .string(e.owner)
+        .toBuffer();
       cache?.set(e, b);
     }
     parts.push(b);

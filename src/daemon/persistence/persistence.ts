@@ -172,7 +172,8 @@ export function setUpPersistence(o: PersistenceOptions): Persistence {
         .then((saved) => {
           // Imported entries are ours once written: rpcbind's files go, as rpcbind removes them.
           if (saved && imported) {
-            for (const p of consumeWarmStart(o.warmStartDir ?? RPCBIND_WARMSTART_DIR)) log.warn(`rpcbind warm-start import: ${p}`);
+            for (const p of consumeWarmStart(o.warmStartDir ?? RPCBIND_WARMSTART_DIR))
+              log.warn(`rpcbind warm-start import: ${p}`);
           }
         });
       checks.start(restored);

@@ -13,9 +13,7 @@ export const STATE_FORMAT_VERSION = 2;
 const HEADER_BYTES = 20;
 const TRAILER_BYTES = 4;
 
-export type DecodedSnapshot =
-  | { ok: true; epoch: number; entries: Registration[] }
-  | { ok: false; reason: string };
+export type DecodedSnapshot = { ok: true; epoch: number; entries: Registration[] } | { ok: false; reason: string };
 
 /**
  * `entries` is walked twice (sizing, then writing) and must yield the same entries both times.
@@ -37,7 +35,8 @@ export function encodeSnapshot(entries: Iterable<Registration>, epoch: number): 
   let p = HEADER_BYTES;
   let written = 0;
   for (const e of entries) {
-    if (++written > count || p + entryBytes(e) > size - TRAILER_BYTES) throw new Error('snapshot entries changed while being saved');
+    if (++written > count || p + entryBytes(e) > size - TRAILER_BYTES)
+      throw new Error('snapshot entries changed while being saved');
     p = writeEntry(buf, p, e);
   }
   if (written !== count) throw new Error('snapshot entries changed while being saved');
@@ -51,7 +50,8 @@ export function decodeSnapshot(file: Buffer): DecodedSnapshot {
   const version = file.readUInt32BE(4);
   if (version !== STATE_FORMAT_VERSION) return { ok: false, reason: `unknown format version ${version}` };
   const end = file.length - TRAILER_BYTES;
-  if (crc32(file, 0, end) !== file.readUInt32BE(end)) return { ok: false, reason: 'checksum mismatch (torn or corrupt)' };
+  if (crc32(file, 0, end) !== file.readUInt32BE(end))
+    return { ok: false, reason: 'checksum mismatch (torn or corrupt)' };
   const epoch = readEpoch(file, 8);
   const count = file.readUInt32BE(16);
   if (count > MAX_REGISTRATIONS) return { ok: false, reason: `${count} entries exceed the cap ${MAX_REGISTRATIONS}` };

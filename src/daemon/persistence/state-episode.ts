@@ -8,7 +8,11 @@ import type { TransportLog } from '../../transport/handler.js';
 
 /** What the store logs through: the transport's levels, and events with stable names. */
 export interface StoreLog extends TransportLog {
-  event(name: string, fields: Readonly<Record<string, string | number | boolean | undefined>>, level?: 'info' | 'notice' | 'warn' | 'error'): void;
+  event(
+    name: string,
+    fields: Readonly<Record<string, string | number | boolean | undefined>>,
+    level?: 'info' | 'notice' | 'warn' | 'error',
+  ): void;
 }
 
 export interface EpisodeOptions {
@@ -44,7 +48,10 @@ export class Episodes {
       this.#reason = reason;
       this.#since = Date.now();
       this.#waitMs = STATE_RETRY_FIRST_MS;
-      const changes = this.#o.policy() === 'refuse' ? 'refused until saved again' : 'ACCEPTED IN MEMORY ONLY: lost on restart until saved again';
+      const changes =
+        this.#o.policy() === 'refuse'
+          ? 'refused until saved again'
+          : 'ACCEPTED IN MEMORY ONLY: lost on restart until saved again';
       this.#o.log.event('state-not-durable', { dir: this.#o.dir, reason, changes }, 'error');
       this.#o.onHealth?.(false, reason);
     }

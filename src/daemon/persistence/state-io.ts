@@ -99,7 +99,11 @@ export function reserveSpace(fd: number, offset: number, len: number): ReserveRe
   const errno = -r;
   // EOPNOTSUPP (95): the file system cannot preallocate (some FUSE and network ones).
   if (errno === 95) return { ok: false, unsupported: true, reason: 'the file system cannot preallocate (EOPNOTSUPP)' };
-  return { ok: false, unsupported: false, reason: errno === 28 ? 'no space left on device (ENOSPC)' : `fallocate failed (errno ${errno})` };
+  return {
+    ok: false,
+    unsupported: false,
+    reason: errno === 28 ? 'no space left on device (ENOSPC)' : `fallocate failed (errno ${errno})`,
+  };
 }
 
 /** Where struct stat keeps st_nlink, and how wide it is, on the 64-bit Linux ABIs we know. */

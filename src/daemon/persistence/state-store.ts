@@ -11,52 +11,31 @@
 // changes stay in memory, reported saved, and the next snapshot holds them. Either way the
 // episode is said once at each end and retried meanwhile (state-episode.ts).
 
-import { JOURNAL_COMPACT_FLOOR_BYTES, JOURNAL_COMPACT_SNAPSHOT_MULTIPLE, JOURNAL_RESERVE_MIN_BYTES } from '../../limits.js';
+import {
+  JOURNAL_COMPACT_FLOOR_BYTES,
+  JOURNAL_COMPACT_SNAPSHOT_MULTIPLE,
+  JOURNAL_RESERVE_MIN_BYTES,
+} from '../../limits.js';
 import type { Registration } from '../../rpcbind/index.js';
 import type { JournalFile } from './journal-file.js';
-import { JOURNAL_HEADER_BYTES, MAX_RECORD_BYTES, encodeRecords, recordBytes, type Change, type ChangeOp } from './journal-format.js';
+import {
+  JOURNAL_HEADER_BYTES,
+  MAX_RECORD_BYTES,
+  encodeRecords,
+  recordBytes,
+  type Change,
+  type ChangeOp,
+} from './journal-format.js';
 import { encodeSnapshot } from './snapshot-format.js';
 import { Episodes, type StoreLog } from './state-episode.js';
+import { type FailurePolicy, type StateStoreOptions, type Waiters, waiters } from './state-store-options.js';
 import { StateFiles } from './state-files.js';
-import type { FileIo } from './state-io.js';
 import { loadState, type LoadResult } from './state-load.js';
 
 export { JOURNAL_FILE_NAME, LEGACY_STATE_FILE_NAME, STATE_FILE_NAME, type LoadResult } from './state-load.js';
 
-/** What changes get while the state cannot be saved: refused (answered FALSE), or kept in memory. */
-export type FailurePolicy = 'refuse' | 'accept';
-
+export type { FailurePolicy, StateStoreOptions } from './state-store-options.js';
 export type { StoreLog } from './state-episode.js';
-
-export interface StateStoreOptions {
-  dir: string;
-  log: StoreLog;
-  /**
-   * The entries to save in a snapshot, read synchronously when a compaction starts (walked
-   * twice, see encodeSnapshot).
-   */
-  snapshot: () => Iterable<Registration>;
-  /** Undoes changes that could not be saved, given newest first (policy 'refuse'). */
-  undo?: (changes: readonly Change[]) => void;
-  policy?: FailurePolicy;
-  /** Told of every write (journal append or compaction): its duration and outcome. */
-  onWrite?: (seconds: number, ok: boolean) => void;
-  /** Told when the state stops (with the reason) or starts again being saved. */
-  onHealth?: (durable: boolean, reason: string | undefined) => void;
-  /** File operations (tests inject faults); by default chosen for the directory's file system. */
-  io?: FileIo;
-}
-
-interface Waiters {
-  promise: Promise<boolean>;
-  resolve: (saved: boolean) => void;
-}
-
-function waiters(): Waiters {
-  let resolve!: (saved: boolean) => void;
-  const promise = new Promise<boolean>((r) => (resolve = r));
-  return { promise, resolve };
-}
 
 type Compaction = { ok: true } | { ok: false; renamed: boolean; error: Error };
 
@@ -185,7 +164,9 @@ export class StateStore {
     if (j && j.left < need) {
       j.reserve(need);
       if (j.left < need) {
-        this.#episodes.begin(`the journal's reserved space is used up (${j.shortReason ?? 'it could not be extended'})`);
+        this.#episodes.begin(
+          `the journal's reserved space is used up (${j.shortReason ?? 'it could not be extended'})`,
+        );
         return false;
       }
     }
@@ -374,7 +355,11 @@ export class StateStore {
     }
     if (j.shortReason !== undefined && !this.#reserveWarned) {
       this.#reserveWarned = true;
-      this.#log.event('state-reserve-short', { dir: this.dir, reason: j.shortReason, leftBytes: Math.max(0, j.left) }, 'warn');
+      this.#log.event(
+        'state-reserve-short',
+        { dir: this.dir, reason: j.shortReason, leftBytes: Math.max(0, j.left) },
+        'warn',
+      );
     } else if (j.shortReason === undefined) {
       this.#reserveWarned = false;
     }

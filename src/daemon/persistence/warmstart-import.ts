@@ -16,9 +16,7 @@ const PORTMAP_FILE = 'portmap.xdr';
 /** rpcbind's owner for registrations it cannot attribute (v2 SETs from the network). */
 const UNKNOWN_OWNER = 'unknown';
 
-export type ImportResult =
-  | { kind: 'none' }
-  | { kind: 'imported'; entries: Registration[]; problems: string[] };
+export type ImportResult = { kind: 'none' } | { kind: 'imported'; entries: Registration[]; problems: string[] };
 
 type FileRead<T> = { kind: 'missing' } | { kind: 'ok'; items: T[] } | { kind: 'bad'; reason: string };
 
@@ -30,7 +28,8 @@ function readList<T>(path: string, decode: (r: XdrReader) => T[]): FileRead<T> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
     return { kind: 'bad', reason: `${path}: ${(e as Error).message}` };
   }
-  if (bytes.length > MAX_WARMSTART_FILE_BYTES) return { kind: 'bad', reason: `${path}: ${bytes.length} bytes is too large` };
+  if (bytes.length > MAX_WARMSTART_FILE_BYTES)
+    return { kind: 'bad', reason: `${path}: ${bytes.length} bytes is too large` };
   try {
     const r = new XdrReader(bytes);
     const items = decode(r);
@@ -85,7 +84,8 @@ export function consumeWarmStart(dir: string = RPCBIND_WARMSTART_DIR): string[] 
     try {
       unlinkSync(join(dir, name));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') problems.push(`cannot remove ${join(dir, name)}: ${(e as Error).message}`);
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        problems.push(`cannot remove ${join(dir, name)}: ${(e as Error).message}`);
     }
   }
   return problems;

@@ -151,7 +151,11 @@ export class FloodGuard {
     // first socket that is short (an inherited one may be large, our own ones not).
     if (got.bytes < want && !this.#bufferTold) {
       this.#bufferTold = true;
-      this.#log.event('udp-receive-buffer', { requested: want, bytes: got.bytes, limit: 'net.core.rmem_max (no CAP_NET_ADMIN)' }, 'warn');
+      this.#log.event(
+        'udp-receive-buffer',
+        { requested: want, bytes: got.bytes, limit: 'net.core.rmem_max (no CAP_NET_ADMIN)' },
+        'warn',
+      );
     } else if (got.bytes >= want) {
       this.#log.debug(`udp: receive buffer of ${got.bytes} bytes${got.forced ? ' (SO_RCVBUFFORCE)' : ''}`);
     }
@@ -185,7 +189,11 @@ export class FloodGuard {
     }
     this.#counters.sourcesShed++;
     this.#encoded.set(key, shedAddress(key)!);
-    this.#log.event('source-shed', { source: key, over: what, seconds: Math.round(d.durationMs / 1000), offence: d.offence }, 'warn');
+    this.#log.event(
+      'source-shed',
+      { source: key, over: what, seconds: Math.round(d.durationMs / 1000), offence: d.offence },
+      'warn',
+    );
     this.#schedule();
     // After this call returns: the caller may be handling one of the connections closed here.
     setImmediate(() => this.#onShed?.(key));
@@ -233,11 +241,14 @@ export class FloodGuard {
     if (this.#expiry !== undefined && this.#expiryAt <= next) return;
     if (this.#expiry) clearTimeout(this.#expiry);
     this.#expiryAt = next;
-    this.#expiry = setTimeout(() => {
-      this.#expiry = undefined;
-      for (const s of this.#set.expire(this.#now())) this.#letIn(s, 'expired');
-      this.#schedule();
-    }, Math.max(0, next - this.#now()) + 1);
+    this.#expiry = setTimeout(
+      () => {
+        this.#expiry = undefined;
+        for (const s of this.#set.expire(this.#now())) this.#letIn(s, 'expired');
+        this.#schedule();
+      },
+      Math.max(0, next - this.#now()) + 1,
+    );
     this.#expiry.unref();
   }
 
@@ -292,7 +303,10 @@ export class FloodGuard {
  * Sources never shed besides loopback: this host's own addresses (they are local callers, not
  * remote ones) and callers on an allow list of the access policy in force.
  */
-export function floodExemptions(policy: () => AccessPolicy | undefined, isOwnAddress: (a: string) => boolean): (source: string) => boolean {
+export function floodExemptions(
+  policy: () => AccessPolicy | undefined,
+  isOwnAddress: (a: string) => boolean,
+): (source: string) => boolean {
   return (source) => policy()?.allowListed(source) === true || isOwnAddress(source);
 }
 

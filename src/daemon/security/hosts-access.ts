@@ -60,7 +60,7 @@ export function parseHostsFile(text: string, allowByDefault: boolean, name: stri
     const joined: string[] = [];
     for (const f of fields) {
       const last = joined.length - 1;
-      if (last >= 0 && (joined[last]!.split('[').length > joined[last]!.split(']').length)) joined[last] += `:${f}`;
+      if (last >= 0 && joined[last]!.split('[').length > joined[last]!.split(']').length) joined[last] += `:${f}`;
       else joined.push(f);
     }
     const [daemons, clients, ...options] = joined;

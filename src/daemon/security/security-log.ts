@@ -57,7 +57,10 @@ export class SecurityLog implements SecurityObserver {
   /** Writes one security event unless the log's own rate is exceeded. */
   event(level: 'info' | 'warn', name: SecurityEventName, fields: EventFields): void {
     const now = this.#now();
-    this.#tokens = Math.min(SECURITY_LOG_BURST_EVENTS, this.#tokens + ((now - this.#lastMs) * SECURITY_LOG_EVENTS_PER_SECOND) / 1000);
+    this.#tokens = Math.min(
+      SECURITY_LOG_BURST_EVENTS,
+      this.#tokens + ((now - this.#lastMs) * SECURITY_LOG_EVENTS_PER_SECOND) / 1000,
+    );
     this.#lastMs = now;
     if (this.#tokens < 1) {
       this.#suppressedSinceLast++;
@@ -84,7 +87,15 @@ export class SecurityLog implements SecurityObserver {
     this.event('info', 'remote-dump', { procedure: procName, version: vers, ...callerFields(ctx) });
   }
 
-  registration(ctx: CallerContext, op: 'SET' | 'UNSET', prog: number, vers: number, netid: string, addr: string, result: string): void {
+  registration(
+    ctx: CallerContext,
+    op: 'SET' | 'UNSET',
+    prog: number,
+    vers: number,
+    netid: string,
+    addr: string,
+    result: string,
+  ): void {
     if (result === 'full') this.#counters.quotaRefused++;
     this.event(result === 'ok' ? 'info' : 'warn', 'registration', {
       op,

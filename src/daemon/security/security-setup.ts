@@ -18,7 +18,10 @@ export function buildAccessPolicy(s: SecurityOptions): { policy: AccessPolicy; w
       hosts.warnings.push(`cannot read hosts access files: ${(e as Error).message}`);
     }
   }
-  return { policy: new AccessPolicy({ allow: s.allow, deny: s.deny, hostsRules: hosts.rules }), warnings: hosts.warnings };
+  return {
+    policy: new AccessPolicy({ allow: s.allow, deny: s.deny, hostsRules: hosts.rules }),
+    warnings: hosts.warnings,
+  };
 }
 
 export interface RateAdmit {

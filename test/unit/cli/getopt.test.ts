@@ -12,12 +12,18 @@ test('permutes operands like GNU getopt', () => {
 test('takes attached and separate option arguments', () => {
   const r = getopt('rpcinfo', ['-Ttcp', '-a', '1.2.3.4.0.111', 'x'], SPEC);
   assert.ok(r.ok);
-  assert.deepEqual(r.options, [{ opt: 'T', arg: 'tcp' }, { opt: 'a', arg: '1.2.3.4.0.111' }]);
+  assert.deepEqual(r.options, [
+    { opt: 'T', arg: 'tcp' },
+    { opt: 'a', arg: '1.2.3.4.0.111' },
+  ]);
 });
 
 test('reports glibc messages', () => {
   assert.deepEqual(getopt('rpcinfo', ['-x'], SPEC), { ok: false, message: "rpcinfo: invalid option -- 'x'" });
-  assert.deepEqual(getopt('rpcinfo', ['-T'], SPEC), { ok: false, message: "rpcinfo: option requires an argument -- 'T'" });
+  assert.deepEqual(getopt('rpcinfo', ['-T'], SPEC), {
+    ok: false,
+    message: "rpcinfo: option requires an argument -- 'T'",
+  });
 });
 
 test('"--" ends options; POSIXLY_CORRECT stops at the first operand', () => {
@@ -28,7 +34,13 @@ test('"--" ends options; POSIXLY_CORRECT stops at the first operand', () => {
 });
 
 test('long options', () => {
-  const r = getopt('rpcinfo', ['--timeout=2', '--json'], SPEC, [{ name: 'timeout', hasArg: true }, { name: 'json', hasArg: false }]);
+  const r = getopt('rpcinfo', ['--timeout=2', '--json'], SPEC, [
+    { name: 'timeout', hasArg: true },
+    { name: 'json', hasArg: false },
+  ]);
   assert.ok(r.ok);
-  assert.deepEqual(r.options, [{ opt: 'timeout', arg: '2' }, { opt: 'json', arg: undefined }]);
+  assert.deepEqual(r.options, [
+    { opt: 'timeout', arg: '2' },
+    { opt: 'json', arg: undefined },
+  ]);
 });

@@ -8,10 +8,23 @@ import { parseCommandLine, toDaemonOptions } from '../../../src/cli/rpcbind-opti
 
 test('keys are long options; repeated keys give several values; comments and quotes', () => {
   const v = parseConfigText(
-    ['# a comment', '', 'host = 198.18.0.1', 'host=127.0.0.1  # trailing', 'insecure = true', 'log-calls = false', 'socket = "/run/x#y.sock"'].join('\n'),
+    [
+      '# a comment',
+      '',
+      'host = 198.18.0.1',
+      'host=127.0.0.1  # trailing',
+      'insecure = true',
+      'log-calls = false',
+      'socket = "/run/x#y.sock"',
+    ].join('\n'),
     'f',
   );
-  assert.deepEqual(v, { host: ['198.18.0.1', '127.0.0.1'], insecure: true, 'log-calls': false, socket: '/run/x#y.sock' });
+  assert.deepEqual(v, {
+    host: ['198.18.0.1', '127.0.0.1'],
+    insecure: true,
+    'log-calls': false,
+    socket: '/run/x#y.sock',
+  });
 });
 
 test('every bad line is reported with its number', () => {
@@ -36,7 +49,10 @@ test('every bad line is reported with its number', () => {
 test('the command line overrides the file, lists included', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'rbconf-'));
   const file = join(dir, 'rpcbind-ts.conf');
-  writeFileSync(file, 'host = 198.18.0.1\nhost = 198.18.0.2\nport = 1111\nlog-format = json\nmetrics = 127.0.0.1:9100\n');
+  writeFileSync(
+    file,
+    'host = 198.18.0.1\nhost = 198.18.0.2\nport = 1111\nlog-format = json\nmetrics = 127.0.0.1:9100\n',
+  );
   const fromFile = await resolveConfig(parseCommandLine(['--config', file]));
   assert.deepEqual(fromFile.options.hosts, ['198.18.0.1', '198.18.0.2']);
   assert.equal(fromFile.options.port, 1111);
@@ -50,7 +66,10 @@ test('the command line overrides the file, lists included', async () => {
 });
 
 test('--metrics needs an address', async () => {
-  await assert.rejects(resolveConfig(parseCommandLine(['--config', '/dev/null', '--metrics', '9100'])), /bad listen address/);
+  await assert.rejects(
+    resolveConfig(parseCommandLine(['--config', '/dev/null', '--metrics', '9100'])),
+    /bad listen address/,
+  );
   const v6 = await resolveConfig(parseCommandLine(['--config', '/dev/null', '--metrics', '[::1]:9100']));
   assert.deepEqual(v6.options.metrics, { host: '::1', port: 9100 });
 });
@@ -59,5 +78,8 @@ test('state-failure: refuse by default, accept from the file or the command line
   assert.equal(toDaemonOptions(parseCommandLine([])).stateFailure, 'refuse');
   assert.equal(toDaemonOptions(parseConfigText('state-failure = accept', 'f')).stateFailure, 'accept');
   assert.equal(toDaemonOptions(parseCommandLine(['--state-failure', 'accept'])).stateFailure, 'accept');
-  assert.throws(() => toDaemonOptions(parseCommandLine(['--state-failure', 'ignore'])), /bad state failure policy: ignore \(refuse or accept\)/);
+  assert.throws(
+    () => toDaemonOptions(parseCommandLine(['--state-failure', 'ignore'])),
+    /bad state failure policy: ignore \(refuse or accept\)/,
+  );
 });

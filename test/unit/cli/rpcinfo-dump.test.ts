@@ -21,8 +21,18 @@ test('-s groups by program, newest version and netid first', () => {
 
 test('-m layout matches the reference for a fresh daemon', () => {
   const z = (info: number[]): RpcbStat => ({ info, setinfo: 0, unsetinfo: 0, addrinfo: [], rmtinfo: [] });
-  const ctx = new Ctx({ prog: 'rpcinfo', db: new RpcDatabase('portmapper 100000 rpcbind\n'), json: false, timeoutMs: undefined, socketPath: '' });
-  const out = formatStats(ctx, [z([0, 0, 0, 0, 1, 0]), z([0, 0, 0, 0, 2, 0, 0, 0, 0]), z([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])]);
+  const ctx = new Ctx({
+    prog: 'rpcinfo',
+    db: new RpcDatabase('portmapper 100000 rpcbind\n'),
+    json: false,
+    timeoutMs: undefined,
+    socketPath: '',
+  });
+  const out = formatStats(ctx, [
+    z([0, 0, 0, 0, 1, 0]),
+    z([0, 0, 0, 0, 2, 0, 0, 0, 0]),
+    z([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
+  ]);
   assert.equal(
     out,
     'PORTMAP (version 2) statistics\nNULL    SET     UNSET   GETPORT DUMP    CALLIT  \n0       0/0     0/0     0/0     1       0/0     \n\n' +
@@ -33,7 +43,13 @@ test('-m layout matches the reference for a fresh daemon', () => {
 });
 
 test('program numbers and names parse like getprognum', () => {
-  const ctx = new Ctx({ prog: 'rpcinfo', db: new RpcDatabase('nfs 100003 nfsprog\n'), json: false, timeoutMs: undefined, socketPath: '' });
+  const ctx = new Ctx({
+    prog: 'rpcinfo',
+    db: new RpcDatabase('nfs 100003 nfsprog\n'),
+    json: false,
+    timeoutMs: undefined,
+    socketPath: '',
+  });
   assert.equal(ctx.progNum('100003'), 100003);
   assert.equal(ctx.progNum('nfsprog'), 100003);
   assert.throws(() => ctx.progNum('1-'));

@@ -29,14 +29,18 @@ test('broadcast reports a reply and stops when the callback says so', async () =
   const pm = await fakePortmapper();
   try {
     const seen: number[] = [];
-    const n = await broadcast({ prog: 100003, vers: 3, proc: 0 }, (r) => {
-      seen.push(r.port);
-      return true;
-    }, {
-      addresses: ['127.0.0.1'],
-      port: pm.port,
-      timeoutMs: 10_000,
-    });
+    const n = await broadcast(
+      { prog: 100003, vers: 3, proc: 0 },
+      (r) => {
+        seen.push(r.port);
+        return true;
+      },
+      {
+        addresses: ['127.0.0.1'],
+        port: pm.port,
+        timeoutMs: 10_000,
+      },
+    );
     assert.equal(n, 1);
     assert.deepEqual(seen, [2049]);
   } finally {

@@ -33,13 +33,24 @@ describe('the client package', () => {
       cwd: ROOT,
       encoding: 'utf8',
       env: { ...process.env, npm_config_cache: join(work, 'npm-cache'), npm_config_update_notifier: 'false' },
-    }).trim().split('\n').pop()!;
+    })
+      .trim()
+      .split('\n')
+      .pop()!;
     const app = join(work, 'app');
     mkdirSync(join(app, 'node_modules', 'rpcbind-ts'), { recursive: true });
-    execFileSync('tar', ['-xzf', join(work, tarball), '-C', join(app, 'node_modules', 'rpcbind-ts'), '--strip-components=1']);
+    execFileSync('tar', [
+      '-xzf',
+      join(work, tarball),
+      '-C',
+      join(app, 'node_modules', 'rpcbind-ts'),
+      '--strip-components=1',
+    ]);
     assert.deepEqual(readdirSync(join(app, 'node_modules')), ['rpcbind-ts']);
     // A NULL call to a one-shot UDP responder on loopback, through the package's public API.
-    writeFileSync(join(app, 'main.mjs'), `
+    writeFileSync(
+      join(app, 'main.mjs'),
+      `
       import { createSocket } from 'node:dgram';
       import { createRequire } from 'node:module';
       import { RpcClient, UdpTransport, XdrWriter, voidArgs, voidResult } from 'rpcbind-ts';
@@ -58,7 +69,8 @@ describe('the client package', () => {
         t.close(); server.close();
         console.log(JSON.stringify({ called: true, missing }));
       });
-    `);
+    `,
+    );
     const out = execFileSync(process.execPath, ['main.mjs'], { cwd: app, encoding: 'utf8', timeout: 10_000 });
     assert.deepEqual(JSON.parse(out), { called: true, missing: DAEMON_ONLY });
   });
@@ -67,7 +79,15 @@ describe('the client package', () => {
     const exported = new Set<string>();
     const index = readFileSync(join(CLIENT_TYPES, 'index.d.ts'), 'utf8');
     for (const m of index.matchAll(/export (?:type )?\{([^}]*)\}/g)) {
-      for (const n of m[1]!.split(',')) exported.add(n.trim().replace(/^type /, '').split(' as ').pop()!.trim());
+      for (const n of m[1]!.split(','))
+        exported.add(
+          n
+            .trim()
+            .replace(/^type /, '')
+            .split(' as ')
+            .pop()!
+            .trim(),
+        );
     }
     const hidden: string[] = [];
     for (const f of readdirSync(CLIENT_TYPES).filter((n) => n.endsWith('.d.ts') && n !== 'index.d.ts')) {

@@ -11,7 +11,15 @@ function v4(address: string, prefix: number, internal = false): NetworkInterface
 }
 
 function v6(address: string, prefix: number, internal = false): NetworkInterfaceInfo {
-  return { address, netmask: '', family: 'IPv6', mac: '00:00:00:00:00:00', internal, cidr: `${address}/${prefix}`, scopeid: 0 };
+  return {
+    address,
+    netmask: '',
+    family: 'IPv6',
+    mac: '00:00:00:00:00:00',
+    internal,
+    cidr: `${address}/${prefix}`,
+    scopeid: 0,
+  };
 }
 
 function monitor(ifaces: () => NodeJS.Dict<NetworkInterfaceInfo[]>): AddressMonitor {
@@ -26,12 +34,21 @@ const TWO_LANS = (): NodeJS.Dict<NetworkInterfaceInfo[]> => ({
 
 test('addresses: every address, link-local ones with their interface', () => {
   const m = monitor(TWO_LANS);
-  assert.deepEqual(m.addresses, ['127.0.0.1', '::1', '198.18.1.1', '198.18.1.5', 'fd00:1::1', 'fe80::1%eth0', '198.18.2.1']);
+  assert.deepEqual(m.addresses, [
+    '127.0.0.1',
+    '::1',
+    '198.18.1.1',
+    '198.18.1.5',
+    'fd00:1::1',
+    'fe80::1%eth0',
+    '198.18.2.1',
+  ]);
 });
 
 test('isOwn: any spelling of an own address; others are not', () => {
   const m = monitor(TWO_LANS);
-  for (const a of ['198.18.1.5', '::ffff:198.18.2.1', 'fe80::1%eth0', 'fd00:1::1', '127.0.0.1']) assert.equal(m.isOwn(a), true, a);
+  for (const a of ['198.18.1.5', '::ffff:198.18.2.1', 'fe80::1%eth0', 'fd00:1::1', '127.0.0.1'])
+    assert.equal(m.isOwn(a), true, a);
   for (const a of ['198.18.1.2', '198.18.3.1', 'fd00:1::2', '']) assert.equal(m.isOwn(a), false, a);
 });
 

@@ -35,9 +35,14 @@ function setup(maxInFlight = 8, timeoutMs = 1000, own = new Set(['198.18.0.1']))
   return { socket, fwd };
 }
 
-const cred = { flavor: AuthFlavor.AUTH_SYS, body: Buffer.from('0000000100000003666f6f000000000000000000000000', 'hex') };
+const cred = {
+  flavor: AuthFlavor.AUTH_SYS,
+  body: Buffer.from('0000000100000003666f6f000000000000000000000000', 'hex'),
+};
 
-function request(o: { xid?: number; procedure?: RemoteCallRequest['procedure']; version?: number; addr?: string; port?: number } = {}): RemoteCallRequest {
+function request(
+  o: { xid?: number; procedure?: RemoteCallRequest['procedure']; version?: number; addr?: string; port?: number } = {},
+): RemoteCallRequest {
   const call: CallHeader = {
     xid: o.xid ?? 7,
     rpcvers: 2,
@@ -48,7 +53,13 @@ function request(o: { xid?: number; procedure?: RemoteCallRequest['procedure']; 
     verf: { flavor: 0, body: Buffer.alloc(0) },
     authSys: undefined,
   };
-  const ctx: CallerContext = { netid: 'udp', peerAddress: '127.0.0.1', peerPort: o.port ?? 900, localAddress: '127.0.0.1', uid: undefined };
+  const ctx: CallerContext = {
+    netid: 'udp',
+    peerAddress: '127.0.0.1',
+    peerPort: o.port ?? 900,
+    localAddress: '127.0.0.1',
+    uid: undefined,
+  };
   return {
     version: o.version ?? 2,
     procedure: o.procedure ?? 'CALLIT',
@@ -136,7 +147,11 @@ test('INDIRECT passes the target error on', async () => {
   const { socket, fwd } = setup();
   const p = fwd.forward(request({ version: 4, procedure: 'INDIRECT' }));
   const xid = new XdrReader(socket.sent[0]!.msg).uint32();
-  socket.deliver(Buffer.from(`${xid.toString(16).padStart(8, '0')}0000000100000000000000000000000000000003`, 'hex'), '127.0.0.1', 1025);
+  socket.deliver(
+    Buffer.from(`${xid.toString(16).padStart(8, '0')}0000000100000000000000000000000000000003`, 'hex'),
+    '127.0.0.1',
+    1025,
+  );
   const r = await p;
   assert.ok(r instanceof RpcOutcome && r.kind === 'accept-error' && r.stat === AcceptStat.PROC_UNAVAIL);
 });
@@ -159,7 +174,10 @@ test("an address the host gains or loses counts at once for the target's localit
   assert.equal(socket.sent.length, 0);
   own.add('198.18.0.7');
   void fwd.forward(request({ xid: 2, addr: '198.18.0.7.4.1' }));
-  assert.deepEqual(socket.sent.map((s) => s.host), ['198.18.0.7']);
+  assert.deepEqual(
+    socket.sent.map((s) => s.host),
+    ['198.18.0.7'],
+  );
   own.delete('198.18.0.7');
   assert.equal(await fwd.forward(request({ xid: 3, addr: '198.18.0.7.4.1' })), RpcOutcome.NO_REPLY);
   assert.equal(socket.sent.length, 1);
@@ -172,6 +190,9 @@ test('targets registered on another host or on port 0 are not forwarded to', asy
   assert.equal(await fwd.forward(request({ addr: '0.0.0.0.0.0' })), RpcOutcome.NO_REPLY);
   assert.equal(await fwd.forward(request({ addr: 'garbage' })), RpcOutcome.NO_REPLY);
   void fwd.forward(request({ addr: '198.18.0.1.4.1' }));
-  assert.deepEqual(socket.sent.map((s) => s.host), ['198.18.0.1']);
+  assert.deepEqual(
+    socket.sent.map((s) => s.host),
+    ['198.18.0.1'],
+  );
   fwd.close();
 });

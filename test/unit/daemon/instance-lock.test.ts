@@ -40,7 +40,11 @@ test('lock: an existing read-only lock file is taken without write access', () =
     }
     const script = `import(${JSON.stringify(moduleUrl)}).then((m) => { const l = m.acquireInstanceLock(${JSON.stringify(path)}); console.log(l.enforced ? 'locked' : 'unenforced'); l.release(); }, (e) => { console.log(String(e)); process.exit(1); })`;
     const cmd = asRoot ? ['setpriv', '--reuid=1', '--regid=1', '--clear-groups', process.execPath] : [process.execPath];
-    const r = spawnSync(cmd[0]!, [...cmd.slice(1), '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 10_000, cwd: fileURLToPath(new URL('.', import.meta.url)) });
+    const r = spawnSync(cmd[0]!, [...cmd.slice(1), '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 10_000,
+      cwd: fileURLToPath(new URL('.', import.meta.url)),
+    });
     assert.equal(r.stdout.trim(), 'locked', `stdout: ${r.stdout} stderr: ${r.stderr}`);
     assert.equal(r.status, 0);
   } finally {

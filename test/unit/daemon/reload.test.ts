@@ -20,7 +20,11 @@ function changed(v: unknown): unknown {
 
 function withChange(key: OptionKey): DaemonOptions {
   const o = defaults();
-  if (key in o.security) return { ...o, security: { ...o.security, [key]: changed((o.security as unknown as Record<string, unknown>)[key]) } };
+  if (key in o.security)
+    return {
+      ...o,
+      security: { ...o.security, [key]: changed((o.security as unknown as Record<string, unknown>)[key]) },
+    };
   return { ...o, [key]: changed((o as unknown as Record<string, unknown>)[key]) };
 }
 

@@ -53,14 +53,18 @@ test("dropping this process's start-up pages unmaps them and loses nothing", () 
   assert.ok(libc, 'libc loads through koffi');
   assert.equal(fixMallocThreshold(libc), true);
   const data = Buffer.alloc(1 << 20, 0x5a);
-  const resident = (): number => droppableMappings(readFileSync('/proc/self/smaps', 'utf8')).reduce((s, m) => s + m.rssKiB, 0);
+  const resident = (): number =>
+    droppableMappings(readFileSync('/proc/self/smaps', 'utf8')).reduce((s, m) => s + m.rssKiB, 0);
   const before = resident();
   const dropped = releaseStartupPages(libc);
   const after = resident();
   assert.ok(dropped > 0, 'some file pages were resident');
   assert.ok(after < before, `resident file pages ${before} kB before, ${after} kB after`);
   // Everything still works: code and read-only data map again, memory of our own is intact.
-  assert.equal(data.every((b) => b === 0x5a), true);
+  assert.equal(
+    data.every((b) => b === 0x5a),
+    true,
+  );
   assert.equal(JSON.stringify({ a: [1, 2] }), '{"a":[1,2]}');
   assert.equal(new Intl.NumberFormat('en-US').format(1234567), '1,234,567');
 });

@@ -22,7 +22,17 @@ function nodeFormat(b: Buffer): string {
 }
 
 test('formatIPv6 writes addresses exactly as Node (and inet_ntop) does', () => {
-  const fixed = ['::', '::1', 'fe80::1', '2001:db8::1:0:0:1', '::ffff:192.0.2.1', '::192.0.2.1', '1::', '1:0:0:1::1', '0:0:1::'];
+  const fixed = [
+    '::',
+    '::1',
+    'fe80::1',
+    '2001:db8::1:0:0:1',
+    '::ffff:192.0.2.1',
+    '::192.0.2.1',
+    '1::',
+    '1:0:0:1::1',
+    '0:0:1::',
+  ];
   for (const a of fixed) {
     const sa = new SocketAddress({ address: a, family: 'ipv6' });
     assert.equal(formatIPv6(ipv6Bytes(a)!), sa.address, a);
@@ -39,11 +49,20 @@ test('parseIPv6 and ipv6Bytes read back every form Node writes or accepts', () =
   fc.assert(
     fc.property(v6bytes, fc.boolean(), (b, upper) => {
       const canonical = formatIPv6(b);
-      const full = Array.from({ length: 8 }, (_, i) => b.readUInt16BE(2 * i).toString(16).padStart(4, '0')).join(':');
+      const full = Array.from({ length: 8 }, (_, i) =>
+        b
+          .readUInt16BE(2 * i)
+          .toString(16)
+          .padStart(4, '0'),
+      ).join(':');
       for (const text of [canonical, full, nodeFormat(b), upper ? canonical.toUpperCase() : `${canonical}%eth0`]) {
         assert.deepEqual(ipv6Bytes(text), b, text);
         const w = parseIPv6(text)!;
-        assert.deepEqual(w, [0, 1, 2, 3].map((i) => b.readUInt32BE(4 * i)), text);
+        assert.deepEqual(
+          w,
+          [0, 1, 2, 3].map((i) => b.readUInt32BE(4 * i)),
+          text,
+        );
       }
     }),
     { numRuns: 1000 },
@@ -54,7 +73,7 @@ test('parseIPv6 and ipv6Bytes read back every form Node writes or accepts', () =
   }
 });
 
-test('formatIPv4 and parseIPv4 are each other\'s inverse, as Node writes IPv4', () => {
+test("formatIPv4 and parseIPv4 are each other's inverse, as Node writes IPv4", () => {
   fc.assert(
     fc.property(fc.integer({ min: 0, max: 0xffffffff }), (n) => {
       const text = formatIPv4(n);

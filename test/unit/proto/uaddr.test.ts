@@ -24,12 +24,23 @@ test('parseUaddr reads back every address formatUaddr writes', () => {
 });
 
 test('parseUaddr refuses what is not a host literal and two bytes', () => {
-  for (const bad of ['', '.', '..', '.0.111', '1.2.3.4.256.1', '1.2.3.4.0', '1.2.3.4.a.1', 'host.0.111', '1.2.3.4.-1.1', '1.2.3.4.0.1111']) {
+  for (const bad of [
+    '',
+    '.',
+    '..',
+    '.0.111',
+    '1.2.3.4.256.1',
+    '1.2.3.4.0',
+    '1.2.3.4.a.1',
+    'host.0.111',
+    '1.2.3.4.-1.1',
+    '1.2.3.4.0.1111',
+  ]) {
     assert.equal(parseUaddr(bad), undefined, bad);
   }
 });
 
-test('the lenient readings: rpcbind\'s pmap view does not cut to 16 bits, libtirpc\'s does', () => {
+test("the lenient readings: rpcbind's pmap view does not cut to 16 bits, libtirpc's does", () => {
   assert.deepEqual(splitUaddr('a.b.c'), { host: 'a', p1: 'b', p2: 'c' });
   assert.equal(splitUaddr('a.b'), undefined);
   assert.equal(uaddrPortAtoi('0.0.0.0.300.1'), 300 * 256 + 1);

@@ -15,14 +15,23 @@ test('encodeRecord sets the last-fragment bit without going negative', () => {
 
 test('a record split into several fragments is reassembled', () => {
   const d = new RecordDecoder();
-  const out = d.push(Buffer.concat([frag(Buffer.from('ab'), false), frag(Buffer.from(''), false), frag(Buffer.from('cd'), true)]));
+  const out = d.push(
+    Buffer.concat([frag(Buffer.from('ab'), false), frag(Buffer.from(''), false), frag(Buffer.from('cd'), true)]),
+  );
   assert.ok(Array.isArray(out));
-  assert.deepEqual(out.map((b) => b.toString()), ['abcd']);
+  assert.deepEqual(
+    out.map((b) => b.toString()),
+    ['abcd'],
+  );
 });
 
 test('records fed one byte at a time come out whole and in order', () => {
   const d = new RecordDecoder();
-  const stream = Buffer.concat([encodeRecord(Buffer.from('first')), frag(Buffer.from('sec'), false), frag(Buffer.from('ond'), true)]);
+  const stream = Buffer.concat([
+    encodeRecord(Buffer.from('first')),
+    frag(Buffer.from('sec'), false),
+    frag(Buffer.from('ond'), true),
+  ]);
   const got: string[] = [];
   for (const byte of stream) {
     const out = d.push(Buffer.from([byte]));

@@ -16,7 +16,9 @@ import { authSys, buildCall } from '../../helpers/calls.js';
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
 test('a NULL call with AUTH_NONE decodes', () => {
-  const d = decodeCall(hex('00000001 00000000 00000002 000186a0 00000002 00000000 00000000 00000000 00000000 00000000'));
+  const d = decodeCall(
+    hex('00000001 00000000 00000002 000186a0 00000002 00000000 00000000 00000000 00000000 00000000'),
+  );
   assert.equal(d.kind, 'call');
   if (d.kind !== 'call') return;
   assert.equal(d.call.xid, 1);
@@ -56,7 +58,9 @@ test('a header cut after the xid is garbage', () => {
 
 test('credential problems map to the auth_stat libtirpc servers use', () => {
   const withCred = (flavor: number, body: string): Buffer =>
-    hex(`00000009 00000000 00000002 000186a0 00000002 00000000 ${flavor.toString(16).padStart(8, '0')} ${body} 00000000 00000000`);
+    hex(
+      `00000009 00000000 00000002 000186a0 00000002 00000000 ${flavor.toString(16).padStart(8, '0')} ${body} 00000000 00000000`,
+    );
   const stat = (b: Buffer): number | undefined => {
     const d = decodeCall(b);
     return d.kind === 'reject' && d.reply === 'AUTH_ERROR' ? d.authStat : undefined;
@@ -73,20 +77,37 @@ test('every reply kind encodes and decodes', () => {
   const w = new XdrWriter();
   writeAcceptedHeader(w, 5, AcceptStat.SUCCESS);
   w.uint32(111);
-  assert.equal(w.toBuffer().toString('hex'), '00000005' + '00000001' + '00000000' + '00000000' + '00000000' + '00000000' + '0000006f');
+  assert.equal(
+    w.toBuffer().toString('hex'),
+    '00000005' + '00000001' + '00000000' + '00000000' + '00000000' + '00000000' + '0000006f',
+  );
   const ok = decodeReply(w.toBuffer());
   assert.equal(ok.kind, 'success');
-  for (const stat of [AcceptStat.PROG_UNAVAIL, AcceptStat.PROC_UNAVAIL, AcceptStat.GARBAGE_ARGS, AcceptStat.SYSTEM_ERR]) {
+  for (const stat of [
+    AcceptStat.PROG_UNAVAIL,
+    AcceptStat.PROC_UNAVAIL,
+    AcceptStat.GARBAGE_ARGS,
+    AcceptStat.SYSTEM_ERR,
+  ]) {
     const e = new XdrWriter();
     writeAcceptedHeader(e, 6, stat);
     assert.deepEqual(decodeReply(e.toBuffer()), { kind: 'accepted-error', xid: 6, stat });
   }
   const pm = new XdrWriter();
   writeProgMismatch(pm, 7, 2, 4);
-  assert.deepEqual(decodeReply(pm.toBuffer()), { kind: 'accepted-error', xid: 7, stat: AcceptStat.PROG_MISMATCH, low: 2, high: 4 });
+  assert.deepEqual(decodeReply(pm.toBuffer()), {
+    kind: 'accepted-error',
+    xid: 7,
+    stat: AcceptStat.PROG_MISMATCH,
+    low: 2,
+    high: 4,
+  });
   const rm = new XdrWriter();
   writeRpcMismatch(rm, 8);
-  assert.equal(rm.toBuffer().toString('hex'), '00000008' + '00000001' + '00000001' + '00000000' + '00000002' + '00000002');
+  assert.equal(
+    rm.toBuffer().toString('hex'),
+    '00000008' + '00000001' + '00000001' + '00000000' + '00000002' + '00000002',
+  );
   const ae = new XdrWriter();
   writeAuthError(ae, 9, AuthStat.AUTH_TOOWEAK);
   assert.equal(ae.toBuffer().toString('hex'), '00000009' + '00000001' + '00000001' + '00000001' + '00000005');

@@ -10,8 +10,16 @@ import type { CallerContext } from '../../../src/rpc/index.js';
 
 const LOCAL: CallerContext = { netid: 'local', peerAddress: '', peerPort: 0, localAddress: '', uid: 0 };
 
-function setup(): { state: BindingState; call: (vers: number, proc: number, body?: (w: XdrWriter) => void) => XdrReader } {
-  const state: BindingState = { registry: new Registry(), stats: new RpcbStats(), policy: { insecure: false }, now: () => 0 };
+function setup(): {
+  state: BindingState;
+  call: (vers: number, proc: number, body?: (w: XdrWriter) => void) => XdrReader;
+} {
+  const state: BindingState = {
+    registry: new Registry(),
+    stats: new RpcbStats(),
+    policy: { insecure: false },
+    now: () => 0,
+  };
   const d = new Dispatcher<CallerContext>();
   d.addProgram(createRpcbindProgram(state));
   let xid = 1;
@@ -47,7 +55,8 @@ test('v3/v4 DUMP follows SET and UNSET', () => {
 test('v2 DUMP follows SET and UNSET', () => {
   const { call } = setup();
   const dump = () => decodePmapList(call(2, 4), 100).map((m) => `${m.prog}/${m.prot}/${m.port}`);
-  const mapping = (prog: number, prot: number, port: number) => (w: XdrWriter) => w.uint32(prog).uint32(1).uint32(prot).uint32(port);
+  const mapping = (prog: number, prot: number, port: number) => (w: XdrWriter) =>
+    w.uint32(prog).uint32(1).uint32(prot).uint32(port);
   assert.deepEqual(dump(), []);
   assert.equal(call(2, 1, mapping(9, 17, 700)).bool(), true);
   assert.deepEqual(dump(), ['9/17/700']);
@@ -69,8 +78,14 @@ test('rpcbListBytes is exactly what encodeRpcbList writes', () => {
 });
 
 test('a large DUMP reply shares the cached list (one buffer for every reply) and decodes whole', () => {
-  const state: BindingState = { registry: new Registry(), stats: new RpcbStats(), policy: { insecure: false }, now: () => 0 };
-  for (let i = 0; i < 2000; i++) state.registry.set({ prog: 0x20000000 + i, vers: 1, netid: 'udp', addr: '0.0.0.0.3.232', owner: 'superuser' });
+  const state: BindingState = {
+    registry: new Registry(),
+    stats: new RpcbStats(),
+    policy: { insecure: false },
+    now: () => 0,
+  };
+  for (let i = 0; i < 2000; i++)
+    state.registry.set({ prog: 0x20000000 + i, vers: 1, netid: 'udp', addr: '0.0.0.0.3.232', owner: 'superuser' });
   const d = new Dispatcher<CallerContext>();
   d.addProgram(createRpcbindProgram(state));
   const dump = (xid: number): Buffer[] => {

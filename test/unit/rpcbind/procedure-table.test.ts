@@ -46,7 +46,11 @@ const V4: Row[] = [
   [11, 'GETADDRLIST', 'query', false],
   [12, 'GETSTAT', 'dump', true],
 ];
-const RFC: ReadonlyMap<number, Row[]> = new Map([[2, V2], [3, V3], [4, V4]]);
+const RFC: ReadonlyMap<number, Row[]> = new Map([
+  [2, V2],
+  [3, V3],
+  [4, V4],
+]);
 
 function rowsOf(procs: ReadonlyArray<AnyRpcbProcedure | undefined>): Array<Row | undefined> {
   return procs.map((p) => (p ? [p.num, p.name, p.class, p.localOnly] : undefined));
@@ -75,7 +79,13 @@ test('the wire constants the client calls by agree with the declarations', () =>
 });
 
 const decl = (num: number, name: string): AnyRpcbProcedure => ({
-  num, name, class: 'query', localOnly: false, decode: () => undefined, encode: () => {}, handle: () => undefined,
+  num,
+  name,
+  class: 'query',
+  localOnly: false,
+  decode: () => undefined,
+  encode: () => {},
+  handle: () => undefined,
 });
 
 test('a version table refuses a number or a name declared twice, and a gap that is not declared', () => {
@@ -85,7 +95,10 @@ test('a version table refuses a number or a name declared twice, and a gap that 
   assert.throws(() => procedureTable(9, [decl(0, 'NULL'), decl(-1, 'B')]), /B has number -1/);
   assert.throws(() => procedureTable(9, [decl(0, 'NULL'), decl(1, 'A')], [1]), /declared and listed as a gap/);
   const gapped = procedureTable(9, [decl(2, 'B'), decl(0, 'NULL')], [1]);
-  assert.deepEqual(gapped.map((p) => p?.name), ['NULL', undefined, 'B']);
+  assert.deepEqual(
+    gapped.map((p) => p?.name),
+    ['NULL', undefined, 'B'],
+  );
 });
 
 interface Heard {
@@ -110,12 +123,24 @@ const authTooWeak = { kind: 'auth-error', xid: 0x1234, stat: AuthStat.AUTH_TOOWE
 test('local-only procedures are refused at admission to remote callers, audited once, unless -i', () => {
   const { security, heard } = listening();
   const b = newBinding({ security });
-  for (const [vers, proc] of [[2, 1], [2, 2], [3, 1], [3, 2], [4, 1], [4, 2], [4, 12]] as const) {
+  for (const [vers, proc] of [
+    [2, 1],
+    [2, 2],
+    [3, 1],
+    [3, 2],
+    [4, 1],
+    [4, 2],
+    [4, 12],
+  ] as const) {
     assert.deepEqual(reply(b.call(remoteTcp, buildCall({ vers, proc }))), authTooWeak, `v${vers} proc ${proc}`);
   }
   assert.deepEqual(heard.denied, [
-    ['register', 2, 1, 'not-local'], ['register', 2, 2, 'not-local'], ['register', 3, 1, 'not-local'],
-    ['register', 3, 2, 'not-local'], ['register', 4, 1, 'not-local'], ['register', 4, 2, 'not-local'],
+    ['register', 2, 1, 'not-local'],
+    ['register', 2, 2, 'not-local'],
+    ['register', 3, 1, 'not-local'],
+    ['register', 3, 2, 'not-local'],
+    ['register', 4, 1, 'not-local'],
+    ['register', 4, 2, 'not-local'],
     ['dump', 4, 12, 'not-local'],
   ]);
   assert.equal(reply(b.call(localRoot, buildCall({ vers: 4, proc: 12 }))).kind, 'success');
@@ -134,10 +159,23 @@ test('a remote DUMP is audited under its declared name; a procedure the version 
   const b = newBinding({ security });
   for (const vers of [2, 3, 4]) assert.equal(reply(b.call(remoteTcp, buildCall({ vers, proc: 4 }))).kind, 'success');
   assert.equal(reply(b.call(localRoot, buildCall({ vers: 4, proc: 4 }))).kind, 'success');
-  assert.deepEqual(heard.remoteDumps, [[2, 'DUMP'], [3, 'DUMP'], [4, 'DUMP']]);
-  for (const [vers, proc] of [[2, 6], [3, 9], [3, 12], [4, 13]] as const) {
+  assert.deepEqual(heard.remoteDumps, [
+    [2, 'DUMP'],
+    [3, 'DUMP'],
+    [4, 'DUMP'],
+  ]);
+  for (const [vers, proc] of [
+    [2, 6],
+    [3, 9],
+    [3, 12],
+    [4, 13],
+  ] as const) {
     const r = reply(b.call(remoteTcp, buildCall({ vers, proc })));
-    assert.deepEqual(r, { kind: 'accepted-error', xid: 0x1234, stat: AcceptStat.PROC_UNAVAIL }, `v${vers} proc ${proc}`);
+    assert.deepEqual(
+      r,
+      { kind: 'accepted-error', xid: 0x1234, stat: AcceptStat.PROC_UNAVAIL },
+      `v${vers} proc ${proc}`,
+    );
   }
   assert.deepEqual(heard.denied, []);
   assert.equal(heard.remoteDumps.length, 3);

@@ -2,7 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { XdrWriter } from '../../../src/xdr/index.js';
 import { AcceptStat, AuthStat } from '../../../src/rpc/index.js';
-import { decodeNetbuf, decodeRpcbEntryList, decodeRpcbList, decodeRpcbStatByVers, encodeNetbuf, encodeRpcb, type Rpcb } from '../../../src/proto/index.js';
+import {
+  decodeNetbuf,
+  decodeRpcbEntryList,
+  decodeRpcbList,
+  decodeRpcbStatByVers,
+  encodeNetbuf,
+  encodeRpcb,
+  type Rpcb,
+} from '../../../src/proto/index.js';
 import { newBinding } from '../../helpers/binding.js';
 import { buildCall, ctx, localRoot, localUser, loopbackUdp, remoteUdp, reply, results } from '../../helpers/calls.js';
 
@@ -73,7 +81,11 @@ test('UNSET with an empty netid removes all netids; refused remotely', () => {
   const b = newBinding();
   results(b.call(loopbackUdp, call(3, 1, { addr: '0.0.0.0.8.1' })));
   results(b.call(loopbackUdp, call(3, 1, { netid: 'tcp', addr: '0.0.0.0.8.1' })));
-  assert.deepEqual(reply(b.call(remoteUdp, call(3, 2, { netid: '' }))), { kind: 'auth-error', xid: 0x1234, stat: AuthStat.AUTH_TOOWEAK });
+  assert.deepEqual(reply(b.call(remoteUdp, call(3, 2, { netid: '' }))), {
+    kind: 'auth-error',
+    xid: 0x1234,
+    stat: AuthStat.AUTH_TOOWEAK,
+  });
   assert.equal(results(b.call(loopbackUdp, call(3, 2, { netid: '' }))).bool(), true);
   assert.equal(results(b.call(loopbackUdp, call(3, 3))).string(100), '');
   assert.equal(b.state.registry.size, 12);
@@ -81,7 +93,12 @@ test('UNSET with an empty netid removes all netids; refused remotely', () => {
 
 test('GETADDRLIST lists the entries of the arrival family, merged, with netconfig facts', () => {
   const b = newBinding();
-  for (const [netid, addr] of [['udp', '0.0.0.0.2.1'], ['tcp', '0.0.0.0.2.2'], ['udp6', '::.2.3'], ['local', '/run/g.sock']]) {
+  for (const [netid, addr] of [
+    ['udp', '0.0.0.0.2.1'],
+    ['tcp', '0.0.0.0.2.2'],
+    ['udp6', '::.2.3'],
+    ['local', '/run/g.sock'],
+  ]) {
     results(b.call(localRoot, call(4, 1, { netid, addr })));
   }
   const v4 = decodeRpcbEntryList(results(b.call(loopbackUdp, call(4, 11))), 10);
@@ -124,7 +141,11 @@ test('UADDR2TADDR and TADDR2UADDR use the arrival transport family (golden vecto
   assert.equal(results(t2u(udp6, 28, in6.buf)).string(100), '::1.2.1');
   assert.equal(results(t2u(loopbackUdp, 8, inet.buf.subarray(0, 8))).string(100), '');
   assert.equal(results(t2u(localRoot, 110, un.buf)).string(100), '127.0.0.1');
-  assert.deepEqual(reply(t2u(loopbackUdp, 0, inet.buf)), { kind: 'accepted-error', xid: 0x1234, stat: AcceptStat.GARBAGE_ARGS });
+  assert.deepEqual(reply(t2u(loopbackUdp, 0, inet.buf)), {
+    kind: 'accepted-error',
+    xid: 0x1234,
+    stat: AcceptStat.GARBAGE_ARGS,
+  });
 });
 
 test('GETSTAT counts as the reference: itself, successes only, lookups newest first; remote callers refused', () => {
@@ -162,8 +183,12 @@ test('SET/UNSET with a journal: FALSE without a change while it refuses; FALSE w
     },
     refused: () => void refused++,
   };
-  const mine = () => decodeRpcbList(results(b.call(loopbackUdp, call(4, 4))), 100).filter((r) => r.prog === PROG).map((r) => r.vers);
-  const setinfo = () => decodeRpcbStatByVers(results(b.call(loopbackUdp, buildCall({ vers: 4, proc: 12 }))), 100)[1]!.setinfo;
+  const mine = () =>
+    decodeRpcbList(results(b.call(loopbackUdp, call(4, 4))), 100)
+      .filter((r) => r.prog === PROG)
+      .map((r) => r.vers);
+  const setinfo = () =>
+    decodeRpcbStatByVers(results(b.call(loopbackUdp, buildCall({ vers: 4, proc: 12 }))), 100)[1]!.setinfo;
   assert.equal(results((await b.callAsync(loopbackUdp, call(3, 1, { addr: '0.0.0.0.8.1' })))!).bool(), true);
   assert.deepEqual(mine(), [1]);
   assert.equal(setinfo(), 1);

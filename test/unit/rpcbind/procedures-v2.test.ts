@@ -3,14 +3,26 @@ import assert from 'node:assert/strict';
 import { AcceptStat, AuthStat } from '../../../src/rpc/index.js';
 import { decodePmapList, decodeRpcbList, encodeMapping } from '../../../src/proto/index.js';
 import { newBinding } from '../../helpers/binding.js';
-import { buildCall, ctx, localUser, loopbackUdp, loopbackUdpPrivileged, remoteUdp, reply, results } from '../../helpers/calls.js';
+import {
+  buildCall,
+  ctx,
+  localUser,
+  loopbackUdp,
+  loopbackUdpPrivileged,
+  remoteUdp,
+  reply,
+  results,
+} from '../../helpers/calls.js';
 
 const PROG = 0x20000101;
-const mapping = (prog: number, vers: number, prot: number, port: number) => (w: import('../../../src/xdr/index.js').XdrWriter) =>
-  encodeMapping(w, { prog, vers, prot, port });
-const set = (prog: number, vers: number, prot: number, port: number) => buildCall({ vers: 2, proc: 1, args: mapping(prog, vers, prot, port) });
+const mapping =
+  (prog: number, vers: number, prot: number, port: number) => (w: import('../../../src/xdr/index.js').XdrWriter) =>
+    encodeMapping(w, { prog, vers, prot, port });
+const set = (prog: number, vers: number, prot: number, port: number) =>
+  buildCall({ vers: 2, proc: 1, args: mapping(prog, vers, prot, port) });
 const unset = (prog: number, vers: number) => buildCall({ vers: 2, proc: 2, args: mapping(prog, vers, 0, 0) });
-const getport = (prog: number, vers: number, prot: number) => buildCall({ vers: 2, proc: 3, args: mapping(prog, vers, prot, 0) });
+const getport = (prog: number, vers: number, prot: number) =>
+  buildCall({ vers: 2, proc: 3, args: mapping(prog, vers, prot, 0) });
 const dump = buildCall({ vers: 2, proc: 4 });
 const v3dump = buildCall({ vers: 3, proc: 4 });
 
@@ -87,16 +99,26 @@ test('GETPORT falls back to the last-listed other version, as the reference does
 test('DUMP lists the portmapper, then udp/tcp registrations of every version, in order', () => {
   const b = newBinding();
   results(b.call(loopbackUdp, set(PROG, 1, 17, 1000)));
-  results(b.call(loopbackUdp, buildCall({
-    vers: 3,
-    proc: 1,
-    args: (w) => w.uint32(PROG).uint32(2).string('tcp').string('127.0.0.1.4.3').string(''),
-  })));
-  results(b.call(loopbackUdp, buildCall({
-    vers: 3,
-    proc: 1,
-    args: (w) => w.uint32(PROG).uint32(3).string('udp6').string('::.4.4').string(''),
-  })));
+  results(
+    b.call(
+      loopbackUdp,
+      buildCall({
+        vers: 3,
+        proc: 1,
+        args: (w) => w.uint32(PROG).uint32(2).string('tcp').string('127.0.0.1.4.3').string(''),
+      }),
+    ),
+  );
+  results(
+    b.call(
+      loopbackUdp,
+      buildCall({
+        vers: 3,
+        proc: 1,
+        args: (w) => w.uint32(PROG).uint32(3).string('udp6').string('::.4.4').string(''),
+      }),
+    ),
+  );
   const list = decodePmapList(results(b.call(loopbackUdp, dump)), 100);
   assert.deepEqual(
     list.map((m) => [m.prog, m.vers, m.prot, m.port]),
@@ -116,7 +138,11 @@ test('DUMP lists the portmapper, then udp/tcp registrations of every version, in
 test('garbage arguments get GARBAGE_ARGS; unknown procedures PROC_UNAVAIL', () => {
   const b = newBinding();
   const cut = set(PROG, 1, 17, 1000).subarray(0, 48);
-  assert.deepEqual(reply(b.call(loopbackUdp, cut)), { kind: 'accepted-error', xid: 0x1234, stat: AcceptStat.GARBAGE_ARGS });
+  assert.deepEqual(reply(b.call(loopbackUdp, cut)), {
+    kind: 'accepted-error',
+    xid: 0x1234,
+    stat: AcceptStat.GARBAGE_ARGS,
+  });
   assert.deepEqual(reply(b.call(loopbackUdp, buildCall({ vers: 2, proc: 6 }))), {
     kind: 'accepted-error',
     xid: 0x1234,
@@ -144,7 +170,11 @@ test('versions 1 and 5 get PROG_MISMATCH 2..4; other programs PROG_UNAVAIL', () 
 
 test('CALLIT without forwarding is never answered, as Debian rpcbind without -r', () => {
   const b = newBinding();
-  const callit = buildCall({ vers: 2, proc: 5, args: (w) => w.uint32(100000).uint32(2).uint32(0).opaque(Buffer.alloc(0)) });
+  const callit = buildCall({
+    vers: 2,
+    proc: 5,
+    args: (w) => w.uint32(100000).uint32(2).uint32(0).opaque(Buffer.alloc(0)),
+  });
   assert.equal(b.call(loopbackUdp, callit), undefined);
   assert.equal(b.call(ctx({ netid: 'tcp' }), callit), undefined);
 });

@@ -7,7 +7,9 @@ test('get, set and delete agree with a Map under random churn (growth, shrinking
   fc.assert(
     fc.property(
       // Few distinct keys and many operations: long probe runs, deletions inside them.
-      fc.array(fc.tuple(fc.constantFrom('set', 'delete', 'get'), fc.integer({ min: 0, max: 300 }), fc.nat(1000)), { maxLength: 2000 }),
+      fc.array(fc.tuple(fc.constantFrom('set', 'delete', 'get'), fc.integer({ min: 0, max: 300 }), fc.nat(1000)), {
+        maxLength: 2000,
+      }),
       fc.constantFrom(0, 0x20000000, 0xffffff00),
       (ops, base) => {
         const idx = new ProgIndex();

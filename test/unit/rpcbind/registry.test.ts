@@ -17,7 +17,10 @@ test('SET appends; the same address again is a success without a change; another
   assert.equal(r.set(reg(1, 1, 'UDP')), 'exists'); // netids compare case-insensitively
   assert.equal(r.set(reg(1, 1, 'udp', '0.0.0.0.4.2')), 'conflict');
   assert.equal(r.set(reg(1, 2, 'udp')), 'added');
-  assert.deepEqual([...r.entries()].map((e) => e.vers), [1, 2]);
+  assert.deepEqual(
+    [...r.entries()].map((e) => e.vers),
+    [1, 2],
+  );
 });
 
 test('find returns the exact version, else the last-listed version of the program on that netid', () => {
@@ -39,7 +42,10 @@ test('UNSET with an empty netid removes every netid until an entry owned by some
   r.set(reg(9, 7, 'tcp', 'x.0.2', 'superuser'));
   r.set(reg(9, 7, 'udp6', 'x.0.3', 'unknown'));
   assert.equal(r.unset(9, 7, '', 'unknown'), false);
-  assert.deepEqual([...r.entries()].map((e) => e.netid), ['tcp', 'udp6']);
+  assert.deepEqual(
+    [...r.entries()].map((e) => e.netid),
+    ['tcp', 'udp6'],
+  );
   assert.equal(r.unset(9, 7, '', 'superuser'), true);
   assert.equal(r.size, 0);
 });
@@ -60,7 +66,10 @@ test('a removed and re-added entry moves to the end; generation counts changes',
   r.set(reg(2, 1, 'udp'));
   r.unset(1, 1, 'udp', 'superuser');
   r.set(reg(1, 1, 'udp'));
-  assert.deepEqual([...r.entries()].map((e) => e.prog), [2, 1]);
+  assert.deepEqual(
+    [...r.entries()].map((e) => e.prog),
+    [2, 1],
+  );
   assert.equal(r.generation, g0 + 4);
 });
 
@@ -95,14 +104,18 @@ test('lookups stay O(1) with many registrations', () => {
 class ModelRegistry {
   list: Array<{ prog: number; vers: number; netid: string; addr: string; owner: string }> = [];
   set(r: ModelRegistry['list'][number], max: number): string {
-    const e = this.list.find((x) => x.prog === r.prog && x.vers === r.vers && x.netid.toLowerCase() === r.netid.toLowerCase());
+    const e = this.list.find(
+      (x) => x.prog === r.prog && x.vers === r.vers && x.netid.toLowerCase() === r.netid.toLowerCase(),
+    );
     if (e) return e.addr === r.addr ? 'exists' : 'conflict';
     if (this.list.length >= max) return 'full';
     this.list.push({ prog: r.prog, vers: r.vers, netid: r.netid, addr: r.addr, owner: r.owner });
     return 'added';
   }
   unset(prog: number, vers: number, netid: string, owner: string): boolean {
-    for (const r of this.list.filter((x) => x.prog === prog && x.vers === vers && (netid === '' || x.netid.toLowerCase() === netid.toLowerCase()))) {
+    for (const r of this.list.filter(
+      (x) => x.prog === prog && x.vers === vers && (netid === '' || x.netid.toLowerCase() === netid.toLowerCase()),
+    )) {
       if (owner !== 'superuser' && r.owner !== owner) return false;
       this.list.splice(this.list.indexOf(r), 1);
     }
@@ -137,7 +150,8 @@ test('random SET/UNSET/remove sequences agree with a plain list (slot reuse, big
         const m = new ModelRegistry();
         for (const o of ops) {
           if (o.op === 'set' && o.netid !== '') assert.equal(r.set(o), m.set(o, 60));
-          else if (o.op === 'unset') assert.equal(r.unset(o.prog, o.vers, o.netid, o.owner), m.unset(o.prog, o.vers, o.netid, o.owner));
+          else if (o.op === 'unset')
+            assert.equal(r.unset(o.prog, o.vers, o.netid, o.owner), m.unset(o.prog, o.vers, o.netid, o.owner));
           else if (o.op === 'remove' && o.netid !== '') {
             const had = m.find(o.prog, o.vers, o.netid);
             const exact = had && had.vers === o.vers ? had : undefined;
@@ -145,7 +159,10 @@ test('random SET/UNSET/remove sequences agree with a plain list (slot reuse, big
             assert.equal(r.remove(o.prog, o.vers, o.netid), exact !== undefined);
           } else if (o.op === 'find') {
             assert.deepEqual(r.find(o.prog, o.vers, o.netid), m.find(o.prog, o.vers, o.netid));
-            assert.deepEqual(r.findAllNetids(o.prog, o.vers), m.list.filter((x) => x.prog === o.prog && x.vers === o.vers));
+            assert.deepEqual(
+              r.findAllNetids(o.prog, o.vers),
+              m.list.filter((x) => x.prog === o.prog && x.vers === o.vers),
+            );
           }
           assert.equal(r.size, m.list.length);
         }
@@ -171,7 +188,10 @@ test('a looked-up entry keeps its identity until it changes; the listener sees e
   assert.deepEqual(seen, ['add 5/1/udp', 'remove 5/1/udp', 'add 5/1/udp', 'remove 5/1/udp']);
   assert.equal(r.size, 0);
   r.set(reg(6, 1, 'tcp'));
-  assert.deepEqual([...r.entries()].map((e) => e.prog), [6]);
+  assert.deepEqual(
+    [...r.entries()].map((e) => e.prog),
+    [6],
+  );
 });
 
 test('atNextChange calls back once, at the next change (add, remove or clear), not at a SET that changes nothing', () => {

@@ -8,20 +8,57 @@ import { buildCall, ctx, loopbackUdp, reply, results } from '../../helpers/calls
 
 const PROG = 0x20000101;
 const rmt = (vers: number, proc: number, prog: number, pvers: number, pproc = 1) =>
-  buildCall({ vers, proc, args: (w) => w.uint32(prog).uint32(pvers).uint32(pproc).opaque(Buffer.from([0, 0, 0, 1])) });
+  buildCall({
+    vers,
+    proc,
+    args: (w) =>
+      w
+        .uint32(prog)
+        .uint32(pvers)
+        .uint32(pproc)
+        .opaque(Buffer.from([0, 0, 0, 1])),
+  });
 
 function withService() {
   const b = newBinding();
-  results(b.call(loopbackUdp, buildCall({ vers: 3, proc: 1, args: (w) => w.uint32(PROG).uint32(2).string('udp').string('0.0.0.0.8.1').string('') })));
-  results(b.call(loopbackUdp, buildCall({ vers: 3, proc: 1, args: (w) => w.uint32(PROG).uint32(5).string('udp').string('0.0.0.0.8.5').string('') })));
+  results(
+    b.call(
+      loopbackUdp,
+      buildCall({
+        vers: 3,
+        proc: 1,
+        args: (w) => w.uint32(PROG).uint32(2).string('udp').string('0.0.0.0.8.1').string(''),
+      }),
+    ),
+  );
+  results(
+    b.call(
+      loopbackUdp,
+      buildCall({
+        vers: 3,
+        proc: 1,
+        args: (w) => w.uint32(PROG).uint32(5).string('udp').string('0.0.0.0.8.5').string(''),
+      }),
+    ),
+  );
   return b;
 }
 
 test('INDIRECT over UDP without forwarding reports why, as Debian rpcbind without -r', () => {
   const b = withService();
   const err = (m: Buffer) => reply(b.call(loopbackUdp, m));
-  assert.deepEqual(err(rmt(4, 10, 0x3fffffff, 1)), { kind: 'accepted-error', xid: 0x1234, stat: AcceptStat.PROG_UNAVAIL });
-  assert.deepEqual(err(rmt(4, 10, PROG, 3)), { kind: 'accepted-error', xid: 0x1234, stat: AcceptStat.PROG_MISMATCH, low: 2, high: 5 });
+  assert.deepEqual(err(rmt(4, 10, 0x3fffffff, 1)), {
+    kind: 'accepted-error',
+    xid: 0x1234,
+    stat: AcceptStat.PROG_UNAVAIL,
+  });
+  assert.deepEqual(err(rmt(4, 10, PROG, 3)), {
+    kind: 'accepted-error',
+    xid: 0x1234,
+    stat: AcceptStat.PROG_MISMATCH,
+    low: 2,
+    high: 5,
+  });
   assert.deepEqual(err(rmt(4, 10, PROG, 2)), { kind: 'accepted-error', xid: 0x1234, stat: AcceptStat.SYSTEM_ERR });
   assert.deepEqual(err(buildCall({ vers: 4, proc: 10, args: (w) => w.uint32(PROG) })), {
     kind: 'accepted-error',
@@ -41,7 +78,11 @@ test('CALLIT and BCAST are never answered; nothing is answered over streams', ()
 
 test('denied targets get AUTH_TOOWEAK, NULL is always allowed', () => {
   const b = withService();
-  assert.deepEqual(reply(b.call(loopbackUdp, rmt(2, 5, 100003, 3, 1))), { kind: 'auth-error', xid: 0x1234, stat: AuthStat.AUTH_TOOWEAK });
+  assert.deepEqual(reply(b.call(loopbackUdp, rmt(2, 5, 100003, 3, 1))), {
+    kind: 'auth-error',
+    xid: 0x1234,
+    stat: AuthStat.AUTH_TOOWEAK,
+  });
   assert.equal(isForwardingDenied(100000, 3, false), true);
   assert.equal(isForwardingDenied(100000, 3, true), false);
   assert.equal(isForwardingDenied(100003, 0, false), false);

@@ -3,7 +3,12 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { test } from 'node:test';
-import { BATCH_DATAGRAMS, BATCH_REPLY_SLOT_BYTES, BATCH_SLOT_BYTES, DatagramBatch } from '../../../src/transport/datagram-batch.js';
+import {
+  BATCH_DATAGRAMS,
+  BATCH_REPLY_SLOT_BYTES,
+  BATCH_SLOT_BYTES,
+  DatagramBatch,
+} from '../../../src/transport/datagram-batch.js';
 import { socketFd } from '../../../src/transport/udp-service.js';
 
 function bound(type: 'udp4' | 'udp6', address: string): Promise<dgram.Socket> {
@@ -61,7 +66,10 @@ function collect(client: dgram.Socket, n: number, timeoutMs: number): Promise<Bu
 test('a burst is read in batches and every datagram is answered to its sender', async (t) => {
   const batch = DatagramBatch.create();
   assert.ok(batch, 'koffi and the Linux layout are available here (CI runs on Linux x64)');
-  for (const [type, address] of [['udp4', '127.0.0.1'], ['udp6', '::1']] as const) {
+  for (const [type, address] of [
+    ['udp4', '127.0.0.1'],
+    ['udp6', '::1'],
+  ] as const) {
     await t.test(type, async () => {
       const { server, seen, port } = await echoServer(type, address, batch);
       const client = await bound(type, address);
@@ -144,7 +152,8 @@ test('the batch counts into the counters it is given: datagrams too long for a s
   try {
     stopNodeReading(server);
     const port = (server.address() as { port: number }).port;
-    const sent = (b: Buffer): Promise<void> => new Promise((res, rej) => client.send(b, port, '127.0.0.1', (e) => (e ? rej(e) : res())));
+    const sent = (b: Buffer): Promise<void> =>
+      new Promise((res, rej) => client.send(b, port, '127.0.0.1', (e) => (e ? rej(e) : res())));
     await sent(Buffer.alloc(40, 1));
     await sent(Buffer.alloc(BATCH_SLOT_BYTES + 100, 2));
     await sent(Buffer.alloc(40, 3));

@@ -2,7 +2,14 @@
 // socket-level behaviour is tested in test/adversarial/flood-shed.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BPF_MAX_INSNS, SKF_NET_OFF, buildShedProgram, shedAddress, shedProgramLength, type BpfInsn } from '../../../src/transport/kernel-shed.js';
+import {
+  BPF_MAX_INSNS,
+  SKF_NET_OFF,
+  buildShedProgram,
+  shedAddress,
+  shedProgramLength,
+  type BpfInsn,
+} from '../../../src/transport/kernel-shed.js';
 
 /** Runs `prog` on a packet whose network header is `net` (data starts after it). */
 function run(prog: BpfInsn[], net: Buffer): number {
@@ -58,7 +65,8 @@ test('drops exactly the listed IPv4 and IPv6 sources, accepts everything else', 
   for (const s of ['198.18.0.2', '10.1.2.3']) assert.equal(run(prog, v4(s)), 0, s);
   for (const s of ['198.18.0.3', '127.0.0.1', '2.18.0.198']) assert.equal(run(prog, v4(s)), 0xffffffff, s);
   for (const s of ['2001:db8::2', 'fe80::1']) assert.equal(run(prog, v6(s)), 0, s);
-  for (const s of ['2001:db8::3', '2001:db8:0:0:1::2', '::1', '::ffff:198.18.0.2']) assert.equal(run(prog, v6(s)), 0xffffffff, s);
+  for (const s of ['2001:db8::3', '2001:db8:0:0:1::2', '::1', '::ffff:198.18.0.2'])
+    assert.equal(run(prog, v6(s)), 0xffffffff, s);
   const other = Buffer.alloc(40);
   other[0] = 0x50;
   assert.equal(run(prog, other), 0xffffffff);

@@ -74,7 +74,10 @@ test('the set is bounded: a source past maxSources is not shed and `full` says s
   assert.deepEqual(spell(set, '10.0.0.3', 0, 600), []);
   assert.equal(set.size, 2);
   assert.equal(set.full, true);
-  assert.deepEqual(set.retain((s) => s !== '10.0.0.1'), ['10.0.0.1']);
+  assert.deepEqual(
+    set.retain((s) => s !== '10.0.0.1'),
+    ['10.0.0.1'],
+  );
   assert.equal(set.full, false);
   assert.equal(spell(set, '10.0.0.3', 1000, 600).length, 1);
   assert.deepEqual(set.sources(), ['10.0.0.2', '10.0.0.3']);

@@ -13,7 +13,13 @@ import { newSecurityCounters } from '../../../src/transport/security-counters.js
 import { StreamConnection, type ConnectionSettings } from '../../../src/transport/stream-connection.js';
 import { waitFor } from '../../helpers/netns.js';
 
-const ctx: CallerContext = { netid: 'tcp', peerAddress: '127.0.0.1', peerPort: 1, localAddress: '127.0.0.1', uid: undefined };
+const ctx: CallerContext = {
+  netid: 'tcp',
+  peerAddress: '127.0.0.1',
+  peerPort: 1,
+  localAddress: '127.0.0.1',
+  uid: undefined,
+};
 
 /** A record in one fragment. */
 function rec(body: Buffer | string): Buffer {
@@ -127,7 +133,10 @@ test('a peer that does not read: reading stops with one drain listener, and resu
   assert.equal(p.server.isPaused(), true, 'reading stopped');
   assert.equal(p.server.listenerCount('drain'), p.drainBase + 1, 'one drain listener');
   await tick();
-  assert.deepEqual(warnings.filter((w) => w.name === 'MaxListenersExceededWarning'), []);
+  assert.deepEqual(
+    warnings.filter((w) => w.name === 'MaxListenersExceededWarning'),
+    [],
+  );
   // The peer reads everything: 'drain' comes and reading resumes.
   let got = 0;
   p.client.on('data', (c: Buffer) => {
@@ -153,7 +162,10 @@ test('the output cap: a peer that does not read is closed once its pending repli
   assert.equal(p.settings.counters.outputCapClosed, 1);
   assert.match(p.logged.warn.join('\n'), /peer is not reading its replies/);
   await tick();
-  assert.deepEqual(warnings.filter((w) => w.name === 'MaxListenersExceededWarning'), []);
+  assert.deepEqual(
+    warnings.filter((w) => w.name === 'MaxListenersExceededWarning'),
+    [],
+  );
 });
 
 test('the throttle: a refused record waits with reading stopped, then is served', async (t) => {

@@ -18,7 +18,13 @@ test('setLimits: a lower connection cap closes the least active at once; a new i
   const dir = mkdtempSync(join(tmpdir(), 'stream-limits-'));
   const path = join(dir, 's.sock');
   const counters = newSecurityCounters();
-  const svc = new StreamService({ handler: () => undefined, log: quiet, maxConnections: 100, idleMs: 60_000, counters });
+  const svc = new StreamService({
+    handler: () => undefined,
+    log: quiet,
+    maxConnections: 100,
+    idleMs: 60_000,
+    counters,
+  });
   const clients: net.Socket[] = [];
   const closed = new Set<number>();
   try {

@@ -82,8 +82,13 @@ test('amplification guard: a datagram shorter than a call gets no larger reply, 
   s.send('8', 10);
   s.send('L9', 10);
   s.send('L500', 40);
-  await waitFor(() => s.replies.length === 3 && s.counters.udpAmplificationDropped === 2, { what: 'three answered, two dropped' });
-  assert.deepEqual(s.replies.map((r) => r.length).sort((a, b) => a - b), [8, 9, 500]);
+  await waitFor(() => s.replies.length === 3 && s.counters.udpAmplificationDropped === 2, {
+    what: 'three answered, two dropped',
+  });
+  assert.deepEqual(
+    s.replies.map((r) => r.length).sort((a, b) => a - b),
+    [8, 9, 500],
+  );
 });
 
 test('batched path: datagrams queued behind the first are answered through the batch, the guard applied', async (t) => {

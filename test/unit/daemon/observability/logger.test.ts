@@ -50,8 +50,18 @@ test('formatEvent quotes what needs quoting', () => {
   assert.equal(formatEvent('x', { a: '', b: 'p q', c: undefined, d: true }), 'x a="" b="p q" d=true');
 });
 
-const ctx: CallerContext = { netid: 'udp', peerAddress: '127.0.0.1', peerPort: 700, localAddress: '127.0.0.1', uid: undefined };
-function call(procName: string, args: unknown, result: CompletedCall<CallerContext>['result'] = 'success'): CompletedCall<CallerContext> {
+const ctx: CallerContext = {
+  netid: 'udp',
+  peerAddress: '127.0.0.1',
+  peerPort: 700,
+  localAddress: '127.0.0.1',
+  uid: undefined,
+};
+function call(
+  procName: string,
+  args: unknown,
+  result: CompletedCall<CallerContext>['result'] = 'success',
+): CompletedCall<CallerContext> {
   return { call: { xid: 1, rpcvers: 2, prog: 100000, vers: 2, proc: 3 } as never, procName, args, ctx, result };
 }
 
@@ -59,7 +69,13 @@ test("call log uses rpcbind's sentence and is rate-limited", () => {
   const t = capture();
   let now = 0;
   const log = createLog({ format: 'text', debug: false, journal: false, sink: t.sink });
-  const cl = new CallLog({ log, structured: false, linesPerSecond: 3, programNames: new Map([[100003, 'nfs']]), nowMs: () => now });
+  const cl = new CallLog({
+    log,
+    structured: false,
+    linesPerSecond: 3,
+    programNames: new Map([[100003, 'nfs']]),
+    nowMs: () => now,
+  });
   cl.record(call('GETPORT', { prog: 100003, vers: 3, prot: 17, port: 0 }));
   cl.record(call('DUMP', undefined));
   cl.record(call('SET', { prog: 7, vers: 1, prot: 17, port: 9 }, 'auth_error'));

@@ -5,7 +5,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import { DaemonMetrics, FORWARD_OUTCOMES, SECURITY_COUNTER_SERIES } from '../../../../src/daemon/observability/metrics.js';
+import {
+  DaemonMetrics,
+  FORWARD_OUTCOMES,
+  SECURITY_COUNTER_SERIES,
+} from '../../../../src/daemon/observability/metrics.js';
 import type { ForwarderCounters } from '../../../../src/daemon/forwarder.js';
 import { newSecurityCounters, type SecurityCounters } from '../../../../src/transport/security-counters.js';
 import { findRepoRoot } from '../../../helpers/daemons.js';
@@ -38,7 +42,15 @@ function key(name: string, labels: Record<string, string>): string {
   return l.length === 0 ? name : `${name}{${l.join(',')}}`;
 }
 
-const forwarderCounters = (): ForwarderCounters => ({ forwarded: 0, answered: 0, timedOut: 0, evicted: 0, duplicates: 0, refused: 0, stray: 0 });
+const forwarderCounters = (): ForwarderCounters => ({
+  forwarded: 0,
+  answered: 0,
+  timedOut: 0,
+  evicted: 0,
+  duplicates: 0,
+  refused: 0,
+  stray: 0,
+});
 
 test('every SecurityCounters field has its series', () => {
   assert.deepEqual(Object.keys(SECURITY_COUNTER_SERIES).sort(), Object.keys(newSecurityCounters()).sort());
@@ -63,7 +75,11 @@ test('forwarded calls by outcome and the forwarding table are read from the forw
     m.setSources({ forwarding: () => ({ counters: c, inFlight: 0, capacity: 64 }) });
     const before = await series(m);
     c[k] += 2;
-    assert.deepEqual(moved(before, await series(m)), { [`rpcbind_forwarded_calls_total{outcome="${FORWARD_OUTCOMES[k]}"}`]: 2 }, k);
+    assert.deepEqual(
+      moved(before, await series(m)),
+      { [`rpcbind_forwarded_calls_total{outcome="${FORWARD_OUTCOMES[k]}"}`]: 2 },
+      k,
+    );
   }
   const m = new DaemonMetrics(prom);
   let inFlight = 0;
@@ -86,11 +102,24 @@ test('calls, connections, table size, state writes and reloads move when recorde
   };
   await step(() => (regs = 13), { rpcbind_registrations: 1 });
   await step(() => (open = 2), { rpcbind_connections_open: 2 });
-  await step(() => m.recordCall({ call: { prog: 100000, vers: 2, proc: 4 } as never, procName: 'DUMP', ctx: loopbackUdp, result: 'success' } as never), {
-    'rpcbind_calls_total{version="2",procedure="DUMP",transport="udp",outcome="success"}': 1,
+  await step(
+    () =>
+      m.recordCall({
+        call: { prog: 100000, vers: 2, proc: 4 } as never,
+        procName: 'DUMP',
+        ctx: loopbackUdp,
+        result: 'success',
+      } as never),
+    {
+      'rpcbind_calls_total{version="2",procedure="DUMP",transport="udp",outcome="success"}': 1,
+    },
+  );
+  await step(() => m.recordConnection('tcp', true), {
+    'rpcbind_connections_total{transport="tcp",result="accepted"}': 1,
   });
-  await step(() => m.recordConnection('tcp', true), { 'rpcbind_connections_total{transport="tcp",result="accepted"}': 1 });
-  await step(() => m.recordConnection('tcp6', false), { 'rpcbind_connections_total{transport="tcp6",result="refused"}': 1 });
+  await step(() => m.recordConnection('tcp6', false), {
+    'rpcbind_connections_total{transport="tcp6",result="refused"}': 1,
+  });
   await step(() => m.recordStateWrite(0.001, true), { 'rpcbind_state_writes_total{result="ok"}': 1 });
   await step(() => m.recordStateWrite(0.001, false), { 'rpcbind_state_writes_total{result="error"}': 1 });
   await step(() => m.recordReload(false), { 'rpcbind_config_reloads_total{result="error"}': 1 });

@@ -1,8 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeJournal, encodeJournalHeader, encodeRecords, type Change } from '../../../../src/daemon/persistence/journal-format.js';
+import {
+  decodeJournal,
+  encodeJournalHeader,
+  encodeRecords,
+  type Change,
+} from '../../../../src/daemon/persistence/journal-format.js';
 
-const change = (prog: number, op: Change['op'] = 'add'): Change => ({ op, reg: { prog, vers: 1, netid: 'udp', addr: '0.0.0.0.4.1', owner: 'superuser' } });
+const change = (prog: number, op: Change['op'] = 'add'): Change => ({
+  op,
+  reg: { prog, vers: 1, netid: 'udp', addr: '0.0.0.0.4.1', owner: 'superuser' },
+});
 const journal = (changes: Change[], zeros = 0): { file: Buffer; end: number } => {
   const body = Buffer.concat([encodeJournalHeader(7), encodeRecords(changes)]);
   return { file: Buffer.concat([body, Buffer.alloc(zeros)]), end: body.length };
@@ -13,7 +21,14 @@ test('zeros written ahead after the last record are the end, not damage', () => 
     const { file, end } = journal([change(1), change(2, 'remove')], zeros);
     const d = decodeJournal(file);
     assert.ok(d.ok);
-    assert.deepEqual(d.changes.map((c) => [c.op, c.reg.prog]), [['add', 1], ['remove', 2]], `${zeros} zeros`);
+    assert.deepEqual(
+      d.changes.map((c) => [c.op, c.reg.prog]),
+      [
+        ['add', 1],
+        ['remove', 2],
+      ],
+      `${zeros} zeros`,
+    );
     assert.equal(d.validBytes, end);
     assert.equal(d.damage, undefined);
   }
@@ -29,7 +44,11 @@ test('a record cut short into the zeros is torn (the last one written), not corr
     torn.fill(0, second + keep, end);
     const d = decodeJournal(torn);
     assert.ok(d.ok);
-    assert.deepEqual(d.changes.map((c) => c.reg.prog), [1], `${keep} bytes of the second record`);
+    assert.deepEqual(
+      d.changes.map((c) => c.reg.prog),
+      [1],
+      `${keep} bytes of the second record`,
+    );
     assert.equal(d.validBytes, second);
     assert.equal(d.damage?.kind, 'torn', `${keep} bytes: ${d.damage?.reason}`);
   }
@@ -42,6 +61,9 @@ test('a damaged record with a good one after it is corrupt, zeros or not', () =>
   bad[20 + rec + 12]! ^= 0x10;
   const d = decodeJournal(bad);
   assert.ok(d.ok);
-  assert.deepEqual(d.changes.map((c) => c.reg.prog), [1]);
+  assert.deepEqual(
+    d.changes.map((c) => c.reg.prog),
+    [1],
+  );
   assert.equal(d.damage?.kind, 'corrupt');
 });

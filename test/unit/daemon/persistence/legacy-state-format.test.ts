@@ -17,13 +17,17 @@ test('round trip keeps every field and the order', () => {
 test('rejects empty, truncated, flipped, foreign and future-version files', () => {
   const good = encodeState(entries);
   assert.equal(decodeState(Buffer.alloc(0)).ok, false);
-  for (let cut = 0; cut < good.length; cut += 7) assert.equal(decodeState(good.subarray(0, cut)).ok, false, `cut at ${cut}`);
+  for (let cut = 0; cut < good.length; cut += 7)
+    assert.equal(decodeState(good.subarray(0, cut)).ok, false, `cut at ${cut}`);
   for (let i = 0; i < good.length; i += 5) {
     const bad = Buffer.from(good);
     bad[i]! ^= 0x40;
     assert.equal(decodeState(bad).ok, false, `flip at ${i}`);
   }
-  assert.match(JSON.stringify(decodeState(Buffer.from('#!/bin/sh\necho hello, this is not a state file at all\n'))), /bad magic/);
+  assert.match(
+    JSON.stringify(decodeState(Buffer.from('#!/bin/sh\necho hello, this is not a state file at all\n'))),
+    /bad magic/,
+  );
   const future = Buffer.from(good);
   future.writeUInt32BE(2, 4);
   assert.match(JSON.stringify(decodeState(future)), /version 2/);

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { crc32, crc32Table } from '../../../../src/daemon/persistence/crc32.js';
-import { decodeJournal, encodeJournalHeader, encodeRecords, type Change } from '../../../../src/daemon/persistence/journal-format.js';
+import {
+  decodeJournal,
+  encodeJournalHeader,
+  encodeRecords,
+  type Change,
+} from '../../../../src/daemon/persistence/journal-format.js';
 import { decodeSnapshot, encodeSnapshot } from '../../../../src/daemon/persistence/snapshot-format.js';
 import type { Registration } from '../../../../src/rpcbind/index.js';
 
@@ -27,13 +32,17 @@ test('snapshot round trip keeps every field, the order and the epoch', () => {
 test('snapshot: rejects empty, truncated, flipped, foreign and other-version files', () => {
   const good = encodeSnapshot(entries, 9);
   assert.equal(decodeSnapshot(Buffer.alloc(0)).ok, false);
-  for (let cut = 0; cut < good.length; cut += 3) assert.equal(decodeSnapshot(good.subarray(0, cut)).ok, false, `cut at ${cut}`);
+  for (let cut = 0; cut < good.length; cut += 3)
+    assert.equal(decodeSnapshot(good.subarray(0, cut)).ok, false, `cut at ${cut}`);
   for (let i = 0; i < good.length; i++) {
     const bad = Buffer.from(good);
     bad[i]! ^= 0x40;
     assert.equal(decodeSnapshot(bad).ok, false, `flip at ${i}`);
   }
-  assert.match(JSON.stringify(decodeSnapshot(Buffer.from('#!/bin/sh\necho hello, this is not a state file at all\n'))), /bad magic/);
+  assert.match(
+    JSON.stringify(decodeSnapshot(Buffer.from('#!/bin/sh\necho hello, this is not a state file at all\n'))),
+    /bad magic/,
+  );
   const v1 = Buffer.from(good);
   v1.writeUInt32BE(1, 4);
   assert.match(JSON.stringify(decodeSnapshot(v1)), /version 1/);
@@ -52,7 +61,12 @@ test('journal round trip; an empty journal; a header cut short is an empty journ
   assert.deepEqual(decodeJournal(file), { ok: true, epoch: 77, changes, validBytes: file.length });
   assert.deepEqual(decodeJournal(encodeJournalHeader(3)), { ok: true, epoch: 3, changes: [], validBytes: 20 });
   for (const cut of [0, 3, 8, 19]) {
-    assert.deepEqual(decodeJournal(encodeJournalHeader(3).subarray(0, cut)), { ok: true, epoch: undefined, changes: [], validBytes: 0 });
+    assert.deepEqual(decodeJournal(encodeJournalHeader(3).subarray(0, cut)), {
+      ok: true,
+      epoch: undefined,
+      changes: [],
+      validBytes: 0,
+    });
   }
   assert.equal(decodeJournal(Buffer.from('not ours')).ok, false);
   assert.equal(decodeJournal(Buffer.from('# definitely not an rpcbind-ts journal')).ok, false);
@@ -63,7 +77,10 @@ test('journal: every cut inside the last record is "torn" and keeps all records 
   const file = Buffer.concat([head, encodeRecords(changes.slice(3))]);
   for (let cut = head.length + 1; cut < file.length; cut++) {
     const d = decodeJournal(file.subarray(0, cut));
-    assert.ok(d.ok && d.damage?.kind === 'torn' && d.changes.length === 3 && d.validBytes === head.length, `cut at ${cut}`);
+    assert.ok(
+      d.ok && d.damage?.kind === 'torn' && d.changes.length === 3 && d.validBytes === head.length,
+      `cut at ${cut}`,
+    );
   }
 });
 
@@ -74,7 +91,10 @@ test('journal: a flipped byte before the last record is "corrupt"; the records b
     const bad = Buffer.from(file);
     bad[i]! ^= 0x01;
     const d = decodeJournal(bad);
-    assert.ok(d.ok && d.damage?.kind === 'corrupt' && d.changes.length === 1 && d.validBytes === 20 + one, `flip at ${i}: ${JSON.stringify(d)}`);
+    assert.ok(
+      d.ok && d.damage?.kind === 'corrupt' && d.changes.length === 1 && d.validBytes === 20 + one,
+      `flip at ${i}: ${JSON.stringify(d)}`,
+    );
   }
   const flippedHeader = Buffer.from(file);
   flippedHeader[10]! ^= 1;

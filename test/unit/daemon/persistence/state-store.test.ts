@@ -1,10 +1,26 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { encodeState as encodeLegacyState } from '../../../../src/daemon/persistence/legacy-state-format.js';
-import { LEGACY_STATE_FILE_NAME, StateStore, type LoadResult, type StateStoreOptions, type StoreLog } from '../../../../src/daemon/persistence/state-store.js';
+import {
+  LEGACY_STATE_FILE_NAME,
+  StateStore,
+  type LoadResult,
+  type StateStoreOptions,
+  type StoreLog,
+} from '../../../../src/daemon/persistence/state-store.js';
 import type { Change } from '../../../../src/daemon/persistence/journal-format.js';
 import { fileIoFor, type FileIo } from '../../../../src/daemon/persistence/state-io.js';
 import { waitFor } from '../../../helpers/netns.js';
@@ -30,7 +46,13 @@ function recordingLog(): StoreLog & { lines: string[] } {
   };
 }
 
-const reg = (prog: number, addr = `0.0.0.0.1.${prog % 256}`): Registration => ({ prog, vers: 1, netid: 'tcp', addr, owner: 'superuser' });
+const reg = (prog: number, addr = `0.0.0.0.1.${prog % 256}`): Registration => ({
+  prog,
+  vers: 1,
+  netid: 'tcp',
+  addr,
+  owner: 'superuser',
+});
 
 /**
  * A registry wired to a store the way the daemon does it (persistence.ts): restore, then journal
@@ -160,7 +182,10 @@ test('compaction: a journal past its bound becomes a snapshot; disk use stays bo
   assert.ok(a.store.compactions >= 2, `${a.store.compactions} compactions`);
   const snapshotBytes = statSync(a.store.file).size;
   const journalBytes = statSync(a.store.journalFile).size;
-  assert.ok(journalBytes <= Math.max(JOURNAL_COMPACT_FLOOR_BYTES, snapshotBytes), `journal ${journalBytes}, snapshot ${snapshotBytes}`);
+  assert.ok(
+    journalBytes <= Math.max(JOURNAL_COMPACT_FLOOR_BYTES, snapshotBytes),
+    `journal ${journalBytes}, snapshot ${snapshotBytes}`,
+  );
   const b = open(dir);
   assert.deepEqual(progs(b.registry), progs(a.registry));
   // A clean close folds the journal into the snapshot.
@@ -253,7 +278,12 @@ test('an unwritable directory: changes are refused and undone, the store says so
  * throw, until cleared; `hang` makes the n-th operation from now never finish (a process killed
  * at that moment: what reached the files stays, nothing after it happens).
  */
-type FaultyIo = FileIo & { fail: { op: keyof FileIo; code: string } | undefined; hangAfter: number | undefined; hung: boolean; ops: string[] };
+type FaultyIo = FileIo & {
+  fail: { op: keyof FileIo; code: string } | undefined;
+  hangAfter: number | undefined;
+  hung: boolean;
+  ops: string[];
+};
 
 function faultyIo(dir: string): FaultyIo {
   mkdirSync(dir, { recursive: true });
@@ -272,7 +302,8 @@ function faultyIo(dir: string): FaultyIo {
         io.hung = true;
         return new Promise(() => {});
       }
-      if (io.fail?.op === op) return Promise.reject(Object.assign(new Error(`${io.fail.code} (injected)`), { code: io.fail.code }));
+      if (io.fail?.op === op)
+        return Promise.reject(Object.assign(new Error(`${io.fail.code} (injected)`), { code: io.fail.code }));
       return (real[op] as (...a: unknown[]) => Promise<unknown>)(...args);
     };
   }
@@ -301,7 +332,10 @@ for (const [op, code] of [
     assert.deepEqual(progs(a.registry), [1], 'the table is as it was before the failed changes');
     assert.equal(a.store.durable, false);
     assert.equal(a.store.accepting(), false);
-    assert.match(a.log.lines.join('\n'), new RegExp(`error: state-not-durable dir=\\S+ reason=.*${code}.*changes="refused until saved again"`));
+    assert.match(
+      a.log.lines.join('\n'),
+      new RegExp(`error: state-not-durable dir=\\S+ reason=.*${code}.*changes="refused until saved again"`),
+    );
     // What is on disk is exactly what was acknowledged: nothing of the failed batch.
     assert.deepEqual(progs(open(dir).registry), [1]);
     // Retries fail quietly while the fault lasts; once it is gone a snapshot is written.
@@ -403,6 +437,10 @@ test('killed at every step of a compaction: the next start restores every acknow
     await waitFor(() => io.hung, { what: `step ${k}` });
     const after = progs(open(dir).registry);
     if (acked === true) assert.deepEqual(after, [1, 3], `killed at step ${k}`);
-    else assert.ok(JSON.stringify(after) === '[1,3]' || JSON.stringify(after) === '[1,2,3]', `killed at step ${k}: ${JSON.stringify(after)}`);
+    else
+      assert.ok(
+        JSON.stringify(after) === '[1,3]' || JSON.stringify(after) === '[1,2,3]',
+        `killed at step ${k}: ${JSON.stringify(after)}`,
+      );
   }
 });

@@ -47,4 +47,3 @@ test('no files: nothing to import; a garbled file is reported, not thrown', () =
   assert.equal(r.kind, 'imported');
   assert.equal(r.kind === 'imported' && r.problems.length, 1);
 });
-

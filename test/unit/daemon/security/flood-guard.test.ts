@@ -12,7 +12,16 @@ import type { BpfInsn } from '../../../../src/transport/kernel-shed.js';
 function fakeLog(): DaemonLog & { events: Array<[string, EventFields]> } {
   const events: Array<[string, EventFields]> = [];
   const nop = (): void => {};
-  return { events, event: (n, f) => events.push([n, f]), debug: nop, info: nop, warn: nop, error: nop, setDebug: nop, flush: nop };
+  return {
+    events,
+    event: (n, f) => events.push([n, f]),
+    debug: nop,
+    info: nop,
+    warn: nop,
+    error: nop,
+    setDebug: nop,
+    flush: nop,
+  };
 }
 
 function fakeKernel(failWith = 0): KernelShed & { programs: Array<readonly BpfInsn[]>; buffers: number[] } {
@@ -52,7 +61,14 @@ test('a source over its limit is shed: the filter is rebuilt once, sockets keep 
   const log = fakeLog();
   const kernel = fakeKernel();
   const counters = { sourcesShed: 0 };
-  const g = new FloodGuard({ security: securityOptionsFrom({}), exempt: () => false, log, counters, now: () => clock.t, kernel });
+  const g = new FloodGuard({
+    security: securityOptionsFrom({}),
+    exempt: () => false,
+    log,
+    counters,
+    now: () => clock.t,
+    kernel,
+  });
   const shedHeard: string[] = [];
   g.onShed((s) => shedHeard.push(s));
   const sock = await udpSocket();
@@ -64,10 +80,16 @@ test('a source over its limit is shed: the filter is rebuilt once, sockets keep 
     assert.ok(g.isShed('198.18.0.2') && g.isShed('::ffff:198.18.0.2'));
     await immediate();
     assert.equal(kernel.programs.length, 1);
-    assert.ok(kernel.programs[0]!.some((i) => i.k === 0xc6120002), 'the program holds 198.18.0.2');
+    assert.ok(
+      kernel.programs[0]!.some((i) => i.k === 0xc6120002),
+      'the program holds 198.18.0.2',
+    );
     assert.deepEqual(shedHeard, ['198.18.0.2']);
     assert.equal(counters.sourcesShed, 1);
-    assert.deepEqual(log.events.find(([n]) => n === 'source-shed'), ['source-shed', { source: '198.18.0.2', over: 'rate', seconds: 10, offence: 1 }]);
+    assert.deepEqual(
+      log.events.find(([n]) => n === 'source-shed'),
+      ['source-shed', { source: '198.18.0.2', over: 'rate', seconds: 10, offence: 1 }],
+    );
     assert.equal(g.kernelDrops(), 7);
     // A socket bound later gets the current program at once.
     const late = await udpSocket();
@@ -82,7 +104,14 @@ test('a source over its limit is shed: the filter is rebuilt once, sockets keep 
 
 test('loopback, exempt and unparseable sources are never shed', () => {
   const clock = { t: 0 };
-  const g = new FloodGuard({ security: securityOptionsFrom({}), exempt: (s) => s === '10.0.0.9', log: fakeLog(), counters: { sourcesShed: 0 }, now: () => clock.t, kernel: fakeKernel() });
+  const g = new FloodGuard({
+    security: securityOptionsFrom({}),
+    exempt: (s) => s === '10.0.0.9',
+    log: fakeLog(),
+    counters: { sourcesShed: 0 },
+    now: () => clock.t,
+    kernel: fakeKernel(),
+  });
   for (const s of ['127.0.0.1', '127.0.0.2', '::1', '10.0.0.9', 'uid:0']) overLimit(g, clock, s);
   assert.equal(g.shedCount, 0);
   g.close();
@@ -93,7 +122,14 @@ test('expiry lets the source back in and detaches the filter; a reload lets in s
   const log = fakeLog();
   const kernel = fakeKernel();
   let exempt = '';
-  const g = new FloodGuard({ security: securityOptionsFrom({ 'shed-seconds': '1' }), exempt: (s) => s === exempt, log, counters: { sourcesShed: 0 }, now: () => clock.t, kernel });
+  const g = new FloodGuard({
+    security: securityOptionsFrom({ 'shed-seconds': '1' }),
+    exempt: (s) => s === exempt,
+    log,
+    counters: { sourcesShed: 0 },
+    now: () => clock.t,
+    kernel,
+  });
   const sock = await udpSocket();
   try {
     g.addDatagramSocket(sock);
@@ -108,7 +144,9 @@ test('expiry lets the source back in and detaches the filter; a reload lets in s
     clock.t += 1000;
     for (let i = 0; i < 100 && g.shedCount > 0; i++) await new Promise((r) => setTimeout(r, 50));
     assert.equal(g.shedCount, 0);
-    assert.ok(log.events.some(([n, f]) => n === 'source-unshed' && f.source === '198.18.0.2' && f.reason === 'expired'));
+    assert.ok(
+      log.events.some(([n, f]) => n === 'source-unshed' && f.source === '198.18.0.2' && f.reason === 'expired'),
+    );
     await immediate();
     assert.deepEqual(kernel.programs.at(-1), [], 'an empty set detaches the filter');
   } finally {
@@ -121,7 +159,14 @@ test('a filter that cannot be attached is reported once; shedding still refuses 
   const clock = { t: 0 };
   const log = fakeLog();
   const kernel = fakeKernel(1); // EPERM
-  const g = new FloodGuard({ security: securityOptionsFrom({}), exempt: () => false, log, counters: { sourcesShed: 0 }, now: () => clock.t, kernel });
+  const g = new FloodGuard({
+    security: securityOptionsFrom({}),
+    exempt: () => false,
+    log,
+    counters: { sourcesShed: 0 },
+    now: () => clock.t,
+    kernel,
+  });
   const a = await udpSocket();
   const b = await udpSocket();
   try {
@@ -142,8 +187,17 @@ test('a filter that cannot be attached is reported once; shedding still refuses 
 
 test('no koffi: said once at start', () => {
   const log = fakeLog();
-  const g = new FloodGuard({ security: securityOptionsFrom({}), exempt: () => false, log, counters: { sourcesShed: 0 }, kernel: { ...fakeKernel(), unavailable: () => 'koffi did not load' } });
-  assert.deepEqual(log.events.map(([n]) => n), ['kernel-shed-unavailable']);
+  const g = new FloodGuard({
+    security: securityOptionsFrom({}),
+    exempt: () => false,
+    log,
+    counters: { sourcesShed: 0 },
+    kernel: { ...fakeKernel(), unavailable: () => 'koffi did not load' },
+  });
+  assert.deepEqual(
+    log.events.map(([n]) => n),
+    ['kernel-shed-unavailable'],
+  );
   assert.equal(log.events[0]![1].reason, 'koffi did not load');
   g.close();
 });
@@ -152,7 +206,13 @@ test('a short receive buffer is told once, even after a large inherited one (sys
   const log = fakeLog();
   const granted = [16 * 1024 * 1024, 425_984, 425_984]; // as getsockopt reports: twice the grant
   const kernel = { ...fakeKernel(), receiveBuffer: () => ({ bytes: granted.shift() ?? -1, forced: false }) };
-  const g = new FloodGuard({ security: securityOptionsFrom({}), exempt: () => false, log, counters: { sourcesShed: 0 }, kernel });
+  const g = new FloodGuard({
+    security: securityOptionsFrom({}),
+    exempt: () => false,
+    log,
+    counters: { sourcesShed: 0 },
+    kernel,
+  });
   const socks = [await udpSocket(), await udpSocket(), await udpSocket()];
   try {
     for (const s of socks) g.addDatagramSocket(s);

@@ -14,14 +14,23 @@ import { buildCall, localUser, loopbackUdp, remoteUdp, reply } from '../../../he
 
 type Json = Record<string, unknown>;
 
-function jsonAudit(now: () => number = Date.now): { sec: SecurityLog; lines: () => Json[]; counters: ReturnType<typeof newSecurityCounters> } {
+function jsonAudit(now: () => number = Date.now): {
+  sec: SecurityLog;
+  lines: () => Json[];
+  counters: ReturnType<typeof newSecurityCounters>;
+} {
   const out: string[] = [];
   const log = createLog({ format: 'json', debug: false, journal: false, sink: { write: (s: string) => out.push(s) } });
   const counters = newSecurityCounters();
   return {
     sec: new SecurityLog(log, counters, now),
     counters,
-    lines: () => out.join('').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Json),
+    lines: () =>
+      out
+        .join('')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as Json),
   };
 }
 
@@ -42,12 +51,43 @@ test('each security record is a JSON line with its event name and fields', () =>
   });
   const peer = { caller: remoteUdp.peerAddress };
   assert.deepEqual(got, [
-    { level: 'warn', event: 'access-denied', class: 'dump', version: 4, procedure: 4, reason: 'access-rule', transport: 'udp', ...peer, port: remoteUdp.peerPort },
+    {
+      level: 'warn',
+      event: 'access-denied',
+      class: 'dump',
+      version: 4,
+      procedure: 4,
+      reason: 'access-rule',
+      transport: 'udp',
+      ...peer,
+      port: remoteUdp.peerPort,
+    },
     { level: 'warn', event: 'rate-limited', action: 'throttled', transport: 'tcp', ...peer, port: 40000 },
     { level: 'warn', event: 'rate-limited', action: 'dropped', transport: 'udp', ...peer, port: remoteUdp.peerPort },
     { level: 'info', event: 'remote-dump', procedure: 'DUMP', version: 2, transport: 'tcp', ...peer, port: 40000 },
-    { level: 'info', event: 'registration', op: 'SET', program: 536870913, version: 1, netid: 'udp', address: '0.0.0.0.8.1', result: 'ok', transport: 'local', uid: 1000 },
-    { level: 'warn', event: 'registration', op: 'UNSET', program: 536870913, version: 1, netid: 'udp', result: 'refused', transport: 'local', uid: 65534 },
+    {
+      level: 'info',
+      event: 'registration',
+      op: 'SET',
+      program: 536870913,
+      version: 1,
+      netid: 'udp',
+      address: '0.0.0.0.8.1',
+      result: 'ok',
+      transport: 'local',
+      uid: 1000,
+    },
+    {
+      level: 'warn',
+      event: 'registration',
+      op: 'UNSET',
+      program: 536870913,
+      version: 1,
+      netid: 'udp',
+      result: 'refused',
+      transport: 'local',
+      uid: 65534,
+    },
   ]);
 });
 
@@ -94,11 +134,22 @@ test('text lines start with the same event name, then key=value fields', () => {
 
 test('GETSTAT, SET and a denied DUMP from a remote caller go through the audited gate', () => {
   const { sec, lines, counters } = jsonAudit();
-  const policy = new AccessPolicy({ allow: { query: [], dump: [], register: [], callit: [] }, deny: { query: [], dump: ['198.18.0.9'], register: [], callit: [] }, hostsRules: [] });
+  const policy = new AccessPolicy({
+    allow: { query: [], dump: [], register: [], callit: [] },
+    deny: { query: [], dump: ['198.18.0.9'], register: [], callit: [] },
+    hostsRules: [],
+  });
   const b = newBinding({ security: sec, policy: { insecure: false, access: policy } });
   assert.equal(reply(b.call(remoteUdp, buildCall({ vers: 4, proc: 12 }))).kind, 'auth-error'); // GETSTAT
-  assert.equal(reply(b.call(remoteUdp, buildCall({ vers: 2, proc: 1, args: (w) => w.uint32(7).uint32(1).uint32(17).uint32(9) }))).kind, 'auth-error'); // SET
-  assert.equal(reply(b.call({ ...remoteUdp, peerAddress: '198.18.0.9' }, buildCall({ vers: 4, proc: 4 }))).kind, 'auth-error'); // DUMP
+  assert.equal(
+    reply(b.call(remoteUdp, buildCall({ vers: 2, proc: 1, args: (w) => w.uint32(7).uint32(1).uint32(17).uint32(9) })))
+      .kind,
+    'auth-error',
+  ); // SET
+  assert.equal(
+    reply(b.call({ ...remoteUdp, peerAddress: '198.18.0.9' }, buildCall({ vers: 4, proc: 4 }))).kind,
+    'auth-error',
+  ); // DUMP
   assert.equal(reply(b.call(loopbackUdp, buildCall({ vers: 4, proc: 12 }))).kind, 'success');
   const denied = lines().filter((l) => l.event === 'access-denied');
   assert.deepEqual(
@@ -117,7 +168,11 @@ test('a remote call to a target on the forwarding deny list is reported as acces
   const { sec, lines, counters } = jsonAudit();
   const b = newBinding({ security: sec });
   // PMAP CALLIT (v2 procedure 5) to NFS (100003) procedure 1: on the built-in deny list.
-  const callit = buildCall({ vers: 2, proc: 5, args: (w) => encodeRmtCallArgs(w, { prog: 100003, vers: 3, proc: 1, args: Buffer.alloc(0) }) });
+  const callit = buildCall({
+    vers: 2,
+    proc: 5,
+    args: (w) => encodeRmtCallArgs(w, { prog: 100003, vers: 3, proc: 1, args: Buffer.alloc(0) }),
+  });
   assert.equal(reply(b.call(remoteUdp, callit)).kind, 'auth-error');
   const denied = lines().filter((l) => l.event === 'access-denied');
   assert.deepEqual(
