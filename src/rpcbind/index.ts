@@ -10,4 +10,4 @@ export { protToNetid } from './procedures-v2.js';
 export { isForwardingDenied } from './remote-call.js';
 export * from './forward-rules.js';
 export * from './access-policy.js';
-export type { DenialReason, SecurityObserver } from './security-events.js';
+export type { DenialReason, RegistrationEvent, SecurityObserver } from './security-events.js';

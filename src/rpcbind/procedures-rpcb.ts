@@ -180,7 +180,14 @@ export function rpcbProcedures(state: BindingState, vers: 3 | 4): AnyRpcbProcedu
 
 function set(state: BindingState, vers: number, b: Rpcb, ctx: CallerContext): boolean | Promise<boolean> {
   const report = (answer: boolean, why: string): boolean => {
-    state.security?.registration(ctx, 'SET', b.prog, b.vers, b.netid, b.addr, answer ? 'ok' : why);
+    state.security?.registration(ctx, {
+      op: 'SET',
+      prog: b.prog,
+      vers: b.vers,
+      netid: b.netid,
+      addr: b.addr,
+      result: answer ? 'ok' : why,
+    });
     state.stats.setDone(vers, answer);
     return answer;
   };
@@ -194,7 +201,14 @@ function set(state: BindingState, vers: number, b: Rpcb, ctx: CallerContext): bo
 
 function unset(state: BindingState, vers: number, b: Rpcb, ctx: CallerContext): boolean | Promise<boolean> {
   const report = (answer: boolean, why: string): boolean => {
-    state.security?.registration(ctx, 'UNSET', b.prog, b.vers, b.netid, '', answer ? 'ok' : why);
+    state.security?.registration(ctx, {
+      op: 'UNSET',
+      prog: b.prog,
+      vers: b.vers,
+      netid: b.netid,
+      addr: '',
+      result: answer ? 'ok' : why,
+    });
     state.stats.unsetDone(vers, answer);
     return answer;
   };

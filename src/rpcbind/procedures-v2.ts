@@ -90,15 +90,14 @@ export function pmapProcedures(state: BindingState): AnyRpcbProcedure[] {
 function set(state: BindingState, m: PmapMapping, ctx: CallerContext): boolean | Promise<boolean> {
   const netid = protToNetid(m.prot);
   const report = (answer: boolean, why: string): boolean => {
-    state.security?.registration(
-      ctx,
-      'SET',
-      m.prog,
-      m.vers,
-      netid ?? `prot ${m.prot}`,
-      String(m.port),
-      answer ? 'ok' : why,
-    );
+    state.security?.registration(ctx, {
+      op: 'SET',
+      prog: m.prog,
+      vers: m.vers,
+      netid: netid ?? `prot ${m.prot}`,
+      addr: String(m.port),
+      result: answer ? 'ok' : why,
+    });
     state.stats.setDone(PMAP_VERS, answer);
     return answer;
   };
@@ -115,7 +114,14 @@ function set(state: BindingState, m: PmapMapping, ctx: CallerContext): boolean |
 function unset(state: BindingState, m: PmapMapping, ctx: CallerContext): boolean | Promise<boolean> {
   const { registry } = state;
   const report = (answer: boolean, why: string): boolean => {
-    state.security?.registration(ctx, 'UNSET', m.prog, m.vers, 'udp+tcp', '', answer ? 'ok' : why);
+    state.security?.registration(ctx, {
+      op: 'UNSET',
+      prog: m.prog,
+      vers: m.vers,
+      netid: 'udp+tcp',
+      addr: '',
+      result: answer ? 'ok' : why,
+    });
     state.stats.unsetDone(PMAP_VERS, answer);
     return answer;
   };

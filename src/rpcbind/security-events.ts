@@ -7,6 +7,16 @@ import type { CallerContext } from '../rpc/index.js';
 
 export type DenialReason = 'access-rule' | 'not-local' | 'forward-rule';
 
+/** A SET or UNSET as decided: `addr` '' for UNSET; `result` the registry's answer. */
+export interface RegistrationEvent {
+  readonly op: 'SET' | 'UNSET';
+  readonly prog: number;
+  readonly vers: number;
+  readonly netid: string;
+  readonly addr: string;
+  readonly result: string;
+}
+
 export interface SecurityObserver {
   /**
    * A call refused (answered with AUTH_TOOWEAK): by the access lists or hosts files
@@ -19,13 +29,5 @@ export interface SecurityObserver {
   /** A lookup of `prog` (GETPORT, GETADDR, GETVERSADDR, GETADDRLIST): feeds sweep detection. */
   lookup(ctx: CallerContext, prog: number): void;
   /** SET or UNSET, after it was decided. `result` is the registry's answer. */
-  registration(
-    ctx: CallerContext,
-    op: 'SET' | 'UNSET',
-    prog: number,
-    vers: number,
-    netid: string,
-    addr: string,
-    result: string,
-  ): void;
+  registration(ctx: CallerContext, r: RegistrationEvent): void;
 }

@@ -11,7 +11,7 @@ import {
   SWEEP_WINDOW_MS,
 } from '../../limits.js';
 import type { CallerContext } from '../../rpc/index.js';
-import type { DenialReason, OperationClass, SecurityObserver } from '../../rpcbind/index.js';
+import type { DenialReason, OperationClass, RegistrationEvent, SecurityObserver } from '../../rpcbind/index.js';
 import type { SecurityCounters } from '../../transport/security-counters.js';
 import type { DaemonLog, EventFields } from '../observability/logger.js';
 
@@ -87,15 +87,7 @@ export class SecurityLog implements SecurityObserver {
     this.event('info', 'remote-dump', { procedure: procName, version: vers, ...callerFields(ctx) });
   }
 
-  registration(
-    ctx: CallerContext,
-    op: 'SET' | 'UNSET',
-    prog: number,
-    vers: number,
-    netid: string,
-    addr: string,
-    result: string,
-  ): void {
+  registration(ctx: CallerContext, { op, prog, vers, netid, addr, result }: RegistrationEvent): void {
     if (result === 'full') this.#counters.quotaRefused++;
     this.event(result === 'ok' ? 'info' : 'warn', 'registration', {
       op,

@@ -42,8 +42,22 @@ test('each security record is a JSON line with its event name and fields', () =>
   sec.rateLimited(tcpRemote, 'stream');
   sec.rateLimited(remoteUdp, 'udp');
   sec.remoteDump(tcpRemote, 2, 'DUMP');
-  sec.registration(localUser(1000), 'SET', 536870913, 1, 'udp', '0.0.0.0.8.1', 'ok');
-  sec.registration(localUser(65534), 'UNSET', 536870913, 1, 'udp', '', 'refused');
+  sec.registration(localUser(1000), {
+    op: 'SET',
+    prog: 536870913,
+    vers: 1,
+    netid: 'udp',
+    addr: '0.0.0.0.8.1',
+    result: 'ok',
+  });
+  sec.registration(localUser(65534), {
+    op: 'UNSET',
+    prog: 536870913,
+    vers: 1,
+    netid: 'udp',
+    addr: '',
+    result: 'refused',
+  });
   const got = lines().map(({ time, pid, hostname, name, msg, ...rest }) => {
     assert.equal(msg, rest.event);
     assert.equal(name, 'rpcbind');
