@@ -6,11 +6,12 @@
 // A new file is checked without any change here; a new folder fails until it is given a place.
 
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { sourceFiles } from '../helpers/source-files.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SRC = join(ROOT, 'src');
@@ -81,15 +82,6 @@ function partOf(file: string): Part | undefined {
   const rel = relative(SRC, file).split(sep);
   const head = rel.length === 1 ? rel[0]!.replace(/\.ts$/, '') : rel[0]!;
   return (PARTS as string[]).includes(head) ? (head as Part) : undefined;
-}
-
-function sourceFiles(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) sourceFiles(p, out);
-    else if (name.endsWith('.ts')) out.push(p);
-  }
-  return out;
 }
 
 interface Import {

@@ -3,24 +3,16 @@
 // exempt from the function rule, as the design allows.
 
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { sourceFiles } from '../helpers/source-files.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const MAX_FILE_LINES = 400;
 const MAX_FUNCTION_LINES = 80;
-
-function sourceFiles(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) sourceFiles(p, out);
-    else if (name.endsWith('.ts')) out.push(p);
-  }
-  return out;
-}
 
 interface Long {
   readonly where: string;
