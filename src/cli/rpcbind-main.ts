@@ -14,14 +14,17 @@ import { parseCommandLine, USAGE, UsageError, type RawValues } from './rpcbind-o
 import { createNotifier, type Notifier } from '../daemon/sd-notify.js';
 import { inheritedSockets, type InheritedSocket } from '../daemon/socket-activation.js';
 import { type Libc, loadLibc } from '../os/libc.js';
-import { fixMallocThreshold, releaseStartupPages } from '../daemon/resident-memory.js';
+import { fixMallocThreshold, releaseStartupPages, whenIdle } from '../daemon/resident-memory.js';
 
 /** fd on which a detached child reports "ready" or its startup error to the parent. */
 const STATUS_FD = 3;
 const CHILD_ENV = 'RPCBIND_TS_DETACHED';
 const STARTUP_TIMEOUT_MS = 15_000;
-/** When the start-up's file pages are dropped (resident-memory.ts), after READY. */
-const RELEASE_STARTUP_PAGES_AFTER_MS = 1000;
+/**
+ * When the start-up's file pages are dropped (resident-memory.ts): at the first idle second after
+ * READY (under 20 ms of CPU in it), or after a minute of constant work in any case.
+ */
+const RELEASE_STARTUP_PAGES_WHEN = { everyMs: 1000, tries: 60, idleCpuUs: 20_000 };
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
@@ -73,9 +76,9 @@ export async function main(argv: string[]): Promise<number> {
   return runForeground(o, cli, inherited);
 }
 
-/** A while after the start, so that the first answers do not wait for it (resident-memory.ts). */
+/** After the start, at a quiet moment, so that no answer waits for it (resident-memory.ts). */
 function releaseStartupPagesLater(libc: Libc, log: DaemonLog): void {
-  setTimeout(() => {
+  whenIdle(() => {
     try {
       const kib = releaseStartupPages(libc);
       log.debug(
@@ -84,7 +87,7 @@ function releaseStartupPagesLater(libc: Libc, log: DaemonLog): void {
     } catch (e) {
       log.debug(`start-up pages not dropped: ${(e as Error).message}`);
     }
-  }, RELEASE_STARTUP_PAGES_AFTER_MS).unref();
+  }, RELEASE_STARTUP_PAGES_WHEN);
 }
 
 async function runForeground(o: DaemonOptions, cli: RawValues, inherited: InheritedSocket[]): Promise<number> {

@@ -89,3 +89,48 @@ export function releaseStartupPages(
   libc.mallocTrim(0);
   return kib;
 }
+
+/** How often, and how many times at most, `whenIdle` looks for a quiet moment. */
+export interface IdleWait {
+  readonly everyMs: number;
+  readonly tries: number;
+  /** CPU time (µs, user + system) in one period below which the process counts as idle. */
+  readonly idleCpuUs: number;
+}
+
+/**
+ * Runs `fn` at the first period of `everyMs` in which this process used less than `idleCpuUs`
+ * of CPU, or after `tries` periods in any case: the page drop costs a pause of a few ms (reading
+ * smaps, then the pages mapped again as they are used), which should not land among calls being
+ * answered (bench/set-latency.ts: the largest SET wait went from 7-9 to 13-15 ms with a fixed
+ * delay). The timer does not keep the process alive. Returns a cancel function.
+ */
+export function whenIdle(
+  fn: () => void,
+  wait: IdleWait,
+  cpuUs = (): number => {
+    const u = process.cpuUsage();
+    return u.user + u.system;
+  },
+): () => void {
+  let last = cpuUs();
+  let left = wait.tries;
+  let done = false;
+  const timer = setInterval(() => {
+    if (done) return;
+    const now = cpuUs();
+    const used = now - last;
+    last = now;
+    left--;
+    if (used < wait.idleCpuUs || left <= 0) {
+      done = true;
+      clearInterval(timer);
+      fn();
+    }
+  }, wait.everyMs);
+  timer.unref();
+  return () => {
+    done = true;
+    clearInterval(timer);
+  };
+}

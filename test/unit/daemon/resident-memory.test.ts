@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { loadLibc } from '../../../src/os/libc.js';
-import { droppableMappings, fixMallocThreshold, releaseStartupPages } from '../../../src/daemon/resident-memory.js';
+import {
+  droppableMappings,
+  fixMallocThreshold,
+  releaseStartupPages,
+  whenIdle,
+} from '../../../src/daemon/resident-memory.js';
 
 const SMAPS = `00400000-00b6f000 r--p 00000000 fd:01 1234   /usr/bin/node
 Size:               7612 kB
@@ -67,4 +72,40 @@ test("dropping this process's start-up pages unmaps them and loses nothing", () 
   );
   assert.equal(JSON.stringify({ a: [1, 2] }), '{"a":[1,2]}');
   assert.equal(new Intl.NumberFormat('en-US').format(1234567), '1,234,567');
+});
+
+test('whenIdle runs at the first quiet period, or after the last try under constant work', (t) => {
+  t.mock.timers.enable({ apis: ['setInterval'] });
+  const wait = { everyMs: 1000, tries: 5, idleCpuUs: 20_000 };
+  // Busy for two periods (50 ms of CPU each), then quiet (5 ms).
+  let cpu = 0;
+  const steps = [50_000, 50_000, 5_000];
+  let ran = 0;
+  whenIdle(
+    () => ran++,
+    wait,
+    () => cpu,
+  );
+  for (const [i, used] of steps.entries()) {
+    cpu += used;
+    t.mock.timers.tick(1000);
+    assert.equal(ran, i < 2 ? 0 : 1, `after period ${i + 1}`);
+  }
+  t.mock.timers.tick(10_000);
+  assert.equal(ran, 1, 'once only');
+
+  // Never quiet: it runs after the last try anyway.
+  let busy = 0;
+  let forced = 0;
+  whenIdle(
+    () => forced++,
+    wait,
+    () => (busy += 100_000),
+  );
+  t.mock.timers.tick(4000);
+  assert.equal(forced, 0);
+  t.mock.timers.tick(1000);
+  assert.equal(forced, 1);
+  t.mock.timers.tick(10_000);
+  assert.equal(forced, 1);
 });
