@@ -3,7 +3,9 @@
 
 import { XdrWriter } from '../xdr/index.js';
 import { MAX_REPLY_BYTES } from '../limits.js';
+import type { CallerContext } from '../rpc/index.js';
 import type { BindingState } from './binding-state.js';
+import type { RegistrationEvent } from './security-events.js';
 import { procedure, type RpcbProcedure } from './procedure-table.js';
 
 export const decodeVoid = (): undefined => undefined;
@@ -72,6 +74,24 @@ export function afterChange(
 
 /** The audit result of a SET or UNSET that could not be saved. */
 export const NOT_SAVED = 'not-saved';
+
+/**
+ * The end of every SET and UNSET (v2, v3, v4): the audit event with its result ('ok', or why
+ * not) and the version's counter. Returns the answer, for the caller to reply with.
+ */
+export function registrationDone(
+  state: BindingState,
+  ctx: CallerContext,
+  vers: number,
+  event: Omit<RegistrationEvent, 'result'>,
+  answer: boolean,
+  why: string,
+): boolean {
+  state.security?.registration(ctx, { ...event, result: answer ? 'ok' : why });
+  if (event.op === 'SET') state.stats.setDone(vers, answer);
+  else state.stats.unsetDone(vers, answer);
+  return answer;
+}
 
 /** What `cachedEncoding` needs of the registry. */
 export interface EncodedTable {

@@ -12,6 +12,7 @@ import {
   afterChange,
   mayChange,
   NOT_SAVED,
+  registrationDone,
   cachedEncoding,
   encodeCached,
   decodeVoid,
@@ -179,18 +180,8 @@ export function rpcbProcedures(state: BindingState, vers: 3 | 4): AnyRpcbProcedu
 }
 
 function set(state: BindingState, vers: number, b: Rpcb, ctx: CallerContext): boolean | Promise<boolean> {
-  const report = (answer: boolean, why: string): boolean => {
-    state.security?.registration(ctx, {
-      op: 'SET',
-      prog: b.prog,
-      vers: b.vers,
-      netid: b.netid,
-      addr: b.addr,
-      result: answer ? 'ok' : why,
-    });
-    state.stats.setDone(vers, answer);
-    return answer;
-  };
+  const event = { op: 'SET', prog: b.prog, vers: b.vers, netid: b.netid, addr: b.addr } as const;
+  const report = (answer: boolean, why: string): boolean => registrationDone(state, ctx, vers, event, answer, why);
   if (!mayChange(state)) return report(false, NOT_SAVED);
   const res = state.registry.set({ prog: b.prog, vers: b.vers, netid: b.netid, addr: b.addr, owner: ownerOf(ctx) });
   const ok = res === 'added' || res === 'exists';
@@ -200,18 +191,8 @@ function set(state: BindingState, vers: number, b: Rpcb, ctx: CallerContext): bo
 }
 
 function unset(state: BindingState, vers: number, b: Rpcb, ctx: CallerContext): boolean | Promise<boolean> {
-  const report = (answer: boolean, why: string): boolean => {
-    state.security?.registration(ctx, {
-      op: 'UNSET',
-      prog: b.prog,
-      vers: b.vers,
-      netid: b.netid,
-      addr: '',
-      result: answer ? 'ok' : why,
-    });
-    state.stats.unsetDone(vers, answer);
-    return answer;
-  };
+  const event = { op: 'UNSET', prog: b.prog, vers: b.vers, netid: b.netid, addr: '' } as const;
+  const report = (answer: boolean, why: string): boolean => registrationDone(state, ctx, vers, event, answer, why);
   if (!mayChange(state)) return report(false, NOT_SAVED);
   const before = state.registry.generation;
   const ok = state.registry.unset(b.prog, b.vers, b.netid, ownerOf(ctx));

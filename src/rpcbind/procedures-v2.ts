@@ -10,6 +10,7 @@ import {
   afterChange,
   mayChange,
   NOT_SAVED,
+  registrationDone,
   cachedEncoding,
   encodeCached,
   decodeVoid,
@@ -89,18 +90,14 @@ export function pmapProcedures(state: BindingState): AnyRpcbProcedure[] {
 
 function set(state: BindingState, m: PmapMapping, ctx: CallerContext): boolean | Promise<boolean> {
   const netid = protToNetid(m.prot);
-  const report = (answer: boolean, why: string): boolean => {
-    state.security?.registration(ctx, {
-      op: 'SET',
-      prog: m.prog,
-      vers: m.vers,
-      netid: netid ?? `prot ${m.prot}`,
-      addr: String(m.port),
-      result: answer ? 'ok' : why,
-    });
-    state.stats.setDone(PMAP_VERS, answer);
-    return answer;
-  };
+  const event = {
+    op: 'SET',
+    prog: m.prog,
+    vers: m.vers,
+    netid: netid ?? `prot ${m.prot}`,
+    addr: String(m.port),
+  } as const;
+  const report = (answer: boolean, why: string): boolean => registrationDone(state, ctx, PMAP_VERS, event, answer, why);
   if (!netid) return report(false, 'refused');
   if (!mayChange(state)) return report(false, NOT_SAVED);
   const addr = formatUaddr('0.0.0.0', m.port);
@@ -113,18 +110,8 @@ function set(state: BindingState, m: PmapMapping, ctx: CallerContext): boolean |
 
 function unset(state: BindingState, m: PmapMapping, ctx: CallerContext): boolean | Promise<boolean> {
   const { registry } = state;
-  const report = (answer: boolean, why: string): boolean => {
-    state.security?.registration(ctx, {
-      op: 'UNSET',
-      prog: m.prog,
-      vers: m.vers,
-      netid: 'udp+tcp',
-      addr: '',
-      result: answer ? 'ok' : why,
-    });
-    state.stats.unsetDone(PMAP_VERS, answer);
-    return answer;
-  };
+  const event = { op: 'UNSET', prog: m.prog, vers: m.vers, netid: 'udp+tcp', addr: '' } as const;
+  const report = (answer: boolean, why: string): boolean => registrationDone(state, ctx, PMAP_VERS, event, answer, why);
   if (!mayChange(state)) return report(false, NOT_SAVED);
   const owner = ownerOf(ctx);
   const before = registry.generation;

@@ -4,6 +4,7 @@ import { type XdrReader, XdrWriter } from '../../src/xdr/index.js';
 import { writeCallHeader, decodeReply, encodeAuthSys, AuthFlavor } from '../../src/rpc/index.js';
 import type { OpaqueAuth, DecodedReply } from '../../src/rpc/index.js';
 import type { CallerContext } from '../../src/rpc/index.js';
+import { encodeRpcb } from '../../src/proto/index.js';
 
 export interface CallOptions {
   xid?: number;
@@ -25,6 +26,11 @@ export function buildCall(o: CallOptions): Buffer {
   });
   o.args?.(w);
   return w.toBuffer();
+}
+
+/** An RPCBPROC_SET call (v3 unless `rpcbVers` says 4) with an empty owner, as rpcb_set sends it. */
+export function rpcbSet(prog: number, vers: number, netid: string, addr: string, rpcbVers: 3 | 4 = 3): Buffer {
+  return buildCall({ vers: rpcbVers, proc: 1, args: (w) => encodeRpcb(w, { prog, vers, netid, addr, owner: '' }) });
 }
 
 export function authSys(uid: number, gid = uid): OpaqueAuth {

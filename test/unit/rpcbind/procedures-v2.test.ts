@@ -12,6 +12,7 @@ import {
   remoteUdp,
   reply,
   results,
+  rpcbSet,
 } from '../../helpers/calls.js';
 
 const PROG = 0x20000101;
@@ -99,26 +100,8 @@ test('GETPORT falls back to the last-listed other version, as the reference does
 test('DUMP lists the portmapper, then udp/tcp registrations of every version, in order', () => {
   const b = newBinding();
   results(b.call(loopbackUdp, set(PROG, 1, 17, 1000)));
-  results(
-    b.call(
-      loopbackUdp,
-      buildCall({
-        vers: 3,
-        proc: 1,
-        args: (w) => w.uint32(PROG).uint32(2).string('tcp').string('127.0.0.1.4.3').string(''),
-      }),
-    ),
-  );
-  results(
-    b.call(
-      loopbackUdp,
-      buildCall({
-        vers: 3,
-        proc: 1,
-        args: (w) => w.uint32(PROG).uint32(3).string('udp6').string('::.4.4').string(''),
-      }),
-    ),
-  );
+  results(b.call(loopbackUdp, rpcbSet(PROG, 2, 'tcp', '127.0.0.1.4.3')));
+  results(b.call(loopbackUdp, rpcbSet(PROG, 3, 'udp6', '::.4.4')));
   const list = decodePmapList(results(b.call(loopbackUdp, dump)), 100);
   assert.deepEqual(
     list.map((m) => [m.prog, m.vers, m.prot, m.port]),

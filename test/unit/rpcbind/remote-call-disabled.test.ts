@@ -4,7 +4,7 @@ import { AcceptStat, AuthStat } from '../../../src/rpc/index.js';
 import { decodeRpcbStatByVers } from '../../../src/proto/index.js';
 import { isForwardingDenied } from '../../../src/rpcbind/index.js';
 import { newBinding } from '../../helpers/binding.js';
-import { buildCall, ctx, loopbackUdp, reply, results } from '../../helpers/calls.js';
+import { buildCall, ctx, loopbackUdp, reply, results, rpcbSet } from '../../helpers/calls.js';
 
 const PROG = 0x20000101;
 const rmt = (vers: number, proc: number, prog: number, pvers: number, pproc = 1) =>
@@ -21,26 +21,8 @@ const rmt = (vers: number, proc: number, prog: number, pvers: number, pproc = 1)
 
 function withService() {
   const b = newBinding();
-  results(
-    b.call(
-      loopbackUdp,
-      buildCall({
-        vers: 3,
-        proc: 1,
-        args: (w) => w.uint32(PROG).uint32(2).string('udp').string('0.0.0.0.8.1').string(''),
-      }),
-    ),
-  );
-  results(
-    b.call(
-      loopbackUdp,
-      buildCall({
-        vers: 3,
-        proc: 1,
-        args: (w) => w.uint32(PROG).uint32(5).string('udp').string('0.0.0.0.8.5').string(''),
-      }),
-    ),
-  );
+  results(b.call(loopbackUdp, rpcbSet(PROG, 2, 'udp', '0.0.0.0.8.1')));
+  results(b.call(loopbackUdp, rpcbSet(PROG, 5, 'udp', '0.0.0.0.8.5')));
   return b;
 }
 
