@@ -42,6 +42,27 @@ export interface Persistence {
 
 const key = (r: Registration): string => `${r.prog}:${r.vers}:${r.netid.toLowerCase()}:${r.addr}:${r.owner}`;
 
+/** Puts a loaded state into the table: the snapshot's entries, then the journal's changes in order. */
+export function replayLoaded(
+  registry: Registry,
+  loaded: { entries: Registration[]; changes: readonly Change[] },
+): void {
+  registry.restoreAll(loaded.entries);
+  for (const c of loaded.changes) {
+    if (c.op === 'add') registry.restore(c.reg);
+    else registry.remove(c.reg.prog, c.reg.vers, c.reg.netid);
+  }
+}
+
+/** Takes back changes that could not be saved, given newest first. */
+export function undoChanges(registry: Registry, changes: readonly Change[]): void {
+  for (const c of changes) {
+    // An undone UNSET puts the entry back at the end of the list (DUMP order).
+    if (c.op === 'add') registry.remove(c.reg.prog, c.reg.vers, c.reg.netid);
+    else registry.restore(c.reg);
+  }
+}
+
 /** What was restored at start-up, for the log line said once the daemon serves. */
 interface Restored {
   report: string;
@@ -54,11 +75,7 @@ function restore(o: PersistenceOptions, store: StateStore): Restored {
   const { registry, log } = o;
   const loaded = store.load();
   if (loaded.kind === 'loaded') {
-    registry.restoreAll(loaded.entries);
-    for (const c of loaded.changes) {
-      if (c.op === 'add') registry.restore(c.reg);
-      else registry.remove(c.reg.prog, c.reg.vers, c.reg.netid);
-    }
+    replayLoaded(registry, loaded);
     const restored = registry.size - o.self.length;
     return { report: `restored ${restored} registrations from ${store.file}`, restored, imported: false };
   }
@@ -122,11 +139,7 @@ export function setUpPersistence(o: PersistenceOptions): Persistence {
   const undo = (changes: readonly Change[]): void => {
     undoing = true;
     try {
-      for (const c of changes) {
-        // An undone UNSET puts the entry back at the end of the list (DUMP order).
-        if (c.op === 'add') registry.remove(c.reg.prog, c.reg.vers, c.reg.netid);
-        else registry.restore(c.reg);
-      }
+      undoChanges(registry, changes);
     } finally {
       undoing = false;
     }

@@ -22,6 +22,7 @@ import {
   type StoreLog,
 } from '../../../../src/daemon/persistence/state-store.js';
 import type { Change } from '../../../../src/daemon/persistence/journal-format.js';
+import { replayLoaded, undoChanges } from '../../../../src/daemon/persistence/persistence.js';
 import { fileIoFor, type FileIo } from '../../../../src/daemon/persistence/state-io.js';
 import { waitFor } from '../../../helpers/netns.js';
 import { formatEvent } from '../../../../src/daemon/observability/logger.js';
@@ -67,21 +68,12 @@ function open(
   let undoing = false;
   const undo = (changes: readonly Change[]): void => {
     undoing = true;
-    for (const c of changes) {
-      if (c.op === 'add') registry.remove(c.reg.prog, c.reg.vers, c.reg.netid);
-      else registry.restore(c.reg);
-    }
+    undoChanges(registry, changes);
     undoing = false;
   };
   const store = new StateStore({ dir, log, snapshot: () => [...registry.entries()], undo, ...extra });
   const loaded = store.load();
-  if (loaded.kind === 'loaded') {
-    registry.restoreAll(loaded.entries);
-    for (const c of loaded.changes) {
-      if (c.op === 'add') registry.restore(c.reg);
-      else registry.remove(c.reg.prog, c.reg.vers, c.reg.netid);
-    }
-  }
+  if (loaded.kind === 'loaded') replayLoaded(registry, loaded);
   registry.observe((op, r) => {
     if (!undoing) store.record(op, r);
   });
