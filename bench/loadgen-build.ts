@@ -11,6 +11,11 @@ export function loadgenBinary(): string {
   return built('loadgen');
 }
 
+/** The SET/UNSET latency benchmark's registrant (bench/setgen.c). */
+export function setgenBinary(): string {
+  return built('setgen');
+}
+
 /** The flood benchmark's victim client and flooder (bench/floodgen.c). */
 export function floodgenBinary(): string {
   return built('floodgen');
