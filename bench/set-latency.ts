@@ -95,7 +95,15 @@ interface SetgenOutput {
 
 /** Runs the C registrant to its end (bounded: it makes a fixed number of calls). */
 function runSetgen(socket: string, progBase: number): Promise<SetgenOutput> {
-  const args = [...(PER_CALL ? ['--per-call'] : []), socket, String(progBase), `boot:${BOOT}`, `burst:${CALLS}`, `-:${WARM}`, `steady:${CALLS}`];
+  const args = [
+    ...(PER_CALL ? ['--per-call'] : []),
+    socket,
+    String(progBase),
+    `boot:${BOOT}`,
+    `burst:${CALLS}`,
+    `-:${WARM}`,
+    `steady:${CALLS}`,
+  ];
   const child =
     clientCpus === undefined
       ? spawn(setgenBinary(), args)
