@@ -17,7 +17,17 @@ type Spec =
       reset?: boolean;
     }
   | { op: 'local'; path: string; chunks: string[]; maxMs: number }
-  | { op: 'idle'; target: string; from?: string; port: number; count: number; holdMs: number; untilClosed?: number }
+  | {
+      op: 'idle';
+      target: string;
+      from?: string;
+      port: number;
+      count: number;
+      holdMs: number;
+      untilClosed?: number;
+      /** With untilClosed: how long the rest are held once that many were closed. */
+      thenHoldMs?: number;
+    }
   | { op: 'noread'; target: string; from?: string; port: number; record: string; count: number; maxMs: number }
   | {
       op: 'burst';
@@ -174,9 +184,13 @@ async function idle(s: Extract<Spec, { op: 'idle' }>): Promise<unknown> {
     socks.push(c);
     if (i % 200 === 199) await delay(20);
   }
-  // Held for holdMs, or (untilClosed) until that many were closed by the server, within holdMs.
+  // Held for holdMs, or (untilClosed) until that many were closed by the server, within holdMs,
+  // and then thenHoldMs more.
   if (s.untilClosed === undefined) await delay(s.holdMs);
-  else for (const t0 = Date.now(); closed < s.untilClosed && Date.now() - t0 < s.holdMs; ) await delay(20);
+  else {
+    for (const t0 = Date.now(); closed < s.untilClosed && Date.now() - t0 < s.holdMs; ) await delay(20);
+    await delay(Math.min(s.thenHoldMs ?? 0, 10_000));
+  }
   const result = { opened, closedByServer: closed };
   for (const c of socks) c.destroy();
   return result;

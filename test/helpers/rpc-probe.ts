@@ -9,7 +9,8 @@ export type ProbeStep =
   /**
    * One message; `reply` is the first answer's hex, or null after timeoutMs. UDP: `broadcast`
    * sets SO_BROADCAST (a broadcast address as host), and the result's `from` says who answered.
-   * `from` in the step is the local address to send from.
+   * `from` in the step is the local address to send from. UDP: `resendMs` sends the same
+   * message again every resendMs until an answer or timeoutMs, as RPC clients over UDP do.
    */
   | {
       op: 'call';
@@ -20,6 +21,7 @@ export type ProbeStep =
       timeoutMs: number;
       broadcast?: boolean;
       from?: string;
+      resendMs?: number;
     }
   /** `count` copies of msg, the xid (first word) replaced by 1..count, sent in bounded batches. */
   | { op: 'flood'; host: string; port: number; msg: string; count: number; batch: number; from?: string }
@@ -45,12 +47,18 @@ function udpCall(
   port: number,
   msg: Buffer,
   timeoutMs: number,
-  { broadcast = false, from }: { broadcast?: boolean; from?: string | undefined } = {},
+  {
+    broadcast = false,
+    from,
+    resendMs,
+  }: { broadcast?: boolean; from?: string | undefined; resendMs?: number | undefined } = {},
 ): Promise<{ msg: Buffer; from: string } | null> {
   const sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
   return new Promise((resolve) => {
+    let resend: NodeJS.Timeout | undefined;
     const done = (r: { msg: Buffer; from: string } | null): void => {
       clearTimeout(timer);
+      clearInterval(resend);
       sock.close();
       resolve(r);
     };
@@ -60,6 +68,8 @@ function udpCall(
     sock.bind({ port: 0, ...(from !== undefined ? { address: from } : {}) }, () => {
       if (broadcast) sock.setBroadcast(true);
       sock.send(msg, port, host);
+      // Bounded: the interval ends with the timeout, at most timeoutMs / resendMs sends.
+      if (resendMs !== undefined && resendMs > 0) resend = setInterval(() => sock.send(msg, port, host), resendMs);
     });
   });
 }
@@ -147,7 +157,11 @@ async function runStepUntimed(s: ProbeStep): Promise<ProbeResult> {
     case 'call': {
       const msg = Buffer.from(s.msg, 'hex');
       if (s.transport === 'udp') {
-        const r = await udpCall(s.host, s.port, msg, s.timeoutMs, { broadcast: s.broadcast === true, from: s.from });
+        const r = await udpCall(s.host, s.port, msg, s.timeoutMs, {
+          broadcast: s.broadcast === true,
+          from: s.from,
+          resendMs: s.resendMs,
+        });
         return r ? { reply: r.msg.toString('hex'), from: r.from } : { reply: null };
       }
       const r = await streamCall(
