@@ -1,4 +1,5 @@
-// Smoke run of the benchmark (bench/run.ts): a tiny duration, one repetition, two workloads,
+// Smoke runs of the benchmarks (bench/run.ts, flood.ts, set-latency.ts): tiny durations, one
+// repetition; run.ts with two workloads,
 // against Debian's rpcbind and ours, each in its own namespace. Checks only that the table is
 // produced with non-zero rates; the figures themselves live in BENCHMARKS.md.
 import assert from 'node:assert/strict';
@@ -65,5 +66,32 @@ test('the flood benchmark produces its table for both daemons', { timeout: SMOKE
     for (const [k, [s]] of Object.entries(samples)) assert.ok(s!.sent > 0, `${k}: the victim sent nothing`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the SET latency benchmark times every phase for both daemons', { timeout: SMOKE_TIMEOUT_MS + 5_000 }, () => {
+  const r = spawnSync(
+    process.execPath,
+    [
+      join(findRepoRoot(), 'dist', 'bench', 'set-latency.js'),
+      ...['--reps', '1', '--boot', '5', '--calls', '20', '--warm', '50'],
+    ],
+    { encoding: 'utf8', timeout: SMOKE_TIMEOUT_MS },
+  );
+  assert.equal(r.status, 0, `set-latency failed: ${r.stderr}`);
+  type Quantiles = { p50: number; p99: number; max: number };
+  type Row = Record<'boot' | 'burst' | 'steady', Record<'set' | 'unset', Quantiles>>;
+  const report = JSON.parse(r.stdout) as { connect: string; rpcbind: Row; ours: Row };
+  assert.equal(report.connect, 'per-call');
+  for (const [name, row] of [
+    ['rpcbind', report.rpcbind],
+    ['ours', report.ours],
+  ] as const) {
+    for (const phase of ['boot', 'burst', 'steady'] as const) {
+      for (const op of ['set', 'unset'] as const) {
+        const q = row[phase][op];
+        assert.ok(q.p50 > 0 && q.p50 <= q.p99 && q.p99 <= q.max, `${name} ${phase} ${op}: ${JSON.stringify(q)}`);
+      }
+    }
   }
 });
