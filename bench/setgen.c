@@ -12,7 +12,7 @@
  *   --per-call: each call on a connection of its own, connected and closed within the timed
  *   span, as libtirpc's rpcb_set() and rpcb_unset() do (a client per call, destroyed after).
  * Prints one JSON line: {"phases":[{"label":..,"set":[µs,..],"unset":[µs,..]},..]}.
- * Exits 1 when a call fails or is answered FALSE.
+ * Exits 1 when a call fails, is answered FALSE or not within IO_TIMEOUT_S.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -110,9 +111,15 @@ static void print_samples(const char *name, const double *xs, long n) {
 
 static struct sockaddr_un sa = {.sun_family = AF_UNIX};
 
+/* Every read and write gives up after this long: a daemon that stops answering ends the run. */
+#define IO_TIMEOUT_S 10
+
 static int open_conn(void) {
   int fd = socket(AF_UNIX, SOCK_STREAM, 0);
   if (fd < 0) die("socket");
+  struct timeval tv = {.tv_sec = IO_TIMEOUT_S};
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) die("SO_RCVTIMEO");
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0) die("SO_SNDTIMEO");
   if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) die("connect");
   return fd;
 }
