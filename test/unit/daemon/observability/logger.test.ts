@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { CallLog } from '../../../../src/daemon/observability/call-log.js';
 import { createLog, formatEvent } from '../../../../src/daemon/observability/logger.js';
@@ -89,4 +90,31 @@ test("call log uses rpcbind's sentence and is rate-limited", () => {
     'rpcbind: warning: call log: 100 lines suppressed (limit 3 per second)',
     'rpcbind: info: connect from 127.0.0.1 to null()',
   ]);
+});
+
+/** Runs `body` in a fresh node with `createLog` in scope (the default sink: fd 2); its stderr. */
+function stderrOf(body: string): string {
+  const logger = new URL('../../../../src/daemon/observability/logger.js', import.meta.url).href;
+  const script = `import { createLog } from ${JSON.stringify(logger)};\n${body}`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 10_000 });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stderr;
+}
+
+test('the default sink writes the lines of one turn after it, in order; flush() writes what waits', () => {
+  const log = "const log = createLog({ format: 'text', debug: false, journal: false });";
+  // Logged in one turn, written after it (the process then ends by itself).
+  assert.equal(
+    stderrOf(`${log} log.info('one'); log.event('registration', { op: 'SET' }); log.warn('three');`),
+    'rpcbind: info: one\nrpcbind: info: registration op=SET\nrpcbind: warning: three\n',
+  );
+  // flush() before the writer was ever opened, then an immediate exit.
+  assert.equal(stderrOf(`${log} log.info('a'); log.flush(); process.exit(0);`), 'rpcbind: info: a\n');
+  // flush() with the writer open and a line waiting for the next turn.
+  assert.equal(
+    stderrOf(
+      `${log} log.info('a'); await new Promise((r) => setImmediate(r)); log.info('b'); log.flush(); process.exit(0);`,
+    ),
+    'rpcbind: info: a\nrpcbind: info: b\n',
+  );
 });
