@@ -54,42 +54,33 @@ export function stderrIsJournal(env: NodeJS.ProcessEnv = process.env): boolean {
 }
 
 /**
- * An asynchronous writer on fd 2 (sonic-boom). Lines logged during one turn of the event loop
- * leave together, in one write, on the check phase after it (setImmediate): a line logged
- * while a call is answered (a SET's audit event) is written after its reply, not before, and
- * a burst of lines costs one write. The writer itself is opened at the first such write rather
- * than at once: loading it takes ~10 ms, and a start logs before it can answer its first call
- * (bench: first answer). flushSync() writes whatever waits.
+ * An asynchronous writer on fd 2 (sonic-boom), opened on the event-loop turn after the first
+ * line rather than at once: loading it takes ~10 ms, and a start logs before it can answer its
+ * first call (bench: first answer). Until then lines wait in memory; flushSync() writes them.
  */
 function defaultSink(): LineSink {
   let writer: SonicBoomType | undefined;
   let waiting: string[] = [];
-  let scheduled = false;
-  const flush = (): void => {
-    scheduled = false;
-    if (waiting.length === 0) return;
-    if (!writer) {
-      const SonicBoom = requireLazy('sonic-boom') as new (o: SonicBoomOpts) => SonicBoomType;
-      writer = new SonicBoom({ dest: 2, sync: false, minLength: 0 });
-    }
-    const text = waiting.length === 1 ? waiting[0]! : waiting.join('');
+  let opening = false;
+  const open = (): void => {
+    const SonicBoom = requireLazy('sonic-boom') as new (o: SonicBoomOpts) => SonicBoomType;
+    writer = new SonicBoom({ dest: 2, sync: false, minLength: 0 });
+    if (waiting.length > 0) writer.write(waiting.join(''));
     waiting = [];
-    writer.write(text);
   };
   return {
     write(s: string): boolean {
+      if (writer) return writer.write(s);
       waiting.push(s);
-      if (!scheduled) {
-        scheduled = true;
-        setImmediate(flush);
+      if (!opening) {
+        opening = true;
+        setImmediate(open);
       }
       return true;
     },
     flushSync(): void {
-      if (writer) {
-        flush();
-        writer.flushSync();
-      } else if (waiting.length > 0) {
+      if (writer) writer.flushSync();
+      else if (waiting.length > 0) {
         writeSync(2, waiting.join(''));
         waiting = [];
       }

@@ -101,9 +101,9 @@ function stderrOf(body: string): string {
   return r.stderr;
 }
 
-test('the default sink writes the lines of one turn after it, in order; flush() writes what waits', () => {
+test('the default sink writes lines in order; flush() writes what waits, before and after the writer opens', () => {
   const log = "const log = createLog({ format: 'text', debug: false, journal: false });";
-  // Logged in one turn, written after it (the process then ends by itself).
+  // Logged in one turn (the process then ends by itself).
   assert.equal(
     stderrOf(`${log} log.info('one'); log.event('registration', { op: 'SET' }); log.warn('three');`),
     'rpcbind: info: one\nrpcbind: info: registration op=SET\nrpcbind: warning: three\n',
