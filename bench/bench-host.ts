@@ -35,7 +35,7 @@ export function daemonByName(name: DaemonName): DaemonUnderTest {
 }
 
 /** Collects a child's stdout and resolves with it once the child exits within `timeoutMs`. */
-function output(child: ChildProcess, timeoutMs: number, what: string): Promise<string> {
+export function output(child: ChildProcess, timeoutMs: number, what: string): Promise<string> {
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));

@@ -24,6 +24,7 @@ import { type DaemonUnderTest, daemons, startDaemon } from '../test/helpers/daem
 import { TestHost } from '../test/helpers/netns.js';
 import { hostPath } from '../test/helpers/rpcb-client.js';
 import { benchConditions } from './bench-env.js';
+import { output } from './bench-host.js';
 import { setgenBinary } from './loadgen-build.js';
 
 const { values: a } = parseArgs({
@@ -42,6 +43,8 @@ const CALLS = Number(a.calls);
 const BOOT = Number(a.boot);
 const WARM = Number(a.warm);
 const REPS = Number(a.reps);
+/** SET and UNSET calls per start, all phases. */
+const CALLS_PER_START = 2 * (BOOT + 2 * CALLS + WARM);
 if (a.connect !== 'per-call' && a.connect !== 'once') throw new Error('--connect is per-call or once');
 const PER_CALL = a.connect === 'per-call';
 const PHASES = ['boot', 'burst', 'steady'] as const;
@@ -93,8 +96,8 @@ interface SetgenOutput {
   phases: Array<{ label: Phase; set: number[]; unset: number[] }>;
 }
 
-/** Runs the C registrant to its end (bounded: it makes a fixed number of calls). */
-function runSetgen(socket: string, progBase: number): Promise<SetgenOutput> {
+/** Runs the C registrant to its end, bounded: a fixed number of calls, each 10 s at most. */
+async function runSetgen(socket: string, progBase: number): Promise<SetgenOutput> {
   const args = [
     ...(PER_CALL ? ['--per-call'] : []),
     socket,
@@ -108,17 +111,8 @@ function runSetgen(socket: string, progBase: number): Promise<SetgenOutput> {
     clientCpus === undefined
       ? spawn(setgenBinary(), args)
       : spawn('taskset', ['-c', clientCpus, setgenBinary(), ...args]);
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve(JSON.parse(out) as SetgenOutput);
-      else reject(new Error(`setgen exited ${code}: ${err}`));
-    });
-  });
+  // 5 ms a call on average is ~40x a cold one here; a run slower than that is broken anyway.
+  return JSON.parse(await output(child, 30_000 + 5 * CALLS_PER_START, 'setgen')) as SetgenOutput;
 }
 
 async function runOnce(name: Name, out: Samples, rep: number): Promise<void> {
@@ -132,7 +126,7 @@ async function runOnce(name: Name, out: Samples, rep: number): Promise<void> {
       const cpu0 = cpuUs(pid);
       const r = await runSetgen(hostPath(host.holderPid, '/run/rpcbind.sock'), 0x34000000 + rep * 0x100000);
       out.cpuUs += cpuUs(pid) - cpu0;
-      out.calls += 2 * (BOOT + 2 * CALLS + WARM);
+      out.calls += CALLS_PER_START;
       for (const p of r.phases) {
         out.set[p.label].push(...p.set);
         out.unset[p.label].push(...p.unset);
